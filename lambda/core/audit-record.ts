@@ -1,0 +1,84 @@
+/**
+ * One audit event: who ran what, under which role, and what came out.
+ *
+ * Each execution leaves immutable events: `started` then `completed`, or a single `denied`
+ * (a request refused before anything ran: bad signature, no grant, credential in code, ...).
+ * The same record goes to DynamoDB and, as one JSON line, to the audit log group.
+ * Field names here are what dashboards, Logs Insights queries and Contributor Insights rules read:
+ * change them only together with `lib/` and the tests that check the names match.
+ */
+import type { Language, SandboxStatus } from './types.ts';
+
+export const AUDIT_EVENTS = ['started', 'completed', 'denied'] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+/** Who called, as the API edge saw it. */
+export interface AuditCaller {
+  /** The ARN the request was signed by (assumed-role session ARN or IAM user ARN); 'anonymous' if unsigned. */
+  readonly arn: string;
+  /** The policy principal it matched (role or user ARN), if any. */
+  readonly principalArn?: string;
+  /** The policy principal's short id (the STS SourceIdentity), if any. */
+  readonly principalId?: string;
+  readonly accountId?: string;
+  readonly accessKeyId?: string;
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
+}
+
+export interface AuditRequest {
+  readonly profile?: string;
+  readonly language?: Language;
+  /** sha256 (hex) of the code as received. */
+  readonly codeSha256?: string;
+  readonly codeBytes?: number;
+  /** The code itself, when the profile's `auditCode` is 'full'. */
+  readonly code?: string;
+  /** The prompt or task that produced the code, as the agent stated it. */
+  readonly purpose?: string;
+  readonly fileNames?: readonly string[];
+}
+
+/** The role session the code ran under. */
+export interface AuditRole {
+  readonly arn: string;
+  readonly assumedRoleArn: string;
+  readonly sessionName: string;
+  readonly sourceIdentity: string;
+}
+
+export interface AuditOutcome {
+  /** The sandbox status, or 'error' when the executor or a dependency failed. */
+  readonly status: SandboxStatus | 'error';
+  /** sha256 (hex) of the sealed (redacted) output document. */
+  readonly outputSha256?: string;
+  readonly redactions: number;
+  readonly truncated: boolean;
+  readonly errorName?: string;
+  /** Why the execution errored (dependency failures), never a stack trace. */
+  readonly errorMessage?: string;
+}
+
+export interface AuditRecord {
+  readonly schemaVersion: 1;
+  readonly executionId: string;
+  readonly event: AuditEvent;
+  /** ISO-8601 instant the event was recorded. */
+  readonly timestamp: string;
+  readonly caller: AuditCaller;
+  readonly request: AuditRequest;
+  readonly decision: {
+    readonly allowed: boolean;
+    /** 'ALLOWED' or a denial reason code (NO_GRANT, GRANT_EXPIRED, HARDCODED_CREDENTIAL, ...). */
+    readonly reason: string;
+    readonly message?: string;
+  };
+  readonly role?: AuditRole;
+  /** Names (never values) of the secret variables injected. */
+  readonly secretVariables?: readonly string[];
+  readonly outcome?: AuditOutcome;
+  /** Per-phase latency in milliseconds: validate, decide, auditStart, assume, secrets, execute, seal. */
+  readonly timingsMs?: Readonly<Record<string, number>>;
+  /** Where the request came in: 'aws' or 'local'. */
+  readonly origin: 'aws' | 'local';
+}

@@ -1,0 +1,83 @@
+/**
+ * The four ports the broker core talks through. On AWS each has an AWS adapter (STS, Secrets
+ * Manager, Lambda Invoke, DynamoDB + CloudWatch Logs); in local mode each has a local adapter.
+ * The core, the policy and the sandboxes are the same code in both.
+ */
+import type { AuditRecord } from './audit-record.ts';
+import type { SandboxRequest, SandboxResult } from './types.ts';
+
+/** Temporary credentials of an assumed execution role (never the broker's own). */
+export interface ScopedCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+}
+
+export interface AssumeRoleInput {
+  /** The profile's execution role. */
+  readonly roleArn: string;
+  /** Unique per execution, <= 64 chars of [\w+=,.@-]. */
+  readonly sessionName: string;
+  /** The caller's policy id (an ARN is not a valid source identity). */
+  readonly sourceIdentity: string;
+  /** Session tags: caller ARN, execution id, profile. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Inline session policy narrowing the role to this execution (JSON, <= 2,048 chars). */
+  readonly sessionPolicy: string;
+  /** @default 900 */
+  readonly durationSeconds: number;
+}
+
+export interface AssumedSession {
+  readonly credentials: ScopedCredentials;
+  /** The role that was assumed. */
+  readonly roleArn: string;
+  /** arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION */
+  readonly assumedRoleArn: string;
+  readonly sessionName: string;
+  readonly sourceIdentity: string;
+}
+
+/** STS in AWS; a local minting authority in local mode. */
+export interface CredentialsPort {
+  assumeRole(input: AssumeRoleInput): Promise<AssumedSession>;
+}
+
+/** A secret the profile grants: where to read it and what variable exposes it. */
+export interface SecretRef {
+  /** Variable name in the sandbox. */
+  readonly variable: string;
+  /** Secrets Manager secret id (ARN on AWS, name locally). */
+  readonly secretId: string;
+}
+
+/** Secrets Manager in AWS (read WITH the assumed session), a local file in local mode. */
+export interface SecretsPort {
+  /** Returns variable -> value. Throws on any failure (the broker fails closed). */
+  read(session: AssumedSession, secrets: readonly SecretRef[]): Promise<Record<string, string>>;
+}
+
+/** The profile's executor: Lambda Invoke in AWS (WITH the assumed session), in-process locally. */
+export interface ExecutorPort {
+  run(session: AssumedSession, profile: string, request: SandboxRequest): Promise<SandboxResult>;
+}
+
+/** The audit trail: DynamoDB (+ the audit log group) in AWS, dynalite (+ a JSON-lines file) locally. */
+export interface AuditStore {
+  /**
+   * Writes one immutable audit event. Must be conditional (never overwrites an event of the same
+   * execution and kind). Throws if the write did not happen.
+   */
+  put(record: AuditRecord): Promise<void>;
+  /** Every event of one execution, oldest first (empty if none). */
+  get(executionId: string): Promise<AuditRecord[]>;
+}
+
+/** The audit log (CloudWatch log group in AWS, `.custody/audit.log` locally): one JSON line per record. */
+export interface AuditLog {
+  write(record: AuditRecord): Promise<void>;
+}
+
+/** A clock, injectable for tests of just-in-time windows. */
+export type Clock = () => Date;

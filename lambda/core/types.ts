@@ -1,0 +1,77 @@
+/**
+ * The shared vocabulary of custody: what a sandbox is asked to do and what it answers.
+ * The broker, the executor Lambda, the local mode and the client all speak these types.
+ */
+
+export const LANGUAGES = ['python', 'javascript', 'typescript'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** Limits a sandbox enforces on one execution. */
+export interface SandboxLimits {
+  /** Wall-clock deadline of the user's code, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Memory the user's code may allocate, in MiB. */
+  readonly memoryMiB: number;
+  /** Cap on each of stdout and stderr, and on the files written, in bytes. */
+  readonly maxOutputBytes: number;
+}
+
+/** One execution, as the executor receives it. */
+export interface SandboxRequest {
+  readonly executionId: string;
+  readonly language: Language;
+  readonly code: string;
+  readonly limits: SandboxLimits;
+  /** Input files (relative name -> UTF-8 content), read-only to the code. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Variables exposed to the code for this execution only (os.environ / process.env). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export const SANDBOX_STATUSES = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'out_of_memory',
+  'output_limit',
+] as const;
+export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
+
+/** An exception raised by the user's code: data, not an executor failure. */
+export interface UserCodeError {
+  readonly name: string;
+  readonly message: string;
+  /** Traceback without the sandbox's own frames. */
+  readonly traceback: string;
+}
+
+interface SandboxResultBase {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stdoutTruncated: boolean;
+  readonly stderrTruncated: boolean;
+  /** Files the code wrote under its output folder (relative name -> UTF-8 content). */
+  readonly files: Readonly<Record<string, string>>;
+  readonly filesTruncated: boolean;
+  readonly timings: { readonly startMs: number; readonly runMs: number };
+}
+
+/** The outcome of one execution, discriminated on `status`. */
+export type SandboxResult =
+  | (SandboxResultBase & {
+      readonly status: 'succeeded';
+      /** The value of the last expression, rendered as text (repr in Python, JSON-ish in JS), if any. */
+      readonly result?: string;
+    })
+  | (SandboxResultBase & { readonly status: 'failed'; readonly error: UserCodeError })
+  | (SandboxResultBase & {
+      readonly status: 'timed_out' | 'out_of_memory' | 'output_limit';
+      readonly error?: UserCodeError;
+    });
+
+/** A sandbox runs one request in fresh, contained state and discards that state afterwards. */
+export interface Sandbox {
+  run(request: SandboxRequest): Promise<SandboxResult>;
+  /** Releases long-lived resources (pre-started processes, WASM modules). */
+  close?(): Promise<void>;
+}
