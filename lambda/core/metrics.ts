@@ -1,0 +1,51 @@
+/**
+ * Names of the CloudWatch metrics custody emits (EMF, from the broker) and the dashboard and
+ * alarms read. One list, imported by both sides, so a widget can never chart a metric that the
+ * code does not emit (a test checks the two match).
+ */
+
+export const METRIC_NAMESPACE = 'Custody';
+
+/** The broker's service dimension value (powertools `serviceName`). */
+export const METRIC_SERVICE = 'custody-broker';
+
+export const Metric = {
+  /** One per execution that ran (any sandbox status). Dimension: none. */
+  Executions: 'Executions',
+  /** One per denied request. Dimension: `Reason` (reason code). Also emitted without dimension. */
+  Denials: 'Denials',
+  /** One per denial for a hard-coded credential in the code. */
+  HardcodedCredentialAttempts: 'HardcodedCredentialAttempts',
+  /** One per execution that ended timed_out, out_of_memory or output_limit. Dimension: `Status`. */
+  SandboxLimitHits: 'SandboxLimitHits',
+  /** One per execution whose user code failed (status failed). */
+  UserCodeFailures: 'UserCodeFailures',
+  /** Number of secrets injected into an execution. */
+  SecretsInjected: 'SecretsInjected',
+  /** Number of redactions applied to an execution's output. */
+  Redactions: 'Redactions',
+  /** Milliseconds per phase. Dimension: `Phase`. */
+  PhaseLatency: 'PhaseLatency',
+  /** One per audit write that failed (the request is refused before running, or the record is pending). */
+  AuditWriteFailures: 'AuditWriteFailures',
+  /** One per dependency failure (STS, secrets, executor). Dimension: `Dependency`. */
+  DependencyFailures: 'DependencyFailures',
+  /** Result of the last audit verification: 1 intact, 0 tampered. Emitted by the verifier. */
+  AuditVerificationIntact: 'AuditVerificationIntact',
+} as const;
+
+export type MetricName = (typeof Metric)[keyof typeof Metric];
+
+/** Phases of one execution, as timed in `AuditRecord.timingsMs` and `PhaseLatency{Phase}`. */
+export const PHASES = [
+  'validate',
+  'decide',
+  'auditStart',
+  'assume',
+  'secrets',
+  'execute',
+  'seal',
+  'auditComplete',
+  'total',
+] as const;
+export type Phase = (typeof PHASES)[number];
