@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadPolicyFile } from '../../lambda/core/policy.ts';
+import type { AssumeRoleInput } from '../../lambda/core/ports.ts';
+import { LocalCredentialsPort } from '../../local/credentials.ts';
+import { localDeployment } from '../../local/deployment.ts';
+
+const deployment = localDeployment(loadPolicyFile('custody.policy.json'), 'us-east-1');
+const dir = mkdtempSync(join(tmpdir(), 'custody-sts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const valid: AssumeRoleInput = {
+  roleArn: 'arn:aws:iam::111122223333:role/custody-exec-sandbox',
+  sessionName: 'custody-agent-0123456789',
+  sourceIdentity: 'agent',
+  tags: { caller: 'arn:aws:sts::111122223333:assumed-role/custody-agent/local', profile: 'sandbox' },
+  sessionPolicy: '{"Version":"2012-10-17","Statement":[]}',
+  durationSeconds: 900,
+};
+
+function port(now: { t: number }, stsLogFile?: string) {
+  return new LocalCredentialsPort({ deployment, clock: () => new Date(now.t), stsLogFile });
+}
+
+describe('LocalCredentialsPort', () => {
+  it('mints a session for one execution and records it like STS, without the secret', async () => {
+    const log = join(dir, 'sts.log');
+    const now = { t: Date.parse('2026-03-01T12:00:00Z') };
+    const session = await port(now, log).assumeRole(valid);
+    expect(session).toMatchObject({
+      roleArn: valid.roleArn,
+      assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/custody-exec-sandbox/custody-agent-0123456789',
+      sessionName: valid.sessionName,
+      sourceIdentity: 'agent',
+    });
+    expect(session.credentials.accessKeyId).toMatch(/^ASIA/);
+    expect(session.credentials.expiration.toISOString()).toBe('2026-03-01T12:15:00.000Z');
+    const text = readFileSync(log, 'utf8');
+    const event = JSON.parse(text.trim());
+    expect(event).toMatchObject({ eventName: 'AssumeRole', sourceIdentity: 'agent', tags: valid.tags });
+    expect(text).not.toContain(session.credentials.secretAccessKey);
+    expect(text).not.toContain(session.credentials.sessionToken);
+  });
+
+  it('gives every execution different keys', async () => {
+    const p = port({ t: Date.now() });
+    const a = await p.assumeRole(valid);
+    const b = await p.assumeRole({ ...valid, sessionName: 'custody-agent-other' });
+    expect(a.credentials.accessKeyId).not.toBe(b.credentials.accessKeyId);
+    expect(a.credentials.secretAccessKey).not.toBe(b.credentials.secretAccessKey);
+  });
+
+  it('accepts its own session until it expires, and nothing else', async () => {
+    const now = { t: Date.parse('2026-03-01T12:00:00Z') };
+    const p = port(now);
+    const session = await p.assumeRole(valid);
+    expect(p.check(session.credentials)).toMatchObject({ ok: true, session: { profile: 'sandbox' } });
+    expect(p.check({ ...session.credentials, secretAccessKey: 'forged' })).toEqual({
+      ok: false,
+      reason: 'UNKNOWN_SESSION',
+    });
+    now.t += 900_000;
+    expect(p.check(session.credentials)).toEqual({ ok: false, reason: 'EXPIRED_SESSION' });
+  });
+
+  it.each([
+    [
+      'a role outside the deployment',
+      { roleArn: 'arn:aws:iam::111122223333:role/admin' },
+      /not an execution role/,
+    ],
+    ['a session name with a colon', { sessionName: 'a:b' }, /RoleSessionName/],
+    ['a session name of 65 characters', { sessionName: 'x'.repeat(65) }, /RoleSessionName/],
+    [
+      'an ARN as source identity',
+      { sourceIdentity: 'arn:aws:iam::111122223333:role/x' },
+      /must not be an ARN/,
+    ],
+    ['a reserved aws: source identity', { sourceIdentity: 'aws:me' }, /SourceIdentity/],
+    ['a tag key starting with aws:', { tags: { 'aws:x': 'y' } }, /tag key/],
+    ['a tag value of 257 characters', { tags: { k: 'v'.repeat(257) } }, /value/],
+    ['a session policy of 2,049 characters', { sessionPolicy: `"${'x'.repeat(2047)}"` }, /2049 characters/],
+    ['a session policy that is not JSON', { sessionPolicy: '{' }, /not valid JSON/],
+    ['a duration of 899 seconds', { durationSeconds: 899 }, /DurationSeconds/],
+    ['a duration of 3,601 seconds', { durationSeconds: 3601 }, /DurationSeconds/],
+  ])('refuses %s, as STS would', async (_name, change, message) => {
+    await expect(port({ t: Date.now() }).assumeRole({ ...valid, ...change })).rejects.toThrow(message);
+  });
+});

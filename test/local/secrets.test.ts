@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadPolicyFile } from '../../lambda/core/policy.ts';
+import type { AssumeRoleInput } from '../../lambda/core/ports.ts';
+import type { SandboxRequest, SandboxResult } from '../../lambda/core/types.ts';
+import { LocalCredentialsPort } from '../../local/credentials.ts';
+import { localDeployment } from '../../local/deployment.ts';
+import { LocalExecutorPort } from '../../local/executor.ts';
+import { ensureSecretsFile, LocalSecretsPort } from '../../local/secrets.ts';
+
+const policy = loadPolicyFile('custody.policy.json');
+const deployment = localDeployment(policy, 'us-east-1');
+const dir = mkdtempSync(join(tmpdir(), 'custody-secrets-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = join(dir, 'secrets.json');
+const now = { t: Date.parse('2026-03-01T12:00:00Z') };
+const credentials = new LocalCredentialsPort({ deployment, clock: () => new Date(now.t) });
+const secrets = new LocalSecretsPort({ file, credentials, deployment });
+const token = { variable: 'REPORT_API_TOKEN', secretId: 'custody/reports/api-token' };
+
+function assume(profile: string): AssumeRoleInput {
+  return {
+    roleArn: `arn:aws:iam::111122223333:role/custody-exec-${profile}`,
+    sessionName: `custody-agent-${profile}-${now.t}`,
+    sourceIdentity: 'agent',
+    tags: { profile },
+    sessionPolicy: '{}',
+    durationSeconds: 900,
+  };
+}
+
+describe('Local secrets', () => {
+  it('creates the secrets file with a random value for every secret the policy names', () => {
+    expect(ensureSecretsFile(file, policy)).toEqual(['custody/reports/api-token']);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const values = JSON.parse(readFileSync(file, 'utf8'));
+    expect(values['custody/reports/api-token']).toMatch(/^local-[\w-]{32}$/);
+    expect(ensureSecretsFile(file, policy)).toEqual([]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(values);
+  });
+
+  it('returns a granted secret to a session of the profile that grants it', async () => {
+    const session = await credentials.assumeRole(assume('reports'));
+    const values = JSON.parse(readFileSync(file, 'utf8'));
+    expect(await secrets.read(session, [token])).toEqual({
+      REPORT_API_TOKEN: values['custody/reports/api-token'],
+    });
+  });
+
+  it("refuses a secret to another profile's session", async () => {
+    const session = await credentials.assumeRole(assume('sandbox'));
+    await expect(secrets.read(session, [token])).rejects.toThrow(
+      /may not read secret "custody\/reports\/api-token"/,
+    );
+  });
+
+  it('refuses credentials the local STS did not issue, and expired ones', async () => {
+    const session = await credentials.assumeRole(assume('reports'));
+    const forged = { ...session, credentials: { ...session.credentials, sessionToken: 'forged' } };
+    await expect(secrets.read(forged, [token])).rejects.toThrow(/not a session issued/);
+    now.t += 15 * 60_000;
+    await expect(secrets.read(session, [token])).rejects.toThrow(/expired/);
+  });
+
+  it('names the file when it is not valid JSON', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{ nope');
+    expect(() => ensureSecretsFile(bad, policy)).toThrow(/bad\.json is not valid JSON/);
+  });
+});
+
+describe('Local executor port', () => {
+  const ran: SandboxRequest[] = [];
+  const sandbox = {
+    run: async (request: SandboxRequest): Promise<SandboxResult> => {
+      ran.push(request);
+      return {
+        status: 'succeeded',
+        stdout: 'ok',
+        stderr: '',
+        stdoutTruncated: false,
+        stderrTruncated: false,
+        files: {},
+        filesTruncated: false,
+        timings: { startMs: 0, runMs: 0 },
+      };
+    },
+  };
+  const executor = new LocalExecutorPort({ sandbox, credentials });
+  const request: SandboxRequest = {
+    executionId: 'e1',
+    language: 'javascript',
+    code: '1',
+    limits: { timeoutMs: 1000, memoryMiB: 64, maxOutputBytes: 1000 },
+  };
+
+  it("runs code for a session of the profile's own role", async () => {
+    const session = await credentials.assumeRole(assume('sandbox'));
+    await expect(executor.run(session, 'sandbox', request)).resolves.toMatchObject({ status: 'succeeded' });
+    expect(ran).toHaveLength(1);
+  });
+
+  it("refuses to run another profile's executor, and runs nothing", async () => {
+    const session = await credentials.assumeRole(assume('sandbox'));
+    await expect(executor.run(session, 'reports', request)).rejects.toThrow(/may not invoke the executor/);
+    expect(ran).toHaveLength(1);
+  });
+});
