@@ -1,0 +1,41 @@
+/**
+ * What an executor must answer: a SandboxResult, checked field by field before the broker trusts
+ * it (the executor is a separate function; its answer is input like any other).
+ */
+import { z } from 'zod';
+import type { SandboxResult } from '../../core/types.ts';
+
+const userCodeError = z.object({ name: z.string(), message: z.string(), traceback: z.string() });
+
+const base = {
+  stdout: z.string(),
+  stderr: z.string(),
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+  files: z.record(z.string(), z.string()),
+  filesTruncated: z.boolean(),
+  timings: z.object({ startMs: z.number().nonnegative(), runMs: z.number().nonnegative() }),
+};
+
+export const sandboxResultSchema = z.discriminatedUnion('status', [
+  z.object({ ...base, status: z.literal('succeeded'), result: z.string().optional() }),
+  z.object({ ...base, status: z.literal('failed'), error: userCodeError }),
+  z.object({
+    ...base,
+    status: z.enum(['timed_out', 'out_of_memory', 'output_limit']),
+    error: userCodeError.optional(),
+  }),
+]);
+
+export type ParsedSandboxResult =
+  | { readonly ok: true; readonly result: SandboxResult }
+  | { readonly ok: false; readonly problem: string };
+
+/** Validates an executor's answer; the problem names the first bad field. */
+export function parseSandboxResult(document: unknown): ParsedSandboxResult {
+  const parsed = sandboxResultSchema.safeParse(document);
+  if (parsed.success) return { ok: true, result: parsed.data as SandboxResult };
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.map(String).join('.') || '(root)';
+  return { ok: false, problem: `${where}: ${issue?.message ?? 'invalid'}` };
+}

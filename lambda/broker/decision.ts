@@ -1,0 +1,142 @@
+/**
+ * Step 3 of an execution: may this principal run this code under this profile, now?
+ * Deny by default: the request is allowed only when every check passes, and each refusal carries
+ * a stable reason code that the API returns and the audit record keeps.
+ */
+import type { Grant, Policy, Principal, Profile } from '../core/policy.ts';
+import type { SandboxLimits } from '../core/types.ts';
+import { scanForCredentials } from './credential-scan.ts';
+import type { ExecutionRequest } from './request.ts';
+import { sha256Hex } from './seal.ts';
+
+/** 403 reason codes, in the order the checks run. */
+export const DENIAL_REASONS = [
+  'UNKNOWN_PRINCIPAL',
+  'UNKNOWN_PROFILE',
+  'NO_GRANT',
+  'GRANT_NOT_YET_VALID',
+  'GRANT_EXPIRED',
+  'LANGUAGE_NOT_ALLOWED',
+  'CODE_NOT_APPROVED',
+  'HARDCODED_CREDENTIAL',
+] as const;
+export type DenialReason = (typeof DENIAL_REASONS)[number];
+
+/** Refusals that are about the request's size or shape rather than permission. */
+export type LimitReason = 'INVALID_REQUEST' | 'PAYLOAD_TOO_LARGE';
+
+export type Decision =
+  | {
+      readonly allowed: true;
+      readonly profileName: string;
+      readonly profile: Profile;
+      readonly limits: SandboxLimits;
+    }
+  | { readonly allowed: false; readonly reason: DenialReason | LimitReason; readonly message: string };
+
+export type GrantState = 'valid' | 'not-yet-valid' | 'expired';
+
+/** JIT window: valid from notBefore (inclusive) until notAfter (exclusive). */
+export function grantState(grant: Grant, now: Date): GrantState {
+  const t = now.getTime();
+  if (grant.notBefore !== undefined && t < Date.parse(grant.notBefore)) return 'not-yet-valid';
+  if (grant.notAfter !== undefined && t >= Date.parse(grant.notAfter)) return 'expired';
+  return 'valid';
+}
+
+/** The profiles a principal may use at `now`, in policy order. */
+export function usableProfiles(policy: Policy, principal: Principal, now: Date): string[] {
+  const names = new Set<string>();
+  for (const grant of principal.grants) {
+    if (grant.profile in policy.profiles && grantState(grant, now) === 'valid') names.add(grant.profile);
+  }
+  return Object.keys(policy.profiles).filter((name) => names.has(name));
+}
+
+function deny(reason: DenialReason | LimitReason, message: string): Decision {
+  return { allowed: false, reason, message };
+}
+
+/** Whether the code is on the profile's approved list (verbatim sha256, or a whole-code pattern). */
+export function isApprovedCode(profile: Profile, code: string): boolean {
+  const approved = profile.approvedCode;
+  if (approved.mode === 'any') return true;
+  if (approved.sha256.includes(sha256Hex(code))) return true;
+  return approved.patterns.some((pattern) => new RegExp(`^(?:${pattern})$`).test(code));
+}
+
+export interface DecisionInput {
+  readonly policy: Policy;
+  readonly principal: Principal;
+  readonly request: ExecutionRequest;
+  readonly now: Date;
+}
+
+export function decide({ policy, principal, request, now }: DecisionInput): Decision {
+  const profile = Object.hasOwn(policy.profiles, request.profile)
+    ? policy.profiles[request.profile]
+    : undefined;
+  if (!profile)
+    return deny('UNKNOWN_PROFILE', `profile: "${request.profile}" is not a profile of this policy.`);
+
+  const grants = principal.grants.filter((g) => g.profile === request.profile);
+  if (grants.length === 0) {
+    return deny('NO_GRANT', `The caller holds no grant for profile "${request.profile}".`);
+  }
+  const states = grants.map((g) => grantState(g, now));
+  if (!states.includes('valid')) {
+    return states.includes('not-yet-valid')
+      ? deny('GRANT_NOT_YET_VALID', `The caller's grant for profile "${request.profile}" is not valid yet.`)
+      : deny('GRANT_EXPIRED', `The caller's grant for profile "${request.profile}" has expired.`);
+  }
+
+  if (!profile.languages.includes(request.language)) {
+    return deny(
+      'LANGUAGE_NOT_ALLOWED',
+      `language: profile "${request.profile}" allows ${profile.languages.join(', ')}, not ${request.language}.`,
+    );
+  }
+
+  const codeBytes = Buffer.byteLength(request.code, 'utf8');
+  if (codeBytes > profile.maxCodeBytes) {
+    return deny(
+      'PAYLOAD_TOO_LARGE',
+      `code: ${codeBytes} bytes exceeds the profile's maxCodeBytes of ${profile.maxCodeBytes}.`,
+    );
+  }
+  if (request.timeoutMs !== undefined && request.timeoutMs > profile.timeoutMs) {
+    return deny(
+      'INVALID_REQUEST',
+      `timeoutMs: ${request.timeoutMs} exceeds the profile's timeoutMs of ${profile.timeoutMs}.`,
+    );
+  }
+
+  if (!isApprovedCode(profile, request.code)) {
+    return deny('CODE_NOT_APPROVED', `The code is not on the approved list of profile "${request.profile}".`);
+  }
+
+  const findings = [
+    ...scanForCredentials(request.code).map((f) => `${f.kind} in code line ${f.line}`),
+    ...Object.entries(request.files ?? {}).flatMap(([name, content]) =>
+      scanForCredentials(content).map((f) => `${f.kind} in file ${JSON.stringify(name)} line ${f.line}`),
+    ),
+  ];
+  if (findings.length > 0) {
+    return deny(
+      'HARDCODED_CREDENTIAL',
+      `The request contains what looks like a hard-coded credential (${findings.slice(0, 3).join('; ')}). ` +
+        "Use the profile's secrets instead.",
+    );
+  }
+
+  return {
+    allowed: true,
+    profileName: request.profile,
+    profile,
+    limits: {
+      timeoutMs: request.timeoutMs ?? profile.timeoutMs,
+      memoryMiB: profile.memoryMiB,
+      maxOutputBytes: profile.maxOutputBytes,
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Step 5 of an execution, the pure part: what the broker asks STS for. One role session per
+ * execution, named after it, carrying the caller's policy id as SourceIdentity, tagged with who
+ * and what, and narrowed by an inline session policy to this execution's executor and secrets.
+ */
+import { randomBytes } from 'node:crypto';
+import { DependencyError } from '../core/errors.ts';
+import type { AssumeRoleInput } from '../core/ports.ts';
+
+/** Role chaining (the broker's own credentials come from a role) caps sessions at 1 h; 15 min is STS's minimum. */
+export const SESSION_DURATION_SECONDS = 900;
+/** STS limits. */
+export const MAX_SESSION_NAME_CHARS = 64;
+export const MAX_SESSION_POLICY_CHARS = 2048;
+export const MAX_TAG_VALUE_CHARS = 256;
+
+export const TAG_CALLER = 'custody:caller';
+export const TAG_EXECUTION_ID = 'custody:execution-id';
+export const TAG_PROFILE = 'custody:profile';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** ULID: 26 chars of Crockford base32; valid in session names, sortable by time. */
+export const EXECUTION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A ULID: 48 bits of milliseconds then 80 random bits. */
+export function newUlid(now: Date = new Date()): string {
+  let time = now.getTime();
+  let head = '';
+  for (let i = 0; i < 10; i++) {
+    head = (CROCKFORD[time % 32] as string) + head;
+    time = Math.floor(time / 32);
+  }
+  const random = randomBytes(10);
+  let bits = 0n;
+  for (const byte of random) bits = (bits << 8n) | BigInt(byte);
+  let tail = '';
+  for (let i = 0; i < 16; i++) {
+    tail = (CROCKFORD[Number(bits & 31n)] as string) + tail;
+    bits >>= 5n;
+  }
+  return head + tail;
+}
+
+const SESSION_CHARS = /[^\w+=,.@-]/g;
+
+/** `<principalId>@<executionId>`, trimmed from the principal side to stay within 64 chars. */
+export function sessionNameFor(principalId: string, executionId: string): string {
+  const id = executionId.replace(SESSION_CHARS, '-');
+  const room = MAX_SESSION_NAME_CHARS - id.length - 1;
+  const who = principalId.replace(SESSION_CHARS, '-').slice(0, Math.max(room, 0));
+  return (who === '' ? id : `${who}@${id}`).slice(0, MAX_SESSION_NAME_CHARS);
+}
+
+/** STS tag values: letters, digits, spaces and `_ . : / = + - @`, up to 256 chars. */
+function tagValue(value: string): string {
+  return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, MAX_TAG_VALUE_CHARS);
+}
+
+export function sessionTags(callerArn: string, executionId: string, profile: string): Record<string, string> {
+  return {
+    [TAG_CALLER]: tagValue(callerArn),
+    [TAG_EXECUTION_ID]: tagValue(executionId),
+    [TAG_PROFILE]: tagValue(profile),
+  };
+}
+
+/** The partition of an ARN (`aws`, `aws-cn`, ...), `aws` when it is not an ARN. */
+function partitionOf(arn: string): string {
+  return /^arn:([a-z-]+):/.exec(arn)?.[1] ?? 'aws';
+}
+
+/**
+ * The secret as an IAM resource: an ARN is used as is; a bare name becomes the ARN pattern
+ * Secrets Manager gives it (`name-` plus six random characters).
+ */
+export function secretResource(secretId: string, partition: string): string {
+  return secretId.startsWith('arn:')
+    ? secretId
+    : `arn:${partition}:secretsmanager:*:*:secret:${secretId}-??????`;
+}
+
+/**
+ * The inline session policy: invoke this profile's executor; read these secrets (and decrypt
+ * them only through Secrets Manager). The role's own policy still applies: this only narrows it.
+ * Throws DependencyError('credentials') if it would exceed STS's 2,048-character limit.
+ */
+export function sessionPolicy(executorArn: string, secretIds: readonly string[]): string {
+  const partition = partitionOf(executorArn);
+  const statements: object[] = [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: executorArn }];
+  if (secretIds.length > 0) {
+    statements.push(
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: secretIds.map((id) => secretResource(id, partition)),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } },
+      },
+    );
+  }
+  const json = JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  if (json.length > MAX_SESSION_POLICY_CHARS) {
+    throw new DependencyError(
+      'credentials',
+      `The session policy for this profile is ${json.length} characters, over STS's limit of ${MAX_SESSION_POLICY_CHARS}; grant fewer secrets per profile.`,
+    );
+  }
+  return json;
+}
+
+export interface AssumeRoleRequestInput {
+  readonly roleArn: string;
+  readonly executorArn: string;
+  readonly secretIds: readonly string[];
+  readonly principalId: string;
+  readonly callerArn: string;
+  readonly executionId: string;
+  readonly profile: string;
+}
+
+export function assumeRoleInput(input: AssumeRoleRequestInput): AssumeRoleInput {
+  return {
+    roleArn: input.roleArn,
+    sessionName: sessionNameFor(input.principalId, input.executionId),
+    sourceIdentity: input.principalId,
+    tags: sessionTags(input.callerArn, input.executionId, input.profile),
+    sessionPolicy: sessionPolicy(input.executorArn, input.secretIds),
+    durationSeconds: SESSION_DURATION_SECONDS,
+  };
+}
