@@ -1,4 +1,65 @@
-// Placeholder until local mode lands (issue 5): `npm start` must not fail.
-console.log(
-  'custody: local mode arrives with issue 5 (npm start will serve the signed API on 127.0.0.1:8787).',
-);
+/**
+ * `npm start`: custody's signed API on 127.0.0.1:8787 with no AWS account (see docs/local.md).
+ * Thin: read the configuration, start the local server, print how to call it, stop on Ctrl-C.
+ */
+import { localConfigFromEnv } from '../local/config.ts';
+import { displayPath, startLocalServer } from '../local/server.ts';
+
+function quote(value: string): string {
+  return /^[\w./:=@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function main(): Promise<void> {
+  const config = localConfigFromEnv();
+  const startedMs = Date.now();
+  const server = await startLocalServer(config);
+  const creds = quote(displayPath(server.paths.credentialsFile));
+  const home = displayPath(server.paths.home);
+  const homeEnv = config.home ? `CUSTODY_HOME=${quote(home)} ` : '';
+  const agent = server.identities.find((i) => i.profileName === 'agent') ?? server.identities[0];
+  const firstProfile = Object.keys(server.policy.profiles)[0] ?? 'sandbox';
+  const lines = [
+    `custody local mode: signed API on ${server.url} (region ${server.region}), ready in ${Date.now() - startedMs} ms`,
+    `  identities  ${creds}${server.generatedKeys ? ' (new keys generated)' : ''}: ${server.identities
+      .map((i) => i.profileName)
+      .join(', ')}`,
+    `  audit       dynalite ${server.info.dynamodbEndpoint} table ${server.info.auditTableName}, log ${quote(displayPath(server.paths.auditLog))}`,
+    `  stack info  ${quote(displayPath(server.paths.localJson))}`,
+    '',
+    'Run code as the agent (in another terminal):',
+    `  ${homeEnv}AWS_SHARED_CREDENTIALS_FILE=${creds} AWS_PROFILE=${agent?.profileName ?? 'agent'} npx custody run --profile ${firstProfile} --language python -c 'print(6 * 7)'`,
+  ];
+  if (agent) {
+    const token = agent.sessionToken ? ` -H "x-amz-security-token: ${agent.sessionToken}"` : '';
+    lines.push(
+      'or with curl:',
+      `  curl -s --aws-sigv4 aws:amz:${server.region}:execute-api --user '${agent.accessKeyId}:${agent.secretAccessKey}'${token} -H 'content-type: application/json' -d '{"profile":"${firstProfile}","language":"javascript","code":"console.log(6 * 7)"}' ${server.url}/v1/executions`,
+    );
+  }
+  lines.push('', 'Ctrl-C stops the server; audit history is kept in ' + quote(home) + '.');
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`custody: ${signal} received, stopping...\n`);
+    server.close().then(
+      () => {
+        process.stdout.write('custody: stopped.\n');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`custody: error while stopping: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`custody: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,19 @@
+/**
+ * The CDK app: `npx cdk synth|deploy [-c policyFile=path/to/policy.json]`.
+ * A malformed policy file stops synth with a message naming the file and the bad field.
+ */
+import { App } from 'aws-cdk-lib';
+import { PolicyFileError } from '../lambda/core/errors.ts';
+import { addCustodyStack } from '../lib/custody-app.ts';
+
+const app = new App();
+try {
+  addCustodyStack(app);
+} catch (err) {
+  if (err instanceof PolicyFileError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
+app.synth();

@@ -1,0 +1,236 @@
+/**
+ * The signed API: API Gateway REST API with AWS_IAM on every method, a resource policy that
+ * admits only the configured accounts / organisation, a JSON-schema request validator, stage
+ * throttling, JSON access logs, tracing on and data trace off.
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { MAX_FILES, MAX_PURPOSE_CHARS } from '../lambda/broker/request.ts';
+import { allowedAccounts, type Policy } from '../lambda/core/policy.ts';
+import { LANGUAGES } from '../lambda/core/types.ts';
+
+/** Stage name: the URL is `https://<id>.execute-api.<region>.amazonaws.com/prod/v1/...`. */
+export const STAGE_NAME = 'prod';
+
+/** API Gateway's default (and, without a quota increase, maximum) integration timeout. */
+export const DEFAULT_INTEGRATION_TIMEOUT = Duration.seconds(29);
+
+export interface CustodyApiThrottle {
+  /** Steady-state requests per second across the stage. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export interface CustodyApiProps {
+  readonly policy: Policy;
+  readonly broker: lambda.IFunction;
+  readonly throttle: CustodyApiThrottle;
+  readonly integrationTimeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** Retention policy of the account-wide API Gateway CloudWatch role. */
+  readonly cloudWatchRoleRemovalPolicy: RemovalPolicy;
+}
+
+/**
+ * The JSON schema API Gateway checks `POST /v1/executions` bodies against: the same fields and
+ * bounds as the broker's own validation (`lambda/broker/request.ts`), which stays the authority
+ * (file names, per-profile limits); this stops malformed bodies before they cost an invocation.
+ */
+export function executionRequestSchema(policy: Policy): apigateway.JsonSchema {
+  const profiles = Object.values(policy.profiles);
+  const maxCodeBytes = Math.max(1, ...profiles.map((p) => p.maxCodeBytes));
+  return {
+    schema: apigateway.JsonSchemaVersion.DRAFT4,
+    title: 'ExecutionRequest',
+    type: apigateway.JsonSchemaType.OBJECT,
+    required: ['profile', 'language', 'code'],
+    additionalProperties: false,
+    properties: {
+      // Not an enum of the profiles: an unknown profile reaches the broker, which records the
+      // denial in the audit trail.
+      profile: { type: apigateway.JsonSchemaType.STRING, minLength: 1, maxLength: 64 },
+      language: { type: apigateway.JsonSchemaType.STRING, enum: [...LANGUAGES] },
+      // Characters, not bytes: a bound the broker tightens to the profile's maxCodeBytes.
+      code: { type: apigateway.JsonSchemaType.STRING, minLength: 1, maxLength: maxCodeBytes },
+      files: {
+        type: apigateway.JsonSchemaType.OBJECT,
+        maxProperties: MAX_FILES,
+        additionalProperties: { type: apigateway.JsonSchemaType.STRING },
+      },
+      timeoutMs: { type: apigateway.JsonSchemaType.INTEGER, minimum: 100, maximum: 300_000 },
+      purpose: { type: apigateway.JsonSchemaType.STRING, maxLength: MAX_PURPOSE_CHARS },
+    },
+  };
+}
+
+/**
+ * The resource policy: allow `execute-api:Invoke` to the policy's accounts (and organisation),
+ * and deny it to everyone else, so an IAM policy in some other account can never open the API.
+ */
+export function apiResourcePolicy(policy: Policy): iam.PolicyDocument {
+  const accounts = allowedAccounts(policy);
+  const organizationId = policy.api.allowedOrganizationId;
+  if (accounts.length === 0 && organizationId === undefined) {
+    throw new Error(
+      'The policy admits no caller: set api.allowedAccounts or api.allowedOrganizationId, or declare principals',
+    );
+  }
+  const invoke = { actions: ['execute-api:Invoke'], resources: ['execute-api:/*'] };
+  const statements: iam.PolicyStatement[] = [];
+  if (accounts.length > 0) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'AllowConfiguredAccounts',
+        ...invoke,
+        principals: accounts.map((a) => new iam.AccountPrincipal(a)),
+      }),
+    );
+  }
+  if (organizationId !== undefined) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'AllowConfiguredOrganization',
+        ...invoke,
+        principals: [new iam.AnyPrincipal()],
+        conditions: { StringEquals: { 'aws:PrincipalOrgID': organizationId } },
+      }),
+    );
+  }
+  // The keys of one condition operator are ANDed: deny unless in the accounts or in the org.
+  const notAdmitted: Record<string, string | string[]> = {};
+  if (accounts.length > 0) notAdmitted['aws:PrincipalAccount'] = accounts;
+  if (organizationId !== undefined) notAdmitted['aws:PrincipalOrgID'] = organizationId;
+  statements.push(
+    new iam.PolicyStatement({
+      sid: 'DenyEveryoneElse',
+      effect: iam.Effect.DENY,
+      ...invoke,
+      principals: [new iam.AnyPrincipal()],
+      conditions: { StringNotEquals: notAdmitted },
+    }),
+  );
+  return new iam.PolicyDocument({ statements });
+}
+
+export class CustodyApi extends Construct {
+  readonly api: apigateway.RestApi;
+  readonly accessLogGroup: logs.LogGroup;
+  /** API Gateway's execution log group, created here so that it has a retention period. */
+  readonly executionLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: CustodyApiProps) {
+    super(scope, id);
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    const f = apigateway.AccessLogField;
+    const accessLogFormat = apigateway.AccessLogFormat.custom(
+      JSON.stringify({
+        requestId: f.contextRequestId(),
+        extendedRequestId: f.contextExtendedRequestId(),
+        requestTime: f.contextRequestTime(),
+        httpMethod: f.contextHttpMethod(),
+        resourcePath: f.contextResourcePath(),
+        status: f.contextStatus(),
+        responseLength: f.contextResponseLength(),
+        responseLatencyMs: f.contextResponseLatency(),
+        integrationLatencyMs: f.contextIntegrationLatency(),
+        sourceIp: f.contextIdentitySourceIp(),
+        userAgent: f.contextIdentityUserAgent(),
+        callerAccountId: f.contextIdentityAccountId(),
+        callerArn: f.contextIdentityUserArn(),
+        caller: f.contextIdentityCaller(),
+        accessKey: '$context.identity.accessKey',
+        principalOrgId: f.contextIdentityPrincipalOrgId(),
+        errorMessage: f.contextErrorMessageString(),
+        validationError: f.contextErrorValidationErrorString(),
+        xrayTraceId: f.contextXrayTraceId(),
+      }),
+    );
+
+    this.api = new apigateway.RestApi(this, 'Api', {
+      description: 'custody: identity-bound code execution',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      policy: apiResourcePolicy(props.policy),
+      // Stage logging needs the account-level API Gateway CloudWatch role; keep it on delete,
+      // other APIs in the account may rely on it.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: props.cloudWatchRoleRemovalPolicy,
+      defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
+      deployOptions: {
+        stageName: STAGE_NAME,
+        tracingEnabled: true,
+        dataTraceEnabled: false,
+        loggingLevel: apigateway.MethodLoggingLevel.INFO,
+        metricsEnabled: true,
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat,
+      },
+    });
+
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogGroup', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    // Exists before the stage can log, so API Gateway never creates it without a retention.
+    this.api.deploymentStage.node.addDependency(this.executionLogGroup);
+
+    const integration = new apigateway.LambdaIntegration(props.broker, {
+      proxy: true,
+      timeout: props.integrationTimeout,
+    });
+    const bodyValidator = new apigateway.RequestValidator(this, 'BodyValidator', {
+      restApi: this.api,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const parameterValidator = new apigateway.RequestValidator(this, 'ParameterValidator', {
+      restApi: this.api,
+      validateRequestBody: false,
+      validateRequestParameters: true,
+    });
+    const executionRequest = this.api.addModel('ExecutionRequest', {
+      contentType: 'application/json',
+      modelName: 'ExecutionRequest',
+      schema: executionRequestSchema(props.policy),
+    });
+
+    const v1 = this.api.root.addResource('v1');
+    const executions = v1.addResource('executions');
+    executions.addMethod('POST', integration, {
+      authorizationType: apigateway.AuthorizationType.IAM,
+      requestValidator: bodyValidator,
+      requestModels: { 'application/json': executionRequest },
+    });
+    executions.addResource('{id}').addMethod('GET', integration, {
+      authorizationType: apigateway.AuthorizationType.IAM,
+      requestValidator: parameterValidator,
+      requestParameters: { 'method.request.path.id': true },
+    });
+    v1.addResource('profiles').addMethod('GET', integration, {
+      authorizationType: apigateway.AuthorizationType.IAM,
+      requestValidator: parameterValidator,
+    });
+  }
+
+  /** The stage's base URL (ends with `/`). */
+  get url(): string {
+    return this.api.url;
+  }
+
+  /** Full ARN pattern of the stage's methods, for callers' IAM policies. */
+  arnForExecuteApi(): string {
+    return this.api.arnForExecuteApi(undefined, undefined, STAGE_NAME);
+  }
+}

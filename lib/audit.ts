@@ -1,0 +1,176 @@
+/**
+ * The audit trail: a DynamoDB table (the queryable record), a CloudWatch log group (the same
+ * records as JSON lines), and a scheduled digester that seals what was written with an
+ * asymmetric KMS signature so tampering can be detected.
+ */
+import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { AUDIT_TABLE } from '../lambda/core/audit-table.ts';
+import { CustodyFunction } from './lambda-defaults.ts';
+
+export interface CustodyAuditProps {
+  /** Retention of the audit log group. */
+  readonly auditLogRetention: logs.RetentionDays;
+  /** Retention of the digester's own (operational) log group. */
+  readonly logRetention: logs.RetentionDays;
+  /** Applies to the table, the audit log group and both keys. */
+  readonly auditRemovalPolicy: RemovalPolicy;
+  /** What happens to operational log groups when the stack is deleted. */
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** How often the digester seals new audit records. */
+  readonly digestInterval: Duration;
+}
+
+/** Credential patterns the audit log masks (on top of the broker's own redaction). */
+const ACCESS_KEY_ID = new logs.CustomDataIdentifier('AwsAccessKeyId', '(AKIA|ASIA)[A-Z0-9]{16}');
+
+export class CustodyAudit extends Construct {
+  /** Customer-managed key encrypting the table and the audit log group. */
+  readonly auditKey: kms.Key;
+  readonly auditTable: dynamodb.Table;
+  readonly auditLogGroup: logs.LogGroup;
+  /** ECC_NIST_P256 SIGN_VERIFY key the digester signs with; its public key verifies digests. */
+  readonly signingKey: kms.Key;
+  readonly digestFunction: CustodyFunction;
+  /** Receives digester invocations that failed after retries. */
+  readonly digestFailures: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: CustodyAuditProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    this.auditKey = new kms.Key(this, 'AuditKey', {
+      description: 'custody: encrypts the audit table and the audit log group',
+      enableKeyRotation: true,
+      removalPolicy: props.auditRemovalPolicy,
+    });
+
+    this.auditTable = new dynamodb.Table(this, 'AuditTable', {
+      partitionKey: { name: AUDIT_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: AUDIT_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.auditKey,
+      deletionProtection: true,
+      removalPolicy: props.auditRemovalPolicy,
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
+    });
+    for (const index of [AUDIT_TABLE.byTimeIndex, AUDIT_TABLE.byCallerIndex]) {
+      this.auditTable.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+
+    // A name derived from the stack lets the key policy name this exact log group (a generated
+    // name would make the key and the group depend on each other).
+    const auditLogGroupName = `/custody/${stack.stackName}/audit`;
+    this.auditKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsEncryptsTheAuditLogGroup',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnEquals: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: auditLogGroupName,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    this.auditLogGroup = new logs.LogGroup(this, 'AuditLogGroup', {
+      logGroupName: auditLogGroupName,
+      retention: props.auditLogRetention,
+      encryptionKey: this.auditKey,
+      removalPolicy: props.auditRemovalPolicy,
+      dataProtectionPolicy: new logs.DataProtectionPolicy({
+        name: 'custody-audit-masks-credentials',
+        description: 'Masks credentials that reach the audit log despite the broker redaction',
+        identifiers: [
+          logs.DataIdentifier.AWSSECRETKEY,
+          logs.DataIdentifier.OPENSSHPRIVATEKEY,
+          logs.DataIdentifier.PGPPRIVATEKEY,
+          logs.DataIdentifier.PKCSPRIVATEKEY,
+          logs.DataIdentifier.PUTTYPRIVATEKEY,
+          ACCESS_KEY_ID,
+        ],
+      }),
+    });
+    // The log group must exist only after the key allows CloudWatch Logs to use it.
+    this.auditLogGroup.node.addDependency(this.auditKey);
+
+    this.signingKey = new kms.Key(this, 'SigningKey', {
+      description: 'custody: signs audit digests (verify with its public key)',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      // Old digests stay verifiable only while the key exists.
+      removalPolicy: props.auditRemovalPolicy,
+    });
+
+    this.digestFunction = new CustodyFunction(this, 'Digester', {
+      entry: 'lambda/audit/digest-handler.ts',
+      description: 'custody: seals new audit records into signed digests',
+      roleDescription: 'custody audit digester: reads and appends to the audit trail, signs digests',
+      memoryMiB: 512,
+      timeout: Duration.minutes(2),
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      // One digester at a time: digests chain, so two concurrent runs would fork the chain.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        CUSTODY_AUDIT_TABLE: this.auditTable.tableName,
+        CUSTODY_AUDIT_LOG_GROUP: this.auditLogGroup.logGroupName,
+        CUSTODY_AUDIT_SIGNING_KEY_ID: this.signingKey.keyId,
+      },
+    });
+    const digester = this.digestFunction.function;
+    this.auditTable.grantReadWriteData(digester);
+    this.signingKey.grant(digester, 'kms:Sign', 'kms:GetPublicKey');
+    this.grantAuditLogWrite(digester);
+
+    this.digestFailures = new sqs.Queue(this, 'DigestFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    digester.configureAsyncInvoke({
+      onFailure: new lambdaDestinations.SqsDestination(this.digestFailures),
+      retryAttempts: 2,
+    });
+    new events.Rule(this, 'DigestSchedule', {
+      description: 'custody: seal new audit records',
+      schedule: events.Schedule.rate(props.digestInterval),
+      targets: [
+        new targets.LambdaFunction(digester, {
+          deadLetterQueue: this.digestFailures,
+          retryAttempts: 2,
+        }),
+      ],
+    });
+  }
+
+  /** Lets `grantee` append lines to the audit log group (and nothing else there). */
+  grantAuditLogWrite(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      resourceArns: [this.auditLogGroup.logGroupArn],
+    });
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * What `bin/app.ts` does, as a function the tests can call: read the policy file named by the
+ * `policyFile` context (default `custody.policy.json`), validate it, and add the stack.
+ */
+import type { App } from 'aws-cdk-lib';
+import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../lambda/core/policy.ts';
+import { CustodyStack } from './custody-stack.ts';
+
+/** Default stack name; override with `-c stackName=...`. */
+export const DEFAULT_STACK_NAME = 'Custody';
+
+/** Adds the custody stack to `app`. Throws PolicyFileError naming the file and the bad field. */
+export function addCustodyStack(app: App): CustodyStack {
+  const policyFile = contextString(app, 'policyFile') ?? DEFAULT_POLICY_FILE;
+  const stackName = contextString(app, 'stackName') ?? DEFAULT_STACK_NAME;
+  const policy = loadPolicyFile(policyFile);
+  return new CustodyStack(app, stackName, {
+    description: `custody: identity-bound code interpreter (policy ${policyFile})`,
+    policy,
+  });
+}
+
+function contextString(app: App, key: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string')
+    throw new Error(`Context ${key} must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}

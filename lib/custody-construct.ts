@@ -1,0 +1,180 @@
+/**
+ * custody as one construct: everything `cdk deploy` stands up, from a validated policy. A team
+ * can use it inside its own CDK app; `CustodyStack` is a thin stack around it.
+ */
+import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Policy } from '../lambda/core/policy.ts';
+import { CustodyApi, type CustodyApiThrottle, DEFAULT_INTEGRATION_TIMEOUT } from './api.ts';
+import { CustodyAudit } from './audit.ts';
+import { brokerTimeout, CustodyBroker, type DeployedProfile } from './broker.ts';
+import { CustodyDashboard } from './dashboard.ts';
+import { ExecutionRole } from './execution-role.ts';
+import { executorTimeout, ProfileExecutor } from './executors.ts';
+import { CustodyNetwork, type DnsControl } from './network.ts';
+
+export interface CustodyConstructProps {
+  /** The validated policy (see `loadPolicyFile`): one executor and one role per profile. */
+  readonly policy: Policy;
+  /** Retention of the audit log group. @default logs.RetentionDays.TEN_YEARS */
+  readonly auditLogRetention?: logs.RetentionDays;
+  /** Retention of every other log group (Lambda, API access and execution, flow logs). @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserved concurrency of every executor whose profile does not set `reservedConcurrency`.
+   * @default - unreserved
+   */
+  readonly executorReservedConcurrency?: number;
+  /** Stage throttling. @default - `policy.api.throttleRateLimit` / `throttleBurstLimit` */
+  readonly throttle?: CustodyApiThrottle;
+  /**
+   * API Gateway integration timeout. Above 29 seconds needs a quota increase for the account.
+   * @default Duration.seconds(29)
+   */
+  readonly integrationTimeout?: Duration;
+  /** How DNS is kept from being a channel out of the VPC; see `DnsControl`. @default 'disable-dns' */
+  readonly dnsControl?: DnsControl;
+  /**
+   * What happens to the audit table, the audit log group and the audit keys when the stack is
+   * deleted. The table also has deletion protection on. @default RemovalPolicy.RETAIN
+   */
+  readonly auditRemovalPolicy?: RemovalPolicy;
+  /** What happens to operational log groups when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** How often the audit digester seals new records. @default Duration.minutes(5) */
+  readonly auditDigestInterval?: Duration;
+}
+
+export class CustodyConstruct extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly network: CustodyNetwork;
+  readonly api: apigateway.RestApi;
+  readonly brokerFunction: lambda.Function;
+  readonly brokerRole: iam.Role;
+  /** Executor Lambda by profile name. */
+  readonly executors: ReadonlyMap<string, lambda.Function>;
+  /** Execution role by profile name. */
+  readonly executionRoles: ReadonlyMap<string, iam.Role>;
+  readonly auditTable: dynamodb.Table;
+  readonly auditLogGroup: logs.LogGroup;
+  readonly auditKey: kms.Key;
+  readonly signingKey: kms.Key;
+  readonly digestFunction: lambda.Function;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** Base URL of the API stage (ends with `/`). */
+  readonly apiUrl: string;
+  readonly dashboardUrl: string;
+
+  constructor(scope: Construct, id: string, props: CustodyConstructProps) {
+    super(scope, id);
+    const { policy } = props;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const integrationTimeout = props.integrationTimeout ?? DEFAULT_INTEGRATION_TIMEOUT;
+    if (Object.keys(policy.profiles).length === 0) {
+      throw new Error('CustodyConstruct: props.policy declares no profiles; there would be nothing to run');
+    }
+
+    this.network = new CustodyNetwork(this, 'Network', {
+      dnsControl: props.dnsControl,
+      flowLogRetention: logRetention,
+      logRemovalPolicy,
+    });
+    this.vpc = this.network.vpc;
+
+    const audit = new CustodyAudit(this, 'Audit', {
+      auditLogRetention: props.auditLogRetention ?? logs.RetentionDays.TEN_YEARS,
+      logRetention,
+      auditRemovalPolicy: props.auditRemovalPolicy ?? RemovalPolicy.RETAIN,
+      logRemovalPolicy,
+      digestInterval: props.auditDigestInterval ?? Duration.minutes(5),
+    });
+    this.auditTable = audit.auditTable;
+    this.auditLogGroup = audit.auditLogGroup;
+    this.auditKey = audit.auditKey;
+    this.signingKey = audit.signingKey;
+    this.digestFunction = audit.digestFunction.function;
+
+    const profiles = Object.entries(policy.profiles);
+    const broker = new CustodyBroker(this, 'Broker', {
+      policy,
+      audit,
+      timeout: brokerTimeout(profiles.map(([, p]) => executorTimeout(p))),
+      logRetention,
+      logRemovalPolicy,
+    });
+    this.brokerFunction = broker.function;
+    this.brokerRole = broker.role;
+
+    const executors = new Map<string, lambda.Function>();
+    const roles = new Map<string, iam.Role>();
+    const deployed = new Map<string, DeployedProfile>();
+    for (const [name, profile] of profiles) {
+      const executor = new ProfileExecutor(this, `Executor-${name}`, {
+        profileName: name,
+        profile,
+        network: this.network,
+        reservedConcurrency: profile.reservedConcurrency ?? props.executorReservedConcurrency,
+        logRetention,
+        logRemovalPolicy,
+      });
+      const role = new ExecutionRole(this, `ExecutionRole-${name}`, {
+        profileName: name,
+        profile,
+        policy,
+        broker: broker.role,
+        executor: executor.function,
+      });
+      executors.set(name, executor.function);
+      roles.set(name, role.role);
+      deployed.set(name, { role: role.role, executor: executor.function, secrets: role.secrets });
+
+      const neededMs = profile.timeoutMs + 5_000;
+      if (neededMs > integrationTimeout.toMilliseconds()) {
+        Annotations.of(executor).addWarningV2(
+          'custody:integration-timeout',
+          `Profile ${name} allows ${profile.timeoutMs} ms of code, but API Gateway waits ` +
+            `${integrationTimeout.toSeconds()} s for the broker: long runs will get 504. Raise the ` +
+            'integration timeout quota and set integrationTimeout, or lower the profile timeoutMs.',
+        );
+      }
+    }
+    broker.connectProfiles(deployed);
+    this.executors = executors;
+    this.executionRoles = roles;
+
+    const api = new CustodyApi(this, 'Api', {
+      policy,
+      broker: broker.function,
+      throttle: props.throttle ?? {
+        rateLimit: policy.api.throttleRateLimit,
+        burstLimit: policy.api.throttleBurstLimit,
+      },
+      integrationTimeout,
+      logRetention,
+      logRemovalPolicy,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.api = api.api;
+    this.apiUrl = api.url;
+
+    const dashboard = new CustodyDashboard(this, 'Dashboard', {
+      api: api.api,
+      broker: broker.function,
+      executors,
+      digester: audit.digestFunction.function,
+      auditTable: audit.auditTable,
+      auditLogGroup: audit.auditLogGroup,
+    });
+    this.dashboard = dashboard.dashboard;
+    this.dashboardUrl = dashboard.url;
+  }
+}

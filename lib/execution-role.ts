@@ -1,0 +1,138 @@
+/**
+ * One IAM role per profile: the identity an execution runs under. The broker assumes it for one
+ * call (role chaining), naming the caller as SourceIdentity and tagging the session; with the
+ * session's credentials it reads the profile's secrets and invokes the profile's executor.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { Policy, Profile } from '../lambda/core/policy.ts';
+
+/** Session tags the broker sets on every AssumeRole; the trust policy requires exactly these. */
+export const SESSION_TAG_KEYS = {
+  /** The caller's IAM ARN as API Gateway reported it. */
+  caller: 'custody:caller',
+  executionId: 'custody:execution-id',
+  /** The profile name; must equal the role's own profile. */
+  profile: 'custody:profile',
+} as const;
+
+/**
+ * The SourceIdentity condition value when no principal holds a grant on the profile. It contains
+ * `:`, which STS does not allow in a SourceIdentity, so no request can match it.
+ */
+export const NO_GRANTED_PRINCIPAL = 'custody:no-principal-holds-a-grant';
+
+export interface ExecutionRoleProps {
+  readonly profileName: string;
+  readonly profile: Profile;
+  readonly policy: Policy;
+  /** The only principal that may assume the role: the broker's role. */
+  readonly broker: iam.IRole;
+  /** The profile's executor, the one function the role may invoke. */
+  readonly executor: lambda.IFunction;
+}
+
+export class ExecutionRole extends Construct {
+  readonly role: iam.Role;
+  /** The profile's secrets by variable name, referenced by name (teams create them). */
+  readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  /**
+   * The permissions boundary: the same two permissions as the role's policy. Whatever policy is
+   * later attached to the role by hand, the role can never do more than this.
+   */
+  readonly boundary: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: ExecutionRoleProps) {
+    super(scope, id);
+
+    const grantedIds = props.policy.principals
+      .filter((p) => p.grants.some((g) => g.profile === props.profileName))
+      .map((p) => p.id);
+
+    const trust = new iam.PrincipalWithConditions(new iam.ArnPrincipal(props.broker.roleArn), {
+      // Every call names its caller and carries all three tags...
+      Null: {
+        'sts:SourceIdentity': 'false',
+        [`aws:RequestTag/${SESSION_TAG_KEYS.caller}`]: 'false',
+        [`aws:RequestTag/${SESSION_TAG_KEYS.executionId}`]: 'false',
+        [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'false',
+      },
+      StringEquals: {
+        // ...the caller is a principal the policy grants this profile...
+        'sts:SourceIdentity': grantedIds.length > 0 ? grantedIds : [NO_GRANTED_PRINCIPAL],
+        // ...the profile tag names this role's own profile...
+        [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: props.profileName,
+      },
+      // ...and no other tag can be set.
+      'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(SESSION_TAG_KEYS) },
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      description: `custody execution role of profile ${props.profileName}`,
+      // The broker's AssumeRole is role chaining, which STS caps at one hour anyway.
+      maxSessionDuration: Duration.hours(1),
+      assumedBy: trust,
+    });
+    // Role.assumedBy grants sts:AssumeRole only; setting a SourceIdentity and session tags are
+    // separate actions that the same statement (and its conditions) must allow.
+    this.role.assumeRolePolicy?.addStatements(
+      new iam.PolicyStatement({
+        actions: ['sts:SetSourceIdentity', 'sts:TagSession'],
+        principals: [trust],
+      }),
+    );
+
+    const secrets = new Map<string, secretsmanager.ISecret>();
+    for (const secret of props.profile.secrets) {
+      secrets.set(
+        secret.variable,
+        secretsmanager.Secret.fromSecretNameV2(this, `Secret${secret.variable}`, secret.secretName),
+      );
+    }
+    this.secrets = secrets;
+
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'InvokeOwnExecutor',
+        actions: ['lambda:InvokeFunction'],
+        resources: [props.executor.functionArn],
+      }),
+    ];
+    if (secrets.size > 0) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ReadOwnSecrets',
+          actions: ['secretsmanager:GetSecretValue'],
+          // `name-??????`: the six random characters Secrets Manager appends to the name.
+          resources: [...secrets.values()].map((s) => s.secretArn),
+        }),
+      );
+    }
+    this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
+      description: `custody: the most the execution role of profile ${props.profileName} may ever do`,
+      statements,
+    });
+    iam.PermissionsBoundary.of(this.role).apply(this.boundary);
+    for (const statement of statements) this.role.addToPrincipalPolicy(statement);
+  }
+
+  /**
+   * Revocation: denies everything to sessions of this role issued before `instant` (what the IAM
+   * console's "Revoke active sessions" does). Sessions last at most an hour, so this matters only
+   * inside that hour; remove the statement once it has passed.
+   */
+  revokeSessionsIssuedBefore(instant: Date): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RevokeOlderSessions',
+        effect: iam.Effect.DENY,
+        actions: ['*'],
+        resources: ['*'],
+        conditions: { DateLessThan: { 'aws:TokenIssueTime': instant.toISOString() } },
+      }),
+    );
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * One executor Lambda per profile, so two profiles never share an execution environment: in the
+ * isolated subnets, behind a security group with no egress, with a role that may only attach to
+ * the VPC and write its own logs.
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Profile } from '../lambda/core/policy.ts';
+import { fallbackExecutorBundleCommands } from './executor-bundle.ts';
+import { CustodyFunction } from './lambda-defaults.ts';
+import type { CustodyNetwork } from './network.ts';
+
+/** Time the executor needs beyond the user's deadline: cold start of the runtime, sealing. */
+export const EXECUTOR_TIMEOUT_MARGIN = Duration.seconds(15);
+
+/** Lambda's own ceiling on a function timeout. */
+const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
+
+/** The Lambda timeout of a profile's executor: the profile's deadline plus the margin. */
+export function executorTimeout(profile: Pick<Profile, 'timeoutMs'>): Duration {
+  const seconds = Math.ceil(profile.timeoutMs / 1000) + EXECUTOR_TIMEOUT_MARGIN.toSeconds();
+  return Duration.seconds(Math.min(seconds, MAX_LAMBDA_TIMEOUT_SECONDS));
+}
+
+export interface ProfileExecutorProps {
+  readonly profileName: string;
+  readonly profile: Profile;
+  readonly network: CustodyNetwork;
+  /** @default - the profile's `reservedConcurrency`, else unreserved */
+  readonly reservedConcurrency?: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** Shell commands that copy the sandbox runtimes next to the bundle. */
+  readonly bundleCommands?: (inputDir: string, outputDir: string) => string[];
+}
+
+export class ProfileExecutor extends Construct {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ProfileExecutorProps) {
+    super(scope, id);
+
+    // allowAllOutbound: false removes the default allow-all egress rule; CDK leaves a rule that
+    // matches no traffic (ICMP type 252 code 86 to 255.255.255.255/32) because an empty egress
+    // list would make EC2 add allow-all again.
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.network.vpc,
+      description: `custody executor of profile ${props.profileName}: no ingress, no egress`,
+      allowAllOutbound: false,
+      allowAllIpv6Outbound: false,
+    });
+
+    const executor = new CustodyFunction(this, 'Executor', {
+      entry: 'lambda/executor/handler.ts',
+      description: `custody executor of profile ${props.profileName}`,
+      roleDescription: `custody executor of profile ${props.profileName}: VPC attachment and own logs only`,
+      memoryMiB: props.profile.memoryMiB,
+      timeout: executorTimeout(props.profile),
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      // The executor calls nothing, so there is nothing to trace from inside it, and with no
+      // egress the X-Ray daemon could not send a segment anyway; the broker traces the call.
+      tracing: lambda.Tracing.DISABLED,
+      vpc: props.network.vpc,
+      vpcSubnets: props.network.executorSubnets,
+      securityGroups: [this.securityGroup],
+      reservedConcurrentExecutions: props.reservedConcurrency ?? props.profile.reservedConcurrency,
+      environment: {
+        CUSTODY_PROFILE: props.profileName,
+        // Where the afterBundling hook put the sandbox runtimes (the bundle is unpacked in /var/task).
+        CUSTODY_RUNTIME_DIR: '/var/task/runtime',
+      },
+      afterBundling: props.bundleCommands ?? fallbackExecutorBundleCommands,
+    });
+    this.function = executor.function;
+    this.role = executor.role;
+    this.logGroup = executor.logGroup;
+
+    // What AWSLambdaVPCAccessExecutionRole grants, without its logs:* part: Lambda manages the
+    // function's ENIs with these. EC2 does not scope Describe* to resources, and Lambda creates
+    // the ENIs before their ids exist.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManageVpcNetworkInterfaces',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Secure defaults for every custody Lambda, in one place: explicit runtime and architecture,
+ * local esbuild bundling (no Docker), a log group with a retention period created up front (so
+ * Lambda never creates one that keeps logs forever), and a role of its own that may write only to
+ * that log group (no AWS managed policy, no `logs:*` on `*`).
+ */
+import * as path from 'node:path';
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The repository root: entries are resolved from it and esbuild runs in it. */
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+
+/**
+ * Runtime of every custody Lambda. Pinned, not NODEJS_LATEST: a runtime change is a reviewed
+ * commit, not a side effect of upgrading aws-cdk-lib.
+ */
+export const CUSTODY_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/** x86_64: the executor ships a linux-x64 deno binary. */
+export const CUSTODY_ARCHITECTURE = lambda.Architecture.X86_64;
+
+/**
+ * Defines `require` in the ESM bundle, for CommonJS dependencies that call it (esbuild's ESM
+ * output otherwise throws "Dynamic require of ... is not supported").
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __custodyCreateRequire } from 'node:module'; const require = __custodyCreateRequire(import.meta.url);";
+
+export interface CustodyFunctionProps {
+  /** Entry file relative to the repository root, e.g. `lambda/broker/handler.ts`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly memoryMiB: number;
+  readonly timeout: Duration;
+  /** Retention of the function's own log group. */
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the function's log group when the stack is deleted. */
+  readonly logRemovalPolicy: RemovalPolicy;
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Shell commands run after esbuild, e.g. copying runtime files next to the bundle. */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
+  /** @default lambda.Tracing.ACTIVE */
+  readonly tracing?: lambda.Tracing;
+  readonly vpc?: nodejs.NodejsFunctionProps['vpc'];
+  readonly vpcSubnets?: nodejs.NodejsFunctionProps['vpcSubnets'];
+  readonly securityGroups?: nodejs.NodejsFunctionProps['securityGroups'];
+  /** @default - unreserved */
+  readonly reservedConcurrentExecutions?: number;
+  /** Role description; the role is created here and may only write this function's logs. */
+  readonly roleDescription: string;
+}
+
+/** A NodejsFunction with custody's defaults, its own log group and its own minimal role. */
+export class CustodyFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: CustodyFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: props.roleDescription,
+    });
+    // The log group exists, so CreateLogGroup is not granted; the ARN ends in `:*` (its streams).
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    const afterBundling = props.afterBundling;
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: CUSTODY_RUNTIME,
+      architecture: CUSTODY_ARCHITECTURE,
+      memorySize: props.memoryMiB,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
+      environment: { ...props.environment },
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+      allowPublicSubnet: false,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      bundling: {
+        forceDockerBundling: false,
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the AWS SDK at the versions package-lock.json pins instead of using whatever
+        // version the Lambda runtime happens to ship.
+        bundleAwsSDK: true,
+        externalModules: [],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => afterBundling?.(inputDir, outputDir) ?? [],
+        },
+      },
+    });
+  }
+}
