@@ -10,6 +10,8 @@ function quote(value: string): string {
 }
 
 async function main(): Promise<void> {
+  // The SDK's notice about future Node versions is not the user's concern while serving locally.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = localConfigFromEnv();
   const startedMs = Date.now();
   const server = await startLocalServer(config);

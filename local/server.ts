@@ -1,0 +1,457 @@
+/**
+ * Local mode: the deployed API on one machine, with no AWS account.
+ *
+ * An HTTP server on loopback does what API Gateway does in front of the broker (SigV4 verification
+ * against the local identities, a body-size bound, a request id), then calls the same broker core
+ * with local adapters: an STS-like minting authority, a secrets file, the sandboxes in-process,
+ * and the audit trail on dynalite (a real DynamoDB-compatible server, persisted on disk) plus a
+ * JSON-lines audit log. Requests the edge refuses are audited as denials, as CloudTrail and the
+ * access log would show them on AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { relative } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAuditStore } from '../lambda/audit/dynamodb-audit-store.ts';
+import { FileAuditLog } from '../lambda/audit/file-audit-log.ts';
+import { createAuditTable } from '../lambda/audit/table.ts';
+import { type BrokerApi, type CallerIdentity, createBrokerApi } from '../lambda/broker/api.ts';
+import { LOCAL_AUDIT_TABLE_NAME } from '../lambda/core/audit-table.ts';
+import { loadPolicyFile, type Policy } from '../lambda/core/policy.ts';
+import type { Clock } from '../lambda/core/ports.ts';
+import type { Sandbox } from '../lambda/core/types.ts';
+import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from './config.ts';
+import { LocalCredentialsPort } from './credentials.ts';
+import { localDeployment } from './deployment.ts';
+import { LocalExecutorPort } from './executor.ts';
+import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from './home.ts';
+import { type LocalIdentity, loadOrCreateIdentities } from './identities.ts';
+import { ensureSecretsFile, LocalSecretsPort } from './secrets.ts';
+import { type SigV4ErrorCode, verifySigV4 } from './sigv4.ts';
+
+/** API Gateway's payload limit for a Lambda proxy integration is 6 MB; larger bodies get 413. */
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+export interface LocalServerOptions {
+  /** Data directory. @default CUSTODY_HOME, else '.custody' */
+  readonly home?: string;
+  /** 0 picks a free port. @default 8787 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Region requests must be signed for. @default 'us-east-1' */
+  readonly region?: string;
+  /** @default 'custody.policy.json' */
+  readonly policyFile?: string;
+  /** @default 6 MiB */
+  readonly maxBodyBytes?: number;
+  /** The clock of signature checks, sessions and audit records. @default () => new Date() */
+  readonly clock?: Clock;
+  /** The sandbox executions run in. @default createSandbox() from lambda/sandbox */
+  readonly sandbox?: Sandbox;
+}
+
+/** The contents of `.custody/local.json`: how any client finds the running local stack. */
+export interface LocalStackInfo {
+  readonly apiEndpoint: string;
+  readonly dynamodbEndpoint: string;
+  readonly auditTableName: string;
+  readonly region: string;
+  readonly credentialsFile: string;
+  readonly auditLog: string;
+  readonly secretsFile: string;
+  readonly profiles: readonly string[];
+  readonly pid: number;
+  readonly startedAt: string;
+}
+
+export interface LocalServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  readonly region: string;
+  readonly paths: LocalPaths;
+  readonly policy: Policy;
+  readonly identities: readonly LocalIdentity[];
+  readonly info: LocalStackInfo;
+  /** Whether this start generated access keys (first start, or principals new to the policy). */
+  readonly generatedKeys: boolean;
+  readonly credentials: LocalCredentialsPort;
+  readonly auditStore: DynamoDbAuditStore;
+  readonly auditLog: FileAuditLog;
+  /** Stops accepting requests, finishes the ones in flight, then closes the sandbox and dynalite. */
+  close(): Promise<void>;
+}
+
+export class LocalServerError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'LocalServerError';
+  }
+}
+
+// dynalite ships no types: its factory returns a node http.Server whose close() also closes LevelDB.
+const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
+
+/** The type API Gateway names in `x-amzn-ErrorType` for each signature failure. */
+const AWS_ERROR_TYPES: Record<SigV4ErrorCode, string> = {
+  MISSING_AUTHENTICATION: 'MissingAuthenticationTokenException',
+  INCOMPLETE_SIGNATURE: 'IncompleteSignatureException',
+  UNSUPPORTED_ALGORITHM: 'IncompleteSignatureException',
+  MISSING_SIGNED_HEADER: 'IncompleteSignatureException',
+  INVALID_DATE: 'IncompleteSignatureException',
+  SIGNATURE_EXPIRED: 'InvalidSignatureException',
+  SIGNATURE_NOT_YET_CURRENT: 'InvalidSignatureException',
+  WRONG_SCOPE_DATE: 'InvalidSignatureException',
+  WRONG_REGION: 'InvalidSignatureException',
+  WRONG_SERVICE: 'InvalidSignatureException',
+  UNKNOWN_ACCESS_KEY: 'UnrecognizedClientException',
+  INVALID_SECURITY_TOKEN: 'UnrecognizedClientException',
+  INVALID_PAYLOAD_HASH: 'InvalidSignatureException',
+  INVALID_SIGNATURE: 'InvalidSignatureException',
+};
+
+function pairs(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i] as string, raw[i + 1] as string]);
+  return out;
+}
+
+/** Claims the data directory for this process, refusing if another live server holds it. */
+function claimHome(paths: LocalPaths): string {
+  const lock = `${paths.home}/server.pid`;
+  try {
+    const pid = Number(readFileSync(lock, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new LocalServerError(
+          `another custody local server (pid ${pid}) is using ${paths.home}; stop it, or set CUSTODY_HOME to another directory`,
+        );
+      } catch (error) {
+        if (error instanceof LocalServerError) throw error;
+        // ESRCH: the process is gone; its lock is stale.
+      }
+    }
+  } catch (error) {
+    if (error instanceof LocalServerError) throw error;
+  }
+  writeFileSync(lock, `${process.pid}\n`, { mode: 0o600 });
+  return lock;
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(
+        new LocalServerError(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} is in use; set CUSTODY_PORT to another port`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
+          { cause: error },
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const region = options.region ?? DEFAULT_LOCAL_REGION;
+  const host = options.host ?? DEFAULT_LOCAL_HOST;
+  const clock = options.clock ?? (() => new Date());
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const policyFile = options.policyFile ?? 'custody.policy.json';
+  const policy = loadPolicyFile(policyFile);
+  const paths = localPaths(options.home);
+  ensureHome(paths);
+  const lock = claimHome(paths);
+
+  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(lock, { force: true })];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) {
+      try {
+        await step();
+      } catch {
+        // Keep closing the rest.
+      }
+    }
+  };
+
+  try {
+    const { identities, generated } = loadOrCreateIdentities(paths, policy);
+    ensureSecretsFile(paths.secretsFile, policy);
+    const byAccessKey = new Map(identities.map((i) => [i.accessKeyId, i]));
+
+    // The audit store: dynalite on a free loopback port, persisted under the data directory.
+    const db = dynalite({ path: paths.dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    const dbPort = await listen(db, 0, '127.0.0.1');
+    cleanups.push(() => {
+      db.closeAllConnections();
+      return new Promise<void>((resolve) => db.close(() => resolve()));
+    });
+    const dynamodbEndpoint = `http://127.0.0.1:${dbPort}`;
+    const dynamo = new DynamoDBClient({
+      endpoint: dynamodbEndpoint,
+      region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    cleanups.push(() => dynamo.destroy());
+    const auditTableName = LOCAL_AUDIT_TABLE_NAME;
+    await createAuditTable(dynamo, auditTableName);
+    const auditStore = new DynamoDbAuditStore({ client: dynamo, tableName: auditTableName, clock });
+    const auditLog = new FileAuditLog(paths.auditLog);
+
+    const deployment = localDeployment(policy, region);
+    const credentials = new LocalCredentialsPort({ deployment, clock, stsLogFile: paths.stsLog });
+    const secrets = new LocalSecretsPort({ file: paths.secretsFile, credentials, deployment });
+    let sandbox = options.sandbox;
+    if (!sandbox) {
+      const { createSandbox } = await import('../lambda/sandbox/index.ts');
+      const own = createSandbox();
+      cleanups.push(() => own.close?.());
+      sandbox = own;
+    }
+    const executor = new LocalExecutorPort({ sandbox, credentials });
+    const broker = createBrokerApi({
+      policy,
+      deployment,
+      credentials,
+      secrets,
+      executor,
+      auditStore,
+      auditLog,
+      clock,
+      origin: 'local',
+    });
+
+    const http = createServer((req, res) => {
+      handleRequest(req, res, { broker, byAccessKey, region, clock, maxBodyBytes }).catch(() => {
+        if (!res.headersSent) {
+          sendJson(res, 500, { error: { code: 'INTERNAL_ERROR', message: 'Internal error.' } });
+        } else res.destroy();
+      });
+    });
+    http.keepAliveTimeout = 5_000;
+    const port = await listen(http, options.port ?? DEFAULT_LOCAL_PORT, host);
+    cleanups.push(() => closeServer(http));
+    const url = `http://${host}:${port}`;
+
+    const info: LocalStackInfo = {
+      apiEndpoint: url,
+      dynamodbEndpoint,
+      auditTableName,
+      region,
+      credentialsFile: paths.credentialsFile,
+      auditLog: paths.auditLog,
+      secretsFile: paths.secretsFile,
+      profiles: identities.map((i) => i.profileName),
+      pid: process.pid,
+      startedAt: clock().toISOString(),
+    };
+    writeFileAtomic(paths.localJson, `${JSON.stringify(info, null, 2)}\n`, 0o644);
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      region,
+      paths,
+      policy,
+      identities,
+      info,
+      generatedKeys: generated,
+      credentials,
+      auditStore,
+      auditLog,
+      close() {
+        closing ??= cleanup();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+interface HandlerContext {
+  readonly broker: BrokerApi;
+  readonly byAccessKey: ReadonlyMap<string, LocalIdentity>;
+  readonly region: string;
+  readonly clock: Clock;
+  readonly maxBodyBytes: number;
+}
+
+const JSON_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...JSON_HEADERS, ...headers, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' | 'aborted' };
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (Number.isFinite(declared) && declared > maxBytes)
+    return Promise.resolve({ ok: false, reason: 'too-large' });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        done = true;
+        resolve({ ok: false, reason: 'too-large' });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve({ ok: true, body: Buffer.concat(chunks) });
+    });
+    req.on('error', () => {
+      if (done) return;
+      done = true;
+      resolve({ ok: false, reason: 'aborted' });
+    });
+  });
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+  const requestId = randomUUID();
+  const method = req.method ?? 'GET';
+  const target = req.url ?? '/';
+  const queryAt = target.indexOf('?');
+  const path = (queryAt === -1 ? target : target.slice(0, queryAt)) || '/';
+  const sourceIp = req.socket.remoteAddress;
+  const userAgent = headerValue(req, 'user-agent');
+  const edgeCaller = (accessKeyId?: string): CallerIdentity => ({
+    arn: '',
+    ...(accessKeyId ? { accessKeyId: accessKeyId.slice(0, 128) } : {}),
+    ...(sourceIp ? { sourceIp } : {}),
+    ...(userAgent ? { userAgent } : {}),
+  });
+  const idHeader = { 'x-amzn-requestid': requestId };
+  const deny = async (
+    status: number,
+    code: string,
+    message: string,
+    accessKeyId?: string,
+    headers: Record<string, string> = {},
+  ) => {
+    try {
+      await ctx.broker.recordEdgeDenial({
+        caller: edgeCaller(accessKeyId),
+        reason: code,
+        message,
+        method,
+        path: path.slice(0, 1024),
+      });
+    } catch (error) {
+      // The request is refused either way; say that its record is missing, never silently.
+      process.stderr.write(
+        `custody: could not audit the refused request ${requestId} (${code}): ${(error as Error).message}\n`,
+      );
+    }
+    sendJson(res, status, { error: { code, message } }, { ...idHeader, ...headers });
+  };
+
+  const read = await readBody(req, ctx.maxBodyBytes);
+  if (!read.ok) {
+    if (read.reason === 'aborted') {
+      res.destroy();
+      return;
+    }
+    res.setHeader('connection', 'close');
+    await deny(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${ctx.maxBodyBytes} bytes.`);
+    req.resume();
+    return;
+  }
+
+  const verified = verifySigV4(
+    { method, target, headers: pairs(req.rawHeaders), body: read.body },
+    { region: ctx.region, lookup: (id) => ctx.byAccessKey.get(id), clock: ctx.clock },
+  );
+  if (!verified.ok) {
+    await deny(403, verified.code, verified.message, verified.claimedAccessKeyId, {
+      'x-amzn-errortype': AWS_ERROR_TYPES[verified.code],
+    });
+    return;
+  }
+  const identity = ctx.byAccessKey.get(verified.identity.accessKeyId);
+  if (!identity) throw new LocalServerError('verified key vanished');
+
+  try {
+    decodeURIComponent(path);
+  } catch {
+    sendJson(
+      res,
+      400,
+      { error: { code: 'INVALID_REQUEST', message: 'path: malformed percent-encoding' } },
+      idHeader,
+    );
+    return;
+  }
+
+  const response = await ctx.broker.handle({
+    method,
+    path,
+    body: read.body.length === 0 ? null : read.body.toString('utf8'),
+    caller: {
+      arn: identity.callerArn,
+      accountId: identity.accountId,
+      accessKeyId: identity.accessKeyId,
+      ...(sourceIp ? { sourceIp } : {}),
+      ...(userAgent ? { userAgent } : {}),
+    },
+    requestId,
+  });
+  res.writeHead(response.statusCode, {
+    ...response.headers,
+    ...idHeader,
+    'content-length': Buffer.byteLength(response.body),
+  });
+  res.end(response.body);
+}
+
+/** Relative form of a path for printing (`.custody/credentials` rather than an absolute path). */
+export function displayPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, path);
+  return rel === '' || rel.startsWith('..') ? path : rel;
+}
