@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import {
+  assumeRoleInput,
+  EXECUTION_ID,
+  newUlid,
+  sessionNameFor,
+  sessionPolicy,
+  sessionTags,
+} from '../../lambda/broker/session.ts';
+import { DependencyError } from '../../lambda/core/errors.ts';
+
+const EXECUTOR = 'arn:aws:lambda:eu-west-1:111122223333:function:custody-executor-reports';
+const SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:custody/reports/api-token-AbCdEf';
+
+describe('Execution ids', () => {
+  it('are ULIDs that sort by time and never repeat', () => {
+    const a = newUlid(new Date('2030-01-01T00:00:00Z'));
+    const b = newUlid(new Date('2030-01-01T00:00:01Z'));
+    expect(a).toMatch(EXECUTION_ID);
+    expect(a < b).toBe(true);
+    const many = new Set(Array.from({ length: 1000 }, () => newUlid()));
+    expect(many.size).toBe(1000);
+  });
+});
+
+describe('Role session names', () => {
+  it('join the principal id and the execution id', () => {
+    expect(sessionNameFor('agent', '01HZX3K7R8M9N0P1Q2R3S4T5V6')).toBe('agent@01HZX3K7R8M9N0P1Q2R3S4T5V6');
+  });
+
+  it('stay within 64 characters of the STS charset, keeping the whole execution id', () => {
+    const id = '01HZX3K7R8M9N0P1Q2R3S4T5V6';
+    const name = sessionNameFor('a'.repeat(32), id);
+    expect(name.length).toBeLessThanOrEqual(64);
+    expect(name).toMatch(/^[\w+=,.@-]{2,64}$/);
+    expect(name.endsWith(id)).toBe(true);
+    const uuid = sessionNameFor('agent-with,odd=chars', '5f0e6c1a-9c2b-4a55-8d7e-3b2a1c0d9e8f');
+    expect(uuid).toMatch(/^[\w+=,.@-]{2,64}$/);
+  });
+});
+
+describe('Session tags', () => {
+  it('carry caller, execution id and profile, values truncated to 256 characters', () => {
+    const longArn = `arn:aws:sts::111122223333:assumed-role/agent/${'s'.repeat(300)}`;
+    const tags = sessionTags(longArn, 'EXEC', 'reports');
+    expect(Object.keys(tags)).toEqual(['custody:caller', 'custody:execution-id', 'custody:profile']);
+    expect(tags['custody:caller']).toHaveLength(256);
+    expect(tags['custody:execution-id']).toBe('EXEC');
+  });
+});
+
+describe('Session policy', () => {
+  it('allows invoking only the executor when the profile has no secrets', () => {
+    expect(JSON.parse(sessionPolicy(EXECUTOR, []))).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: EXECUTOR }],
+    });
+  });
+
+  it('allows reading exactly the requested secrets, decrypting only through Secrets Manager', () => {
+    const doc = JSON.parse(sessionPolicy(EXECUTOR, [SECRET, 'custody/local/name']));
+    expect(doc.Statement[1]).toEqual({
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: [SECRET, 'arn:aws:secretsmanager:*:*:secret:custody/local/name-??????'],
+    });
+    expect(doc.Statement[2].Condition).toEqual({
+      StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' },
+    });
+  });
+
+  it('refuses a policy over 2,048 characters instead of widening it', () => {
+    const many = Array.from({ length: 30 }, (_, i) => `${SECRET}${i}`);
+    expect(() => sessionPolicy(EXECUTOR, many)).toThrow(DependencyError);
+    expect(() => sessionPolicy(EXECUTOR, many)).toThrow(/2048/);
+  });
+
+  it('fits ten secrets within the limit', () => {
+    const ten = Array.from({ length: 10 }, (_, i) => `${SECRET}${i}`);
+    expect(sessionPolicy(EXECUTOR, ten).length).toBeLessThanOrEqual(2048);
+  });
+});
+
+describe('AssumeRole input', () => {
+  it('uses the principal id as source identity and 900 seconds', () => {
+    const input = assumeRoleInput({
+      roleArn: 'arn:aws:iam::111122223333:role/custody-reports',
+      executorArn: EXECUTOR,
+      secretIds: [SECRET],
+      principalId: 'agent',
+      callerArn: 'arn:aws:sts::111122223333:assumed-role/custody-agent/s1',
+      executionId: '01HZX3K7R8M9N0P1Q2R3S4T5V6',
+      profile: 'reports',
+    });
+    expect(input).toMatchObject({
+      roleArn: 'arn:aws:iam::111122223333:role/custody-reports',
+      sessionName: 'agent@01HZX3K7R8M9N0P1Q2R3S4T5V6',
+      sourceIdentity: 'agent',
+      durationSeconds: 900,
+    });
+  });
+});
