@@ -1,0 +1,150 @@
+/**
+ * The scheduled digest Lambda (EventBridge, every 5 minutes): writes the signed digests that have
+ * come due (KMS key, table, audit log group), then verifies the last hour of digests and records
+ * the outcome — `AuditVerificationIntact` (1 intact, 0 tampered) as an EMF metric and an
+ * `auditVerification` line in the audit log group — for the dashboard and the alarm.
+ *
+ * Tampering is a result (metric 0, problem logged), not a crash; infrastructure failure (table,
+ * KMS, logs unreachable) throws so the invocation fails and Lambda's Errors metric shows it.
+ *
+ * Environment (read once, at cold start):
+ *   AUDIT_TABLE_NAME        the audit table
+ *   AUDIT_SIGNING_KEY_ID    KMS key id/ARN (ECC_NIST_P256, SIGN_VERIFY)
+ *   AUDIT_LOG_GROUP_NAME    the audit log group
+ *   AUDIT_SETTLE_MS         optional, @default 60000
+ *   AUDIT_TIME_SHARDS       optional, @default 1 (must match the broker's store)
+ */
+
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { METRIC_NAMESPACE, METRIC_SERVICE, Metric } from '../core/metrics.ts';
+import type { Clock } from '../core/ports.ts';
+import { type AuditLineLog, verificationLine } from './audit-log-line.ts';
+import { CloudWatchAuditLog } from './cloudwatch-audit-log.ts';
+import { AuditChainError, digestUntilCurrent } from './digest.ts';
+import { KmsAuditSigner } from './kms-audit-signer.ts';
+import type { AuditSigner } from './signer.ts';
+import { type VerifyResult, verifyAudit } from './verify.ts';
+
+export interface DigestHandlerDeps {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  readonly signer: AuditSigner;
+  readonly log: AuditLineLog;
+  /** Records one metric value (EMF on AWS). */
+  readonly emitMetric: (name: typeof Metric.AuditVerificationIntact, value: number) => void;
+  readonly clock?: Clock;
+  readonly settleMs?: number;
+  readonly timeShards?: number;
+  readonly genesis?: Date;
+  /** Digests verified after each run. @default 12 (an hour at 5-minute periods) */
+  readonly verifyRecentDigests?: number;
+}
+
+export interface DigestRunSummary {
+  readonly digestsWritten: number;
+  readonly lastSequence?: number;
+  readonly verification: { readonly ok: boolean; readonly kind?: string; readonly message?: string };
+}
+
+export function createDigestHandler(deps: DigestHandlerDeps): () => Promise<DigestRunSummary> {
+  return async () => {
+    const clock = deps.clock ?? (() => new Date());
+    const common = {
+      client: deps.client,
+      tableName: deps.tableName,
+      clock,
+      ...(deps.timeShards === undefined ? {} : { timeShards: deps.timeShards }),
+    };
+    let written: Awaited<ReturnType<typeof digestUntilCurrent>>;
+    try {
+      written = await digestUntilCurrent({
+        ...common,
+        signer: deps.signer,
+        log: deps.log,
+        ...(deps.settleMs === undefined ? {} : { settleMs: deps.settleMs }),
+        ...(deps.genesis === undefined ? {} : { genesis: deps.genesis }),
+      });
+    } catch (error) {
+      if (error instanceof AuditChainError) {
+        // The chain's head is tampered: say so where people look, then fail the invocation.
+        deps.emitMetric(Metric.AuditVerificationIntact, 0);
+        await deps.log.writeLine(
+          verificationLine(
+            {
+              ok: false,
+              records: 0,
+              digests: 0,
+              scope: 'recent',
+              problem: { kind: 'signature_invalid', message: error.message },
+            },
+            clock(),
+          ),
+        );
+      }
+      throw error;
+    }
+    const result: VerifyResult = await verifyAudit({
+      ...common,
+      signer: deps.signer,
+      recentDigests: deps.verifyRecentDigests ?? 12,
+    });
+    deps.emitMetric(Metric.AuditVerificationIntact, result.ok ? 1 : 0);
+    await deps.log.writeLine(verificationLine(result, clock()));
+    const last = written.at(-1);
+    return {
+      digestsWritten: written.length,
+      ...(last === undefined ? {} : { lastSequence: last.body.sequence }),
+      verification: result.ok
+        ? { ok: true }
+        : { ok: false, kind: result.problem.kind, message: result.problem.message },
+    };
+  };
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new Error(`the digest function needs the environment variable ${name}`);
+  }
+  return value;
+}
+
+function optionalIntEnv(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`environment variable ${name} must be a whole number, got '${value}'`);
+  return n;
+}
+
+let configured: (() => Promise<DigestRunSummary>) | undefined;
+
+function fromEnvironment(): () => Promise<DigestRunSummary> {
+  const tableName = requiredEnv('AUDIT_TABLE_NAME');
+  const keyId = requiredEnv('AUDIT_SIGNING_KEY_ID');
+  const logGroupName = requiredEnv('AUDIT_LOG_GROUP_NAME');
+  const settleMs = optionalIntEnv('AUDIT_SETTLE_MS');
+  const timeShards = optionalIntEnv('AUDIT_TIME_SHARDS');
+  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
+  return createDigestHandler({
+    client: new DynamoDBClient({}),
+    tableName,
+    signer: new KmsAuditSigner({ client: new KMSClient({}), keyId }),
+    log: new CloudWatchAuditLog({ client: new CloudWatchLogsClient({}), logGroupName }),
+    emitMetric: (name, value) => {
+      metrics.addMetric(name, MetricUnit.Count, value);
+      metrics.publishStoredMetrics();
+    },
+    ...(settleMs === undefined ? {} : { settleMs }),
+    ...(timeShards === undefined ? {} : { timeShards }),
+  });
+}
+
+export async function handler(): Promise<DigestRunSummary> {
+  configured ??= fromEnvironment();
+  return configured();
+}
