@@ -8,15 +8,19 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../lambda/broker/session.ts';
 import type { Policy, Profile } from '../lambda/core/policy.ts';
 
-/** Session tags the broker sets on every AssumeRole; the trust policy requires exactly these. */
+/**
+ * Session tags the broker sets on every AssumeRole (its own constants, so the two cannot drift);
+ * the trust policy requires exactly these.
+ */
 export const SESSION_TAG_KEYS = {
   /** The caller's IAM ARN as API Gateway reported it. */
-  caller: 'custody:caller',
-  executionId: 'custody:execution-id',
+  caller: TAG_CALLER,
+  executionId: TAG_EXECUTION_ID,
   /** The profile name; must equal the role's own profile. */
-  profile: 'custody:profile',
+  profile: TAG_PROFILE,
 } as const;
 
 /**
