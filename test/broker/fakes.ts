@@ -18,14 +18,21 @@ import type { SandboxRequest, SandboxResult } from '../../lambda/core/types.ts';
 /** A conditional store: a second put of the same execution and event is refused, like DynamoDB's. */
 export class MemoryAuditStore implements AuditStore {
   readonly records: AuditRecord[] = [];
-  /** Events whose put throws (e.g. 'started'); 'all' fails every put. */
-  failPuts = new Set<string>();
+  /** event ('started', 'completed', 'denied') -> how many more puts of it fail. */
+  private readonly failures = new Map<string, number>();
   failGets = false;
   putAttempts = 0;
 
+  /** Makes the next `times` puts of `event` throw (default: all of them). */
+  failPutsOf(event: AuditRecord['event'], times = Number.POSITIVE_INFINITY): void {
+    this.failures.set(event, times);
+  }
+
   async put(record: AuditRecord): Promise<void> {
     this.putAttempts++;
-    if (this.failPuts.has('all') || this.failPuts.has(record.event)) {
+    const remaining = this.failures.get(record.event) ?? 0;
+    if (remaining > 0) {
+      this.failures.set(record.event, remaining - 1);
       throw Object.assign(new Error('ProvisionedThroughputExceededException'), {
         name: 'ProvisionedThroughputExceededException',
       });
