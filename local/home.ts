@@ -23,6 +23,8 @@ export interface LocalPaths {
   readonly dynamodbDir: string;
   /** Every session the local credentials port issued, one JSON line each (no secrets). */
   readonly stsLog: string;
+  /** EC P-256 key signing the audit digests (KMS's role on AWS); its public key is `<file>.pub.pem`. */
+  readonly auditSigningKey: string;
 }
 
 /** Resolves the data directory: the explicit argument, else `CUSTODY_HOME`, else `.custody`. */
@@ -36,6 +38,7 @@ export function localPaths(home?: string, env: NodeJS.ProcessEnv = process.env):
     auditLog: join(dir, 'audit.log'),
     dynamodbDir: join(dir, 'dynamodb'),
     stsLog: join(dir, 'sts.log'),
+    auditSigningKey: join(dir, 'audit-signing-key.pem'),
   };
 }
 

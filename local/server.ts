@@ -15,8 +15,10 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { relative } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DigestSchedule, scheduleDigests } from '../lambda/audit/digest.ts';
 import { DynamoDbAuditStore } from '../lambda/audit/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../lambda/audit/file-audit-log.ts';
+import { FileAuditSigner } from '../lambda/audit/file-audit-signer.ts';
 import { createAuditTable } from '../lambda/audit/table.ts';
 import { type BrokerApi, type CallerIdentity, createBrokerApi } from '../lambda/broker/api.ts';
 import { LOCAL_AUDIT_TABLE_NAME } from '../lambda/core/audit-table.ts';
@@ -52,6 +54,8 @@ export interface LocalServerOptions {
   readonly clock?: Clock;
   /** The sandbox executions run in. @default createSandbox() from lambda/sandbox */
   readonly sandbox?: Sandbox;
+  /** How often a signed digest of new audit records is written. @default 60_000 */
+  readonly digestIntervalMs?: number;
 }
 
 /** The contents of `.custody/local.json`: how any client finds the running local stack. */
@@ -63,6 +67,8 @@ export interface LocalStackInfo {
   readonly credentialsFile: string;
   readonly auditLog: string;
   readonly secretsFile: string;
+  /** Public key (PEM) the audit digests are signed with. */
+  readonly auditPublicKey: string;
   readonly profiles: readonly string[];
   readonly pid: number;
   readonly startedAt: string;
@@ -82,6 +88,8 @@ export interface LocalServer {
   readonly credentials: LocalCredentialsPort;
   readonly auditStore: DynamoDbAuditStore;
   readonly auditLog: FileAuditLog;
+  /** The signed-digest timer; `runNow()` digests what has settled. */
+  readonly digests: DigestSchedule;
   /** Stops accepting requests, finishes the ones in flight, then closes the sandbox and dynalite. */
   close(): Promise<void>;
 }
@@ -221,6 +229,17 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await createAuditTable(dynamo, auditTableName);
     const auditStore = new DynamoDbAuditStore({ client: dynamo, tableName: auditTableName, clock });
     const auditLog = new FileAuditLog(paths.auditLog);
+    const signer = await FileAuditSigner.open(paths.auditSigningKey);
+    const digests = scheduleDigests({
+      client: dynamo,
+      tableName: auditTableName,
+      signer,
+      log: auditLog,
+      clock,
+      intervalMs: options.digestIntervalMs ?? 60_000,
+      onError: (error) => process.stderr.write(`custody: audit digest failed: ${(error as Error).message}\n`),
+    });
+    cleanups.push(() => digests.stop());
 
     const deployment = localDeployment(policy, region);
     const credentials = new LocalCredentialsPort({ deployment, clock, stsLogFile: paths.stsLog });
@@ -265,6 +284,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       credentialsFile: paths.credentialsFile,
       auditLog: paths.auditLog,
       secretsFile: paths.secretsFile,
+      auditPublicKey: `${paths.auditSigningKey}.pub.pem`,
       profiles: identities.map((i) => i.profileName),
       pid: process.pid,
       startedAt: clock().toISOString(),
@@ -284,6 +304,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       credentials,
       auditStore,
       auditLog,
+      digests,
       close() {
         closing ??= cleanup();
         return closing;

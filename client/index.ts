@@ -1,0 +1,290 @@
+/**
+ * The typed custody client: what an agent (or the `custody` CLI, or the MCP server) uses to call
+ * the signed API, unchanged against local mode and a deployed stack.
+ *
+ *   const custody = new CustodyClient();            // CUSTODY_ENDPOINT, default AWS credentials
+ *   const run = await custody.execute({ profile: 'sandbox', language: 'python', code: 'print(1)' });
+ *
+ * Requests are signed with SigV4 for `execute-api` by the AWS SDK's signer; credentials come from
+ * the AWS default provider chain (env, AWS_PROFILE + shared files, SSO, instance and container
+ * roles) unless given. A refusal from the API is a `CustodyApiError` carrying the API's code.
+ */
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { ExecutionResponse } from '../lambda/broker/api.ts';
+import type { AuditRecord } from '../lambda/core/audit-record.ts';
+import type { Language } from '../lambda/core/types.ts';
+
+export type { ExecutionResponse } from '../lambda/broker/api.ts';
+export type { AuditRecord } from '../lambda/core/audit-record.ts';
+
+/** What `execute` sends: the body of `POST /v1/executions`. */
+export interface ExecuteInput {
+  readonly profile: string;
+  readonly language: Language;
+  readonly code: string;
+  /** Input files (relative name -> UTF-8 content), read-only to the code. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** A deadline below the profile's. */
+  readonly timeoutMs?: number;
+  /** The prompt or task that produced the code; kept in the audit record. */
+  readonly purpose?: string;
+}
+
+/** One entry of `GET /v1/profiles`: a profile the caller may use now. */
+export interface ProfileSummary {
+  readonly name: string;
+  readonly description: string;
+  readonly languages: readonly Language[];
+  readonly limits: {
+    readonly timeoutMs: number;
+    readonly memoryMiB: number;
+    readonly maxCodeBytes: number;
+    readonly maxOutputBytes: number;
+  };
+  /** Names (never values) of the variables the profile injects. */
+  readonly secretVariables: readonly string[];
+  readonly approvedCode?: string;
+  readonly auditCode?: string;
+}
+
+/** `GET /v1/executions/{id}`: the audit records of one execution, oldest first. */
+export interface ExecutionRecords {
+  readonly executionId: string;
+  readonly records: readonly AuditRecord[];
+}
+
+export interface CustodyClientOptions {
+  /** The API's base URL (`https://ID.execute-api.REGION.amazonaws.com/prod`, `http://127.0.0.1:8787`). @default CUSTODY_ENDPOINT */
+  readonly endpoint?: string;
+  /** The region requests are signed for. @default CUSTODY_REGION, the endpoint's region, AWS_REGION, 'us-east-1' */
+  readonly region?: string;
+  /** @default the AWS default credential provider chain */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** How long to wait for a response. @default 330_000 (the broker's own deadline plus margin) */
+  readonly timeoutMs?: number;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** The client is misconfigured (no endpoint, bad endpoint); nothing was sent. */
+export class CustodyConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CustodyConfigError';
+  }
+}
+
+/** No usable AWS credentials were found; nothing was sent. */
+export class CustodyCredentialsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CustodyCredentialsError';
+  }
+}
+
+/** The API could not be reached, or did not answer in time. */
+export class CustodyNetworkError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CustodyNetworkError';
+  }
+}
+
+/** The API answered with an error: `status` is the HTTP status, `code` the API's reason code. */
+export class CustodyApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly executionId?: string;
+  readonly requestId?: string;
+  /** The record of a refused execution is still being written (the broker said so). */
+  readonly auditPending: boolean;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    details: { executionId?: string; requestId?: string; auditPending?: boolean } = {},
+  ) {
+    super(message);
+    this.name = 'CustodyApiError';
+    this.status = status;
+    this.code = code;
+    if (details.executionId !== undefined) this.executionId = details.executionId;
+    if (details.requestId !== undefined) this.requestId = details.requestId;
+    this.auditPending = details.auditPending ?? false;
+  }
+}
+
+const EXECUTE_API_HOST = /\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.amazonaws\.com(?:\.cn)?$/;
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** Parses and checks an endpoint URL; throws CustodyConfigError naming what is wrong. */
+export function parseEndpoint(endpoint: string): URL {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new CustodyConfigError(`endpoint "${endpoint}" is not a URL (expected e.g. http://127.0.0.1:8787)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new CustodyConfigError(`endpoint "${endpoint}" must be an http or https URL`);
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new CustodyConfigError(`endpoint "${endpoint}" must not carry a query, fragment or user`);
+  }
+  return url;
+}
+
+/** The region to sign for: explicit, CUSTODY_REGION, the execute-api host's region, AWS_REGION, us-east-1. */
+export function resolveRegion(url: URL, explicit: string | undefined, env: NodeJS.ProcessEnv): string {
+  return (
+    nonEmpty(explicit) ??
+    nonEmpty(env.CUSTODY_REGION) ??
+    EXECUTE_API_HOST.exec(url.hostname)?.[1] ??
+    nonEmpty(env.AWS_REGION) ??
+    nonEmpty(env.AWS_DEFAULT_REGION) ??
+    'us-east-1'
+  );
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+export class CustodyClient {
+  readonly endpoint: URL;
+  readonly region: string;
+  private readonly signer: SignatureV4;
+  private readonly timeoutMs: number;
+
+  constructor(options: CustodyClientOptions = {}) {
+    const env = options.env ?? process.env;
+    const endpoint = nonEmpty(options.endpoint) ?? nonEmpty(env.CUSTODY_ENDPOINT);
+    if (endpoint === undefined) {
+      throw new CustodyConfigError(
+        'no custody endpoint: pass { endpoint } or set CUSTODY_ENDPOINT (local mode: http://127.0.0.1:8787; AWS: the stack output ApiUrl)',
+      );
+    }
+    this.endpoint = parseEndpoint(endpoint);
+    this.region = resolveRegion(this.endpoint, options.region, env);
+    this.timeoutMs = options.timeoutMs ?? 330_000;
+    const credentials = options.credentials ?? fromNodeProviderChain();
+    this.signer = new SignatureV4({
+      service: 'execute-api',
+      region: this.region,
+      sha256: Sha256,
+      credentials,
+    });
+  }
+
+  /** Runs code. Resolves whatever the code did (see `status`); rejects only if the API refused or failed. */
+  execute(input: ExecuteInput): Promise<ExecutionResponse> {
+    return this.request<ExecutionResponse>('POST', '/v1/executions', JSON.stringify(input));
+  }
+
+  /** The audit records of one execution (your own, or any if the policy names you an auditor). */
+  getExecution(executionId: string): Promise<ExecutionRecords> {
+    return this.request<ExecutionRecords>('GET', `/v1/executions/${encodeURIComponent(executionId)}`);
+  }
+
+  /** The profiles you may use now. */
+  async listProfiles(): Promise<ProfileSummary[]> {
+    const out = await this.request<{ profiles: ProfileSummary[] }>('GET', '/v1/profiles');
+    return out.profiles;
+  }
+
+  private async request<T>(method: 'GET' | 'POST', route: string, body?: string): Promise<T> {
+    const base = this.endpoint.pathname.replace(/\/+$/, '');
+    const path = `${base}${route}`;
+    const headers: Record<string, string> = { host: this.endpoint.host, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let signed: { headers: Record<string, string> };
+    try {
+      signed = (await this.signer.sign({
+        method,
+        protocol: this.endpoint.protocol,
+        hostname: this.endpoint.hostname,
+        ...(this.endpoint.port ? { port: Number(this.endpoint.port) } : {}),
+        path,
+        query: {},
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      })) as { headers: Record<string, string> };
+    } catch (error) {
+      throw new CustodyCredentialsError(
+        `no AWS credentials to sign with: ${(error as Error).message} (set AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE or AWS_ACCESS_KEY_ID; local mode: AWS_SHARED_CREDENTIALS_FILE=.custody/credentials AWS_PROFILE=agent)`,
+        { cause: error },
+      );
+    }
+    const { host: _host, ...sendHeaders } = signed.headers;
+    const url = `${this.endpoint.origin}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: sendHeaders,
+        ...(body !== undefined ? { body } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      const reason =
+        (error as Error).name === 'TimeoutError'
+          ? `no response within ${this.timeoutMs} ms`
+          : cause?.code === 'ECONNREFUSED'
+            ? 'connection refused (is the server running? local mode: npm start)'
+            : (cause?.code ?? (error as Error).message);
+      throw new CustodyNetworkError(`cannot reach custody at ${this.endpoint.origin}: ${reason}`, {
+        cause: error,
+      });
+    }
+    const text = await response.text();
+    let document: unknown;
+    try {
+      document = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      document = undefined;
+    }
+    const requestId = response.headers.get('x-amzn-requestid') ?? undefined;
+    if (!response.ok) {
+      const error = (document as { error?: Record<string, unknown> } | undefined)?.error;
+      // API Gateway's own refusals are `{ message }` with the type in x-amzn-ErrorType.
+      const gatewayType = response.headers.get('x-amzn-errortype')?.split(':')[0];
+      const code = asString(error?.code) ?? gatewayType ?? `HTTP_${response.status}`;
+      const message =
+        asString(error?.message) ??
+        asString((document as { message?: unknown } | undefined)?.message) ??
+        `HTTP ${response.status} ${response.statusText}`;
+      throw new CustodyApiError(response.status, code, message, {
+        ...(asString(error?.executionId) ? { executionId: asString(error?.executionId) } : {}),
+        ...(requestId ? { requestId } : {}),
+        auditPending: error?.auditPending === true,
+      });
+    }
+    if (document === undefined || typeof document !== 'object') {
+      throw new CustodyApiError(
+        response.status,
+        'INVALID_RESPONSE',
+        'the API answered with something that is not JSON',
+        {
+          ...(requestId ? { requestId } : {}),
+        },
+      );
+    }
+    return document as T;
+  }
+}
+
+/** A user-code error as text: `Name: message`, then the traceback when it says more. */
+export function describeError(error: { name: string; message: string; traceback: string }): string {
+  const head = `${error.name}: ${error.message}`;
+  const trace = error.traceback.trim();
+  if (trace === '') return head;
+  return trace.includes(error.message) ? trace : `${head}\n${trace}`;
+}
