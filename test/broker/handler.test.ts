@@ -7,7 +7,7 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -17,6 +17,10 @@ import { BrokerConfigError, readBrokerConfig } from '../../lambda/broker/config.
 import { buildAwsBroker, createHandler, requestFromEvent } from '../../lambda/broker/handler.ts';
 import { sandboxResult } from './fakes.ts';
 import { ACCOUNT, brokerFixture, deployment, policyDocument } from './fixture.ts';
+
+/** A Lambda response payload (the SDK's blob adapter is a Uint8Array with helpers the broker does not use). */
+const payload = (value: unknown) =>
+  Buffer.from(JSON.stringify(value)) as unknown as NonNullable<InvokeCommandOutput['Payload']>;
 
 /** An API Gateway REST proxy event as AWS_IAM auth delivers it. */
 function apiEvent(
@@ -248,7 +252,7 @@ describe('Broker on AWS adapters', () => {
     });
     lambda
       .on(InvokeCommand)
-      .resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify(sandboxResult({ stdout: '2\n' }))) });
+      .resolves({ StatusCode: 200, Payload: payload(sandboxResult({ stdout: '2\n' })) });
     dynamo.on(PutItemCommand).resolves({});
     logs.on(CreateLogStreamCommand).resolves({});
     logs.on(PutLogEventsCommand).resolves({});
