@@ -1,0 +1,109 @@
+/**
+ * A text buffer with a byte cap: keeps the first `maxBytes` bytes (UTF-8) and remembers that
+ * more was offered. Used for stdout, stderr and rendered results in every sandbox.
+ */
+export class CappedText {
+  private readonly parts: string[] = [];
+  private bytes = 0;
+  private overflowed = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Appends text; returns false once the cap has been reached (the excess is dropped). */
+  append(text: string): boolean {
+    if (this.overflowed) return false;
+    const size = Buffer.byteLength(text, 'utf8');
+    if (this.bytes + size <= this.maxBytes) {
+      this.parts.push(text);
+      this.bytes += size;
+      return true;
+    }
+    this.parts.push(truncateUtf8(text, this.maxBytes - this.bytes));
+    this.bytes = this.maxBytes;
+    this.overflowed = true;
+    return false;
+  }
+
+  get truncated(): boolean {
+    return this.overflowed;
+  }
+
+  get byteLength(): number {
+    return this.bytes;
+  }
+
+  toString(): string {
+    return this.parts.join('');
+  }
+}
+
+/** The longest prefix of `text` whose UTF-8 encoding fits in `maxBytes`, never splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (maxBytes <= 0) return '';
+  const encoded = Buffer.from(text, 'utf8');
+  if (encoded.length <= maxBytes) return text;
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) so a multi-byte character is never split.
+  while (end > 0 && ((encoded[end] ?? 0) & 0xc0) === 0x80) end -= 1;
+  return encoded.subarray(0, end).toString('utf8');
+}
+
+/**
+ * Collects the files an execution wrote under its output folder, within one byte budget shared
+ * by all files (the content bytes plus the names) and a file-count cap.
+ */
+export class CappedFiles {
+  private readonly entries: Record<string, string> = {};
+  private bytes = 0;
+  private count = 0;
+  private overflowed = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxFiles: number,
+  ) {}
+
+  /** Adds one file; returns false (and marks the set truncated) if it does not fit. */
+  add(name: string, content: string): boolean {
+    const size = Buffer.byteLength(name, 'utf8') + Buffer.byteLength(content, 'utf8');
+    const previous = this.entries[name];
+    const previousSize =
+      previous === undefined ? 0 : Buffer.byteLength(name, 'utf8') + Buffer.byteLength(previous, 'utf8');
+    const nextCount = previous === undefined ? this.count + 1 : this.count;
+    if (this.bytes - previousSize + size > this.maxBytes || nextCount > this.maxFiles) {
+      this.overflowed = true;
+      return false;
+    }
+    this.entries[name] = content;
+    this.bytes += size - previousSize;
+    this.count = nextCount;
+    return true;
+  }
+
+  get truncated(): boolean {
+    return this.overflowed;
+  }
+
+  toRecord(): Record<string, string> {
+    return { ...this.entries };
+  }
+}
+
+/** At most this many output files are returned from one execution. */
+export const MAX_OUTPUT_FILES = 100;
+
+/**
+ * A relative file name safe to use inside a sandbox folder: no absolute path, no `..`, no empty
+ * segment, no NUL, at most 255 characters. Returns the reason it is not, or undefined if it is.
+ */
+export function unsafeFileNameReason(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 255) return 'is longer than 255 characters';
+  if (name.includes('\0')) return 'contains a NUL character';
+  if (name.startsWith('/') || name.includes('\\')) return 'must be a relative path with / separators';
+  const segments = name.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+    return 'must not contain empty, "." or ".." segments';
+  }
+  return undefined;
+}

@@ -1,0 +1,61 @@
+/**
+ * The sandboxes: one entry point that dispatches on language. Used in-process by the local
+ * server (many concurrent runs) and by the executor Lambda (one run at a time).
+ *
+ * - javascript / typescript: QuickJS in WebAssembly, a fresh instance per execution.
+ * - python: Pyodide in a throw-away Deno process with no permissions per execution.
+ */
+import type { Sandbox, SandboxRequest, SandboxResult } from '../core/types.ts';
+import { PythonSandbox, type PythonSandboxOptions } from './python-sandbox.ts';
+import { QuickJsSandbox } from './quickjs-sandbox.ts';
+import { type RuntimeFiles, resolveRuntimeFiles } from './runtime-files.ts';
+
+export type { RuntimeFiles } from './runtime-files.ts';
+export { resolveRuntimeFiles } from './runtime-files.ts';
+
+export interface SandboxOptions extends PythonSandboxOptions {
+  /**
+   * Folder holding the runtime files (deno, pyodide/, python-host.mjs, pyodide.snapshot, esbuild).
+   * @default CUSTODY_RUNTIME_DIR, else ${LAMBDA_TASK_ROOT}/runtime, else node_modules
+   */
+  readonly runtimeDir?: string;
+}
+
+export interface CustodySandbox extends Sandbox {
+  /** Prepares the Python runtime (snapshot, pre-started process) ahead of the first execution. */
+  warmUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
+  const files: RuntimeFiles = resolveRuntimeFiles(options.runtimeDir);
+  const javascript = new QuickJsSandbox(
+    files.esbuildBinaryPath ? { esbuildBinaryPath: files.esbuildBinaryPath } : {},
+  );
+  let python: PythonSandbox | undefined;
+  const pythonSandbox = () => {
+    python ??= new PythonSandbox(files, options);
+    return python;
+  };
+  return {
+    run(request: SandboxRequest): Promise<SandboxResult> {
+      switch (request.language) {
+        case 'python':
+          return pythonSandbox().run(request);
+        case 'javascript':
+        case 'typescript':
+          return javascript.run(request);
+        default: {
+          const unknown: never = request.language;
+          return Promise.reject(new Error(`no sandbox for language ${JSON.stringify(unknown)}`));
+        }
+      }
+    },
+    async warmUp(): Promise<void> {
+      await pythonSandbox().warmUp();
+    },
+    async close(): Promise<void> {
+      await Promise.all([javascript.close(), python?.close()]);
+    },
+  };
+}

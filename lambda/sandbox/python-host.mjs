@@ -1,0 +1,232 @@
+// The Deno host of ONE Python execution. Run by python-sandbox.ts as
+//   deno run --no-prompt --allow-read=<runtime files> --deny-* python-host.mjs serve <pyodideDir> [snapshot]
+// with an empty environment. It loads Pyodide (from a memory snapshot when given), says
+// {"t":"ready"}, reads one job (a JSON line) from stdin, runs it, reports {"t":"result"} and exits.
+// Or, as `snapshot <pyodideDir>`, writes a fresh Pyodide memory snapshot to stdout and exits.
+//
+// Pyodide is not a sandbox: the Python code can reach this JavaScript realm (`import js`). What holds
+// is Deno's permission set (no env, net, run, write, ffi, sys; read only of the runtime files) and
+// the process being thrown away after this one job. Protocol messages the code forges through the
+// bridge can only describe its own execution; the parent validates and caps everything it reads.
+
+const [mode, pyodideDir, snapshotPath] = Deno.args;
+const stdout = Deno.stdout;
+const writeSync = stdout.writeSync.bind(stdout);
+const exit = Deno.exit.bind(Deno);
+const encoder = new TextEncoder();
+const stringify = JSON.stringify;
+
+function writeAll(bytes) {
+  let offset = 0;
+  while (offset < bytes.length) offset += writeSync(bytes.subarray(offset));
+}
+
+function send(message) {
+  writeAll(encoder.encode(`${stringify(message)}\n`));
+}
+
+// Heap growth guard: Emscripten grows Pyodide's heap with memory.grow() inside a try/catch, so a
+// refused growth becomes malloc() == NULL, i.e. a Python MemoryError. The cap is set per job.
+const realGrow = WebAssembly.Memory.prototype.grow;
+let growCapBytes = Number.POSITIVE_INFINITY;
+let growRefused = false;
+WebAssembly.Memory.prototype.grow = function grow(pages) {
+  if (this.buffer.byteLength + pages * 65536 > growCapBytes) {
+    growRefused = true;
+    throw new RangeError('custody: the execution reached its memory limit');
+  }
+  return Reflect.apply(realGrow, this, [pages]);
+};
+
+const { loadPyodide } = await import(`file://${pyodideDir}/pyodide.mjs`);
+const quiet = () => {};
+
+if (mode === 'snapshot') {
+  const pyodide = await loadPyodide({
+    indexURL: `${pyodideDir}/`,
+    _makeSnapshot: true,
+    stdout: quiet,
+    stderr: quiet,
+  });
+  writeAll(pyodide.makeMemorySnapshot());
+  exit(0);
+}
+
+const loadStarted = performance.now();
+const snapshot = snapshotPath ? await Deno.readFile(snapshotPath) : undefined;
+const pyodide = await loadPyodide({
+  indexURL: `${pyodideDir}/`,
+  ...(snapshot ? { _loadSnapshot: snapshot } : {}),
+  stdout: quiet,
+  stderr: quiet,
+});
+const FS = pyodide.FS;
+
+// Glue: lives in its own namespace; the user's code runs in a fresh dict of its own.
+const glue = pyodide.toPy({});
+pyodide.runPython(
+  `
+import json, os, sys, traceback
+from pyodide.code import eval_code_async
+
+def _internal(filename):
+    return filename == '<custody>' or '_pyodide/' in filename or '/pyodide/' in filename
+
+def _trim(te):
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if not _internal(f.filename)])
+    if te.__cause__ is not None:
+        _trim(te.__cause__)
+    if te.__context__ is not None:
+        _trim(te.__context__)
+
+def _failure(e):
+    te = traceback.TracebackException.from_exception(e)
+    _trim(te)
+    lines = list(te.format())
+    if len(lines) > 60:
+        lines = lines[:25] + ['  ... %d more lines ...\\n' % (len(lines) - 50)] + lines[-25:]
+    try:
+        message = str(e)
+    except BaseException:
+        message = '<unprintable %s>' % type(e).__name__
+    return {'ok': False, 'name': type(e).__name__, 'message': message, 'traceback': ''.join(lines)}
+
+def setup(env_json):
+    os.environ.clear()
+    os.environ.update(json.loads(env_json))
+
+async def run(source):
+    namespace = {'__name__': '__main__', '__builtins__': __builtins__}
+    try:
+        value = await eval_code_async(source, namespace, filename='main.py')
+    except SystemExit as e:
+        if e.code is None or e.code == 0:
+            return json.dumps({'ok': True, 'result': None})
+        return json.dumps(_failure(e))
+    except BaseException as e:
+        return json.dumps(_failure(e))
+    if value is None:
+        return json.dumps({'ok': True, 'result': None})
+    try:
+        rendered = repr(value)
+    except BaseException as e:
+        return json.dumps(_failure(e))
+    return json.dumps({'ok': True, 'result': rendered})
+`,
+  { globals: glue, filename: '<custody>' },
+);
+const setupJob = glue.get('setup');
+const runJob = glue.get('run');
+const loadMs = performance.now() - loadStarted;
+
+send({ t: 'ready', loadMs });
+
+// One job: a single JSON line on stdin, then EOF.
+const chunks = [];
+let received = 0;
+const reader = Deno.stdin.readable.getReader();
+for (;;) {
+  const { value, done } = await reader.read();
+  if (done) break;
+  chunks.push(value);
+  received += value.length;
+  if (received > 256 * 1024 * 1024) exit(3);
+}
+const jobBytes = new Uint8Array(received);
+let at = 0;
+for (const chunk of chunks) {
+  jobBytes.set(chunk, at);
+  at += chunk.length;
+}
+const job = JSON.parse(new TextDecoder().decode(jobBytes));
+const prepStarted = performance.now();
+const maxOutputBytes = job.limits.maxOutputBytes;
+
+// Output: streamed to the parent as it is written, capped here and again by the parent.
+const interrupt = new Int32Array(1);
+pyodide.setInterruptBuffer(interrupt);
+let outputExceeded = false;
+function stream(fd) {
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  let written = 0;
+  return {
+    write(buffer) {
+      if (outputExceeded) return buffer.length;
+      const room = maxOutputBytes - written;
+      const slice = buffer.length > room ? buffer.subarray(0, Math.max(0, room)) : buffer;
+      written += slice.length;
+      const text = decoder.decode(slice, { stream: slice === buffer });
+      if (text) send({ t: 'o', s: fd, d: text });
+      if (slice !== buffer) {
+        outputExceeded = true;
+        interrupt[0] = 2; // SIGINT: KeyboardInterrupt at the next check
+      }
+      return buffer.length;
+    },
+  };
+}
+pyodide.setStdout(stream(1));
+pyodide.setStderr(stream(2));
+
+// Input files: read-only under /input. Outputs: whatever the code writes under /output (the cwd).
+FS.mkdirTree('/input');
+for (const [name, content] of Object.entries(job.files ?? {})) {
+  const path = `/input/${name}`;
+  FS.mkdirTree(path.slice(0, path.lastIndexOf('/')));
+  FS.writeFile(path, content);
+  FS.chmod(path, 0o444);
+}
+FS.mkdirTree('/output');
+FS.chdir('/output');
+setupJob(stringify(job.env ?? {}));
+
+growCapBytes = pyodide._module.HEAPU8.buffer.byteLength + job.limits.memoryMiB * 1024 * 1024;
+const runStarted = performance.now();
+const outcome = JSON.parse(await runJob(job.code));
+const runMs = performance.now() - runStarted;
+growCapBytes = Number.POSITIVE_INFINITY;
+
+// Output files, within the byte budget and file-count cap (the parent checks again).
+const files = {};
+let filesBytes = 0;
+let filesCount = 0;
+let filesTruncated = false;
+const decoder = new TextDecoder('utf-8', { fatal: false });
+const pending = ['/output'];
+let visited = 0;
+while (pending.length > 0 && !filesTruncated) {
+  const dir = pending.pop();
+  for (const entry of FS.readdir(dir)) {
+    if (entry === '.' || entry === '..') continue;
+    visited += 1;
+    if (visited > 10_000) {
+      filesTruncated = true;
+      break;
+    }
+    const path = `${dir}/${entry}`;
+    const stat = FS.lstat(path);
+    if (FS.isDir(stat.mode)) pending.push(path);
+    if (!FS.isFile(stat.mode)) continue;
+    const name = path.slice('/output/'.length);
+    const size = stat.size + encoder.encode(name).length;
+    if (filesBytes + size > maxOutputBytes || filesCount + 1 > 100) {
+      filesTruncated = true;
+      break;
+    }
+    files[name] = decoder.decode(FS.readFile(path));
+    filesBytes += size;
+    filesCount += 1;
+  }
+}
+
+send({
+  t: 'result',
+  outcome,
+  outputExceeded,
+  memoryExhausted: growRefused,
+  files,
+  filesTruncated,
+  prepMs: runStarted - prepStarted,
+  runMs,
+});
+exit(0);

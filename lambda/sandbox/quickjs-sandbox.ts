@@ -1,0 +1,374 @@
+/**
+ * JavaScript (and, after a TypeScript transform, TypeScript) in QuickJS compiled to WebAssembly.
+ *
+ * Each execution gets a fresh WebAssembly instance of the engine with its own linear memory (so no
+ * byte a previous execution left in freed memory is there), and in it a fresh QuickJS runtime and
+ * context with a memory limit, a stack limit and an interrupt deadline. The only host functions
+ * inside are the prelude's stream and file writers. The next instance is prepared in the
+ * background while the current one runs, and is discarded after one execution.
+ *
+ * QuickJS's own malloc limit does not see large blocks in this build (an ArrayBuffer of 1 MiB is
+ * counted as a few bytes), so the hard memory limit is the instance's linear memory: its `grow` is
+ * guarded, and a growth past the limit fails inside the engine as an ordinary out-of-memory.
+ */
+import variantModule from '@jitl/quickjs-singlefile-cjs-release-sync';
+import type { QuickJSSyncVariant } from 'quickjs-emscripten-core';
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSWASMModule,
+} from 'quickjs-emscripten-core';
+import type { SandboxRequest, SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
+import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
+import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
+import { transformTypeScript } from './typescript.ts';
+
+/** QuickJS's own stack limit. Kept well below Node's native stack so QuickJS reports the overflow first. */
+const QUICKJS_STACK_BYTES = 200 * 1024;
+/** Pending promise jobs run per slice while a returned promise settles. */
+const JOBS_PER_SLICE = 1_000;
+const USER_FILENAME = 'main.js';
+const WASM_PAGE_BYTES = 64 * 1024;
+/** The engine's initial linear memory (what its build requires), in 64 KiB pages. */
+const INITIAL_PAGES = 256;
+/** The engine is 32-bit: 2 GiB is its ceiling whatever the limit. */
+const MAXIMUM_PAGES = 32_768;
+/** Traceback lines kept (a deep recursion produces thousands of identical frames). */
+const MAX_TRACEBACK_LINES = 50;
+
+/** One engine instance, used for exactly one execution. */
+interface Engine {
+  readonly module: QuickJSWASMModule;
+  /** Caps the instance's linear memory at `bytes` from now on. */
+  capMemory(bytes: number): void;
+  memoryBytes(): number;
+  /** True once a growth past the cap was refused (the code ran out of memory). */
+  memoryExhausted(): boolean;
+}
+
+/** The part of `WebAssembly.Memory` used here (the ES lib this project compiles against lacks it). */
+interface WasmMemoryLike {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+const WasmMemory = (
+  globalThis as unknown as {
+    WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemoryLike };
+  }
+).WebAssembly.Memory;
+type VariantMemory = NonNullable<Parameters<typeof newVariant>[1]['wasmMemory']>;
+
+async function newEngine(): Promise<Engine> {
+  const memory = new WasmMemory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES });
+  const grow = WasmMemory.prototype.grow;
+  let capBytes = Number.POSITIVE_INFINITY;
+  let refused = false;
+  // Emscripten grows the heap with `memory.grow(pages)` inside a try/catch: throwing here makes
+  // the engine's malloc return NULL, which QuickJS reports to the code as "out of memory".
+  Object.defineProperty(memory, 'grow', {
+    value: (pages: number) => {
+      if (memory.buffer.byteLength + pages * WASM_PAGE_BYTES > capBytes) {
+        refused = true;
+        throw new RangeError('custody: the execution reached its memory limit');
+      }
+      return Reflect.apply(grow, memory, [pages]);
+    },
+  });
+  const module = await newQuickJSWASMModuleFromVariant(
+    newVariant(quickJsVariant, { wasmMemory: memory as unknown as VariantMemory }),
+  );
+  return {
+    module,
+    capMemory: (bytes) => {
+      capBytes = bytes;
+    },
+    memoryBytes: () => memory.buffer.byteLength,
+    memoryExhausted: () => refused,
+  };
+}
+
+/**
+ * The engine variant with its WebAssembly inlined, so an esbuild bundle needs no .wasm file. It is
+ * CommonJS: depending on the loader its default import is the variant or `{ default: variant }`.
+ */
+const quickJsVariant: QuickJSSyncVariant =
+  (variantModule as unknown as { default?: QuickJSSyncVariant }).default ??
+  (variantModule as unknown as QuickJSSyncVariant);
+
+type Interruption = 'deadline' | 'output' | undefined;
+
+export interface QuickJsSandboxOptions {
+  /** Forwarded to the TypeScript transform (esbuild); see `typescript.ts`. */
+  readonly esbuildBinaryPath?: string;
+}
+
+export class QuickJsSandbox {
+  /** The instance the next execution takes (prepared ahead so its compile is off the critical path). */
+  private next: Promise<Engine> | undefined;
+
+  constructor(private readonly options: QuickJsSandboxOptions = {}) {}
+
+  async run(request: SandboxRequest): Promise<SandboxResult> {
+    const started = performance.now();
+    const { limits } = request;
+    const stdout = new CappedText(limits.maxOutputBytes);
+    const stderr = new CappedText(limits.maxOutputBytes);
+    const files = new CappedFiles(limits.maxOutputBytes, MAX_OUTPUT_FILES);
+    const base = () => ({
+      stdout: stdout.toString(),
+      stderr: stderr.toString(),
+      stdoutTruncated: stdout.truncated,
+      stderrTruncated: stderr.truncated,
+      files: files.toRecord(),
+      filesTruncated: files.truncated,
+    });
+
+    let source = request.code;
+    if (request.language === 'typescript') {
+      const transformed = await transformTypeScript(request.code, this.options.esbuildBinaryPath);
+      if (!transformed.ok) {
+        return {
+          ...base(),
+          status: 'failed',
+          error: transformed.error,
+          timings: { startMs: performance.now() - started, runMs: 0 },
+        };
+      }
+      source = transformed.code;
+    }
+
+    const engine = await this.takeEngine();
+    engine.capMemory(engine.memoryBytes() + limits.memoryMiB * 1024 * 1024);
+    const runtime = engine.module.newRuntime();
+    let engineUsable = true;
+    let context: QuickJSContext | undefined;
+    let interruption: Interruption;
+    const deadline = Date.now() + limits.timeoutMs;
+    let runStarted = performance.now();
+    try {
+      runtime.setMemoryLimit(limits.memoryMiB * 1024 * 1024);
+      runtime.setMaxStackSize(QUICKJS_STACK_BYTES);
+      runtime.setInterruptHandler(() => {
+        if (interruption) return true;
+        if (Date.now() > deadline) interruption = 'deadline';
+        return interruption !== undefined;
+      });
+      context = runtime.newContext();
+      const ctx = context;
+      const render = this.installPrelude(ctx, request, {
+        write: (stream, text) => {
+          const buffer = stream === 2 ? stderr : stdout;
+          if (!buffer.append(text)) interruption ??= 'output';
+        },
+        writeFile: (name, content) => {
+          const reason = unsafeFileNameReason(name);
+          if (reason) return `output file name ${JSON.stringify(name)} ${reason}`;
+          if (!files.add(name, content)) {
+            return `output files exceed ${limits.maxOutputBytes} bytes or ${MAX_OUTPUT_FILES} files`;
+          }
+          return undefined;
+        },
+      });
+
+      runStarted = performance.now();
+      const outcome = this.evaluate(ctx, runtime, source, deadline, () => interruption);
+      const runMs = performance.now() - runStarted;
+      const timings = { startMs: runStarted - started, runMs };
+      const interrupted: Interruption = interruption;
+
+      if (outcome.kind === 'value') {
+        const result =
+          outcome.handle === undefined ? undefined : this.renderValue(ctx, render, outcome.handle);
+        render.dispose();
+        if (interrupted === 'output') return { ...base(), status: 'output_limit', timings };
+        if (result === undefined) return { ...base(), status: 'succeeded', timings };
+        return { ...base(), status: 'succeeded', result: truncate(result, limits.maxOutputBytes), timings };
+      }
+      render.dispose();
+      const status = statusOf(outcome.error, interrupted, engine.memoryExhausted());
+      if (status === 'failed') return { ...base(), status, error: outcome.error, timings };
+      return { ...base(), status, timings };
+    } catch (cause) {
+      // The engine itself trapped (e.g. the native stack overflowed inside WebAssembly). Its state
+      // can no longer be trusted; it is discarded with this execution anyway.
+      engineUsable = false;
+      const runMs = performance.now() - runStarted;
+      const error = engineTrapError(cause);
+      return {
+        ...base(),
+        status:
+          interruption === 'deadline' ? 'timed_out' : engine.memoryExhausted() ? 'out_of_memory' : 'failed',
+        error,
+        timings: { startMs: runStarted - started, runMs },
+      };
+    } finally {
+      if (engineUsable) {
+        try {
+          context?.dispose();
+          runtime.dispose();
+        } catch {
+          // A leaked handle makes QuickJS abort on dispose; the instance is dropped either way.
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const pending = this.next;
+    this.next = undefined;
+    await pending?.catch(() => undefined);
+  }
+
+  /** Takes the prepared instance (or makes one) and starts preparing the one after it. */
+  private async takeEngine(): Promise<Engine> {
+    const current = this.next ?? newEngine();
+    this.next = newEngine();
+    // A failure to prepare surfaces when that instance is taken, not as an unhandled rejection.
+    this.next.catch(() => undefined);
+    try {
+      return await current;
+    } catch (cause) {
+      this.next = undefined;
+      throw cause;
+    }
+  }
+
+  /** Evaluates the prelude and calls it with the host writers; returns the `render` function handle. */
+  private installPrelude(
+    ctx: QuickJSContext,
+    request: SandboxRequest,
+    host: {
+      write: (stream: number, text: string) => void;
+      writeFile: (name: string, content: string) => string | undefined;
+    },
+  ): QuickJSHandle {
+    const write = ctx.newFunction('write', (streamHandle, textHandle) => {
+      host.write(ctx.getNumber(streamHandle), ctx.getString(textHandle));
+    });
+    const writeFile = ctx.newFunction('writeFile', (nameHandle, contentHandle) => {
+      const problem = host.writeFile(ctx.getString(nameHandle), ctx.getString(contentHandle));
+      if (problem) return { error: ctx.newError({ name: 'Error', message: problem }) };
+      return undefined;
+    });
+    const inputs = ctx.newString(JSON.stringify(request.files ?? {}));
+    const env = ctx.newString(JSON.stringify(request.env ?? {}));
+    const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, PRELUDE_FILENAME, { strict: true }));
+    try {
+      return ctx.unwrapResult(ctx.callFunction(factory, ctx.undefined, write, writeFile, inputs, env));
+    } finally {
+      for (const handle of [factory, write, writeFile, inputs, env]) handle.dispose();
+    }
+  }
+
+  private evaluate(
+    ctx: QuickJSContext,
+    runtime: QuickJSRuntime,
+    source: string,
+    deadline: number,
+    interrupted: () => Interruption,
+  ): { kind: 'value'; handle: QuickJSHandle | undefined } | { kind: 'error'; error: UserCodeError } {
+    const evaluated = ctx.evalCode(source, USER_FILENAME, { backtraceBarrier: true });
+    if (evaluated.error) return { kind: 'error', error: this.takeError(ctx, evaluated.error) };
+    let value = evaluated.value;
+
+    // Promise jobs (an async function, a `.then`) run to completion under the same deadline, as a
+    // host's microtask queue would; nothing is left pending when the runtime is disposed.
+    while (runtime.hasPendingJob() && !interrupted() && Date.now() <= deadline) {
+      const jobs = runtime.executePendingJobs(JOBS_PER_SLICE);
+      if (jobs.error) {
+        value.dispose();
+        return { kind: 'error', error: this.takeError(ctx, jobs.error) };
+      }
+    }
+    const state = ctx.getPromiseState(value);
+    if (state.type === 'rejected') {
+      value.dispose();
+      return { kind: 'error', error: this.takeError(ctx, state.error) };
+    }
+    if (state.type === 'pending') {
+      value.dispose();
+      if (interrupted() || Date.now() > deadline) {
+        return { kind: 'error', error: { name: 'InternalError', message: 'interrupted', traceback: '' } };
+      }
+      // A promise nothing can settle any more: there is no value to report.
+      return { kind: 'value', handle: undefined };
+    }
+    if (!state.notAPromise) {
+      value.dispose();
+      value = state.value;
+    }
+    if (ctx.typeof(value) === 'undefined') {
+      value.dispose();
+      return { kind: 'value', handle: undefined };
+    }
+    return { kind: 'value', handle: value };
+  }
+
+  private renderValue(ctx: QuickJSContext, render: QuickJSHandle, value: QuickJSHandle): string | undefined {
+    const rendered = ctx.callFunction(render, ctx.undefined, value);
+    value.dispose();
+    if (rendered.error) {
+      rendered.error.dispose();
+      return undefined;
+    }
+    const text = ctx.typeof(rendered.value) === 'string' ? ctx.getString(rendered.value) : undefined;
+    rendered.value.dispose();
+    return text;
+  }
+
+  /** Converts a thrown QuickJS value into `{ name, message, traceback }` and disposes it. */
+  private takeError(ctx: QuickJSContext, handle: QuickJSHandle): UserCodeError {
+    try {
+      const dumped: unknown = ctx.dump(handle);
+      if (dumped && typeof dumped === 'object') {
+        const record = dumped as Record<string, unknown>;
+        const name = typeof record.name === 'string' ? record.name : 'Error';
+        const message = typeof record.message === 'string' ? record.message : String(dumped);
+        const stack = typeof record.stack === 'string' ? record.stack : '';
+        return { name, message, traceback: userFrames(stack) };
+      }
+      return { name: 'Error', message: `uncaught ${typeof dumped}: ${String(dumped)}`, traceback: '' };
+    } catch {
+      return { name: 'Error', message: 'an exception that could not be read', traceback: '' };
+    } finally {
+      handle.dispose();
+    }
+  }
+}
+
+function statusOf(error: UserCodeError, interruption: Interruption, memoryExhausted: boolean): SandboxStatus {
+  if (interruption === 'deadline') return 'timed_out';
+  if (interruption === 'output') return 'output_limit';
+  if (memoryExhausted || (error.name === 'InternalError' && error.message === 'out of memory')) {
+    return 'out_of_memory';
+  }
+  return 'failed';
+}
+
+/** Keeps only the stack lines of the user's code (drops the prelude's and the engine's). */
+function userFrames(stack: string): string {
+  const lines = stack.split('\n').filter((line) => line.trim() !== '' && !line.includes(PRELUDE_FILENAME));
+  if (lines.length <= MAX_TRACEBACK_LINES) return lines.join('\n');
+  const omitted = lines.length - MAX_TRACEBACK_LINES;
+  return [...lines.slice(0, MAX_TRACEBACK_LINES), `    ... ${omitted} more frames`].join('\n');
+}
+
+function engineTrapError(cause: unknown): UserCodeError {
+  if (cause instanceof RangeError) {
+    return { name: 'RangeError', message: 'Maximum call stack size exceeded', traceback: '' };
+  }
+  return {
+    name: 'InternalError',
+    message: 'the JavaScript engine stopped; this execution was discarded',
+    traceback: '',
+  };
+}
+
+function truncate(text: string, maxBytes: number): string {
+  const capped = new CappedText(maxBytes);
+  capped.append(text);
+  return capped.toString();
+}
