@@ -3,7 +3,7 @@
  * call (role chaining), naming the caller as SourceIdentity and tagging the session; with the
  * session's credentials it reads the profile's secrets and invokes the profile's executor.
  */
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -110,8 +110,7 @@ export class ExecutionRole extends Construct {
         new iam.PolicyStatement({
           sid: 'ReadOwnSecrets',
           actions: ['secretsmanager:GetSecretValue'],
-          // `name-??????`: the six random characters Secrets Manager appends to the name.
-          resources: [...secrets.values()].map((s) => s.secretArn),
+          resources: [...secrets.values()].map((s) => secretArnPattern(this, s.secretName)),
         }),
       );
     }
@@ -139,4 +138,18 @@ export class ExecutionRole extends Construct {
       }),
     );
   }
+}
+
+/**
+ * The IAM resource of a secret known by name: `name-??????`, for the six random characters
+ * Secrets Manager appends (each `?` matches exactly one character, so no other secret's ARN
+ * matches). `Secret.fromSecretNameV2(...).secretArn` omits them: a policy on it matches nothing.
+ */
+export function secretArnPattern(scope: Construct, secretName: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: `${secretName}-??????`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }

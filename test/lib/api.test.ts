@@ -1,0 +1,180 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { executionRequestSchema as brokerRequestSchema } from '../../lambda/broker/request.ts';
+import { LANGUAGES } from '../../lambda/core/types.ts';
+import { apiResourcePolicy, STAGE_NAME } from '../../lib/api.ts';
+import {
+  examplePolicy,
+  onlyResource,
+  referencedId,
+  resourcesOfType,
+  type Synthesized,
+  synthCustody,
+} from './synth.ts';
+
+describe('CustodyApi', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthCustody();
+  });
+
+  it('routes POST /v1/executions, GET /v1/executions/{id} and GET /v1/profiles, all with AWS_IAM', () => {
+    const paths = new Map<string, string>();
+    for (const [id, r] of resourcesOfType(s.json, 'AWS::ApiGateway::Resource')) {
+      const parent = r.Properties?.ParentId as { Ref?: string };
+      const parentPath = parent.Ref ? paths.get(parent.Ref) : '';
+      paths.set(id, `${parentPath ?? '?'}/${r.Properties?.PathPart as string}`);
+    }
+    // Resources may appear before their parents: resolve again until stable.
+    for (let i = 0; i < 3; i++) {
+      for (const [id, r] of resourcesOfType(s.json, 'AWS::ApiGateway::Resource')) {
+        const parent = r.Properties?.ParentId as { Ref?: string };
+        const parentPath = parent.Ref ? paths.get(parent.Ref) : '';
+        paths.set(id, `${parentPath ?? '?'}/${r.Properties?.PathPart as string}`);
+      }
+    }
+    const routes = resourcesOfType(s.json, 'AWS::ApiGateway::Method').map(([, m]) => {
+      expect(m.Properties?.AuthorizationType).toBe('AWS_IAM');
+      return `${m.Properties?.HttpMethod as string} ${paths.get(referencedId(m.Properties?.ResourceId))}`;
+    });
+    expect(routes.sort()).toEqual(['GET /v1/executions/{id}', 'GET /v1/profiles', 'POST /v1/executions']);
+  });
+
+  it('admits the policy accounts in its resource policy and denies every other principal', () => {
+    const [, api] = onlyResource(s.json, 'AWS::ApiGateway::RestApi');
+    const statements = (api.Properties?.Policy as { Statement: Array<Record<string, unknown>> }).Statement;
+    expect(statements).toHaveLength(2);
+    const [allow, deny] = statements;
+    expect(allow).toMatchObject({
+      Sid: 'AllowConfiguredAccounts',
+      Effect: 'Allow',
+      Action: 'execute-api:Invoke',
+      Resource: 'execute-api:/*',
+    });
+    expect(JSON.stringify(allow?.Principal)).toContain(':iam::111122223333:root');
+    expect(deny).toEqual({
+      Sid: 'DenyEveryoneElse',
+      Effect: 'Deny',
+      Action: 'execute-api:Invoke',
+      Resource: 'execute-api:/*',
+      Principal: { AWS: '*' },
+      Condition: { StringNotEquals: { 'aws:PrincipalAccount': ['111122223333'] } },
+    });
+  });
+
+  it('denies outside both the accounts and the organisation when an organisation is configured', () => {
+    const policy = examplePolicy();
+    policy.api.allowedOrganizationId = 'o-abcdefghij';
+    const statements = apiResourcePolicy(policy).toJSON().Statement as Array<Record<string, unknown>>;
+    expect(statements.map((st) => st.Sid)).toEqual([
+      'AllowConfiguredAccounts',
+      'AllowConfiguredOrganization',
+      'DenyEveryoneElse',
+    ]);
+    expect(statements[2]?.Condition).toEqual({
+      StringNotEquals: { 'aws:PrincipalAccount': ['111122223333'], 'aws:PrincipalOrgID': 'o-abcdefghij' },
+    });
+  });
+
+  it('refuses to synthesize an API that would admit no caller', () => {
+    const policy = examplePolicy();
+    policy.api.allowedAccounts = [];
+    policy.principals = [];
+    expect(() => apiResourcePolicy(policy)).toThrow(/admits no caller.*allowedAccounts/);
+  });
+
+  it('validates POST /v1/executions bodies against the execution request schema', () => {
+    const [modelId, model] = onlyResource(s.json, 'AWS::ApiGateway::Model');
+    const schema = model.Properties?.Schema as {
+      required: string[];
+      additionalProperties: boolean;
+      properties: Record<string, { type: string; enum?: string[]; maxLength?: number }>;
+    };
+    expect(schema.required.sort()).toEqual(['code', 'language', 'profile']);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.language?.enum).toEqual([...LANGUAGES]);
+    expect(schema.properties.code?.maxLength).toBe(
+      Math.max(...Object.values(examplePolicy().profiles).map((p) => p.maxCodeBytes)),
+    );
+    expect(schema.properties.timeoutMs?.type).toBe('integer');
+    // The same fields as the broker's own validation: neither side refuses what the other accepts.
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(brokerRequestSchema.shape).sort());
+
+    const [, post] = resourcesOfType(s.json, 'AWS::ApiGateway::Method').find(
+      ([, m]) => m.Properties?.HttpMethod === 'POST',
+    )!;
+    expect(post.Properties?.RequestModels).toEqual({ 'application/json': { Ref: modelId } });
+    const validator = s.json.Resources[referencedId(post.Properties?.RequestValidatorId)];
+    expect(validator?.Properties).toMatchObject({ ValidateRequestBody: true });
+  });
+
+  it('gives every method a request validator', () => {
+    for (const [, m] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
+      const validator = s.json.Resources[referencedId(m.Properties?.RequestValidatorId)];
+      expect(validator?.Type).toBe('AWS::ApiGateway::RequestValidator');
+    }
+  });
+
+  it('throttles the stage, traces, logs JSON access lines and keeps data trace off', () => {
+    const policy = examplePolicy();
+    const [, stage] = onlyResource(s.json, 'AWS::ApiGateway::Stage');
+    expect(stage.Properties).toMatchObject({
+      StageName: STAGE_NAME,
+      TracingEnabled: true,
+      MethodSettings: [
+        {
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          DataTraceEnabled: false,
+          LoggingLevel: 'INFO',
+          MetricsEnabled: true,
+          ThrottlingRateLimit: policy.api.throttleRateLimit,
+          ThrottlingBurstLimit: policy.api.throttleBurstLimit,
+        },
+      ],
+    });
+    const accessLog = stage.Properties?.AccessLogSetting as { DestinationArn: unknown; Format: string };
+    const record = JSON.parse(accessLog.Format) as Record<string, string>;
+    expect(record).toMatchObject({
+      requestId: '$context.requestId',
+      callerArn: '$context.identity.userArn',
+      sourceIp: '$context.identity.sourceIp',
+      status: '$context.status',
+    });
+    const join = (accessLog.DestinationArn as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const logGroup = s.json.Resources[referencedId(join.at(-1))];
+    expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
+    expect(logGroup?.Properties?.RetentionInDays).toEqual(expect.any(Number));
+  });
+
+  it('takes throttling from the construct settings over the policy', () => {
+    const { template } = synthCustody({ props: { throttle: { rateLimit: 3, burstLimit: 4 } } });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 3, ThrottlingBurstLimit: 4 })],
+    });
+  });
+
+  it('creates the API Gateway execution log group itself, with a retention, before the stage', () => {
+    const [apiId] = onlyResource(s.json, 'AWS::ApiGateway::RestApi');
+    const [logGroupId, logGroup] = resourcesOfType(s.json, 'AWS::Logs::LogGroup').find(([, g]) =>
+      JSON.stringify(g.Properties?.LogGroupName ?? '').includes('API-Gateway-Execution-Logs_'),
+    )!;
+    expect(logGroup.Properties?.LogGroupName).toEqual({
+      'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, `/${STAGE_NAME}`]],
+    });
+    expect(logGroup.Properties?.RetentionInDays).toEqual(expect.any(Number));
+    const [, stage] = onlyResource(s.json, 'AWS::ApiGateway::Stage');
+    expect([stage.DependsOn].flat()).toContain(logGroupId);
+  });
+
+  it('proxies every route to the broker', () => {
+    const [brokerId] = resourcesOfType(s.json, 'AWS::Lambda::Function').find(
+      ([, f]) => f.Properties?.Description === 'custody broker: identity, policy, STS, audit',
+    )!;
+    for (const [, m] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
+      const integration = m.Properties?.Integration as { Type: string; Uri: unknown };
+      expect(integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(integration.Uri)).toContain(`"${brokerId}","Arn"`);
+    }
+  });
+});

@@ -1,0 +1,134 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { NO_GRANTED_PRINCIPAL, SESSION_TAG_KEYS } from '../../lib/execution-role.ts';
+import {
+  actionsOf,
+  allowedActionsOfRole,
+  type CfnResource,
+  type CfnTemplate,
+  examplePolicy,
+  functionByDescription,
+  identityStatementsOfRole,
+  type PolicyStatementJson,
+  referencedId,
+  roleOfFunction,
+  type Synthesized,
+  synthCustody,
+  theResource,
+} from './synth.ts';
+
+const policy = examplePolicy();
+
+function executionRole(json: CfnTemplate, profile: string): [string, CfnResource] {
+  return theResource(
+    json,
+    'AWS::IAM::Role',
+    (p) => p.Description === `custody execution role of profile ${profile}`,
+  );
+}
+
+function trustStatements(role: CfnResource): PolicyStatementJson[] {
+  return (role.Properties?.AssumeRolePolicyDocument as { Statement: PolicyStatementJson[] }).Statement;
+}
+
+describe('ExecutionRole', () => {
+  let s: Synthesized;
+  let brokerRoleId: string;
+  beforeAll(() => {
+    s = synthCustody();
+    const [, broker] = functionByDescription(s.json, 'custody broker: identity, policy, STS, audit');
+    [brokerRoleId] = roleOfFunction(s.json, broker);
+  });
+
+  it('exists once per profile with a one-hour maximum session', () => {
+    for (const name of Object.keys(policy.profiles)) {
+      const [, role] = executionRole(s.json, name);
+      expect(role.Properties?.MaxSessionDuration).toBe(3600);
+    }
+  });
+
+  it('trusts only the broker role, for AssumeRole, SetSourceIdentity and TagSession', () => {
+    for (const name of Object.keys(policy.profiles)) {
+      const [, role] = executionRole(s.json, name);
+      const statements = trustStatements(role);
+      expect(statements.every((st) => st.Effect === 'Allow')).toBe(true);
+      expect(statements.flatMap(actionsOf).sort()).toEqual([
+        'sts:AssumeRole',
+        'sts:SetSourceIdentity',
+        'sts:TagSession',
+      ]);
+      for (const st of statements) {
+        expect(st.Principal).toEqual({ AWS: { 'Fn::GetAtt': [brokerRoleId, 'Arn'] } });
+      }
+    }
+  });
+
+  it('requires a source identity of a granted principal and exactly the three session tags', () => {
+    const [, role] = executionRole(s.json, 'sandbox');
+    for (const st of trustStatements(role)) {
+      expect(st.Condition).toEqual({
+        Null: {
+          'sts:SourceIdentity': 'false',
+          [`aws:RequestTag/${SESSION_TAG_KEYS.caller}`]: 'false',
+          [`aws:RequestTag/${SESSION_TAG_KEYS.executionId}`]: 'false',
+          [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'false',
+        },
+        StringEquals: {
+          'sts:SourceIdentity': ['agent'],
+          [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'sandbox',
+        },
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': ['custody:caller', 'custody:execution-id', 'custody:profile'],
+        },
+      });
+    }
+  });
+
+  it('admits no source identity at all when nobody holds a grant on the profile', () => {
+    const noGrants = examplePolicy();
+    for (const p of noGrants.principals) p.grants = p.grants.filter((g) => g.profile !== 'remediation');
+    const { json } = synthCustody({ props: { policy: noGrants } });
+    const [, role] = executionRole(json, 'remediation');
+    for (const st of trustStatements(role)) {
+      expect(st.Condition?.StringEquals?.['sts:SourceIdentity']).toEqual([NO_GRANTED_PRINCIPAL]);
+    }
+    // STS allows only [\w+=,.@-] in a SourceIdentity, so the placeholder can never match.
+    expect(NO_GRANTED_PRINCIPAL).not.toMatch(/^[\w+=,.@-]+$/);
+  });
+
+  it('may invoke only its own executor and read only its own secrets', () => {
+    for (const [name, profile] of Object.entries(policy.profiles)) {
+      const [roleId] = executionRole(s.json, name);
+      const [executorId] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const statements = identityStatementsOfRole(s.json, roleId);
+      const expected =
+        profile.secrets.length > 0
+          ? ['lambda:InvokeFunction', 'secretsmanager:GetSecretValue']
+          : ['lambda:InvokeFunction'];
+      expect(allowedActionsOfRole(s.json, roleId)).toEqual(expected);
+      const invoke = statements.find((st) => actionsOf(st).includes('lambda:InvokeFunction'));
+      expect(invoke?.Resource).toEqual({ 'Fn::GetAtt': [executorId, 'Arn'] });
+      const read = statements.find((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'));
+      if (profile.secrets.length === 0) {
+        expect(read).toBeUndefined();
+        continue;
+      }
+      const resources = JSON.stringify(read?.Resource);
+      for (const secret of profile.secrets)
+        expect(resources).toContain(`:secret:${secret.secretName}-??????`);
+      expect([read?.Resource].flat()).toHaveLength(profile.secrets.length);
+    }
+  });
+
+  it('is capped by a permissions boundary that allows nothing beyond its own policy', () => {
+    for (const name of Object.keys(policy.profiles)) {
+      const [roleId, role] = executionRole(s.json, name);
+      const boundary = s.json.Resources[referencedId(role.Properties?.PermissionsBoundary)]!;
+      expect(boundary.Type).toBe('AWS::IAM::ManagedPolicy');
+      const boundaryStatements = (boundary.Properties?.PolicyDocument as { Statement: PolicyStatementJson[] })
+        .Statement;
+      const normalize = (sts: PolicyStatementJson[]) =>
+        sts.map((st) => ({ Effect: st.Effect, Action: actionsOf(st).sort(), Resource: st.Resource }));
+      expect(normalize(boundaryStatements)).toEqual(normalize(identityStatementsOfRole(s.json, roleId)));
+    }
+  });
+});
