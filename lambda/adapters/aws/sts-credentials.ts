@@ -52,7 +52,8 @@ export class StsCredentials implements CredentialsPort {
   private readonly random: () => number;
 
   constructor(options: StsCredentialsOptions) {
-    this.client = options.client ?? new STSClient({ region: options.region, maxAttempts: 1 });
+    this.client =
+      options.client ?? new STSClient({ region: options.region, useGlobalEndpoint: false, maxAttempts: 1 });
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
