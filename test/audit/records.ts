@@ -38,7 +38,14 @@ export function auditRecord(
       sourceIdentity: callerName,
     },
     ...(event === 'completed'
-      ? { outcome: { status: 'succeeded' as const, outputSha256: 'c'.repeat(64), redactions: 0, truncated: false } }
+      ? {
+          outcome: {
+            status: 'succeeded' as const,
+            outputSha256: 'c'.repeat(64),
+            redactions: 0,
+            truncated: false,
+          },
+        }
       : {}),
     origin: 'local',
   };

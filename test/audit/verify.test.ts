@@ -1,0 +1,494 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
+import { AuditChainError, createDigest, type DigestOptions } from '../../lambda/audit/digest.ts';
+import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
+import { FileAuditLog } from '../../lambda/audit/file-audit-log.ts';
+import { FileAuditSigner } from '../../lambda/audit/file-audit-signer.ts';
+import { digestKey, type Item, recordKey, recordToItem, type SignedDigest } from '../../lambda/audit/item.ts';
+import { createAuditTable } from '../../lambda/audit/table.ts';
+import {
+  formatVerifyReport,
+  type VerifyOptions,
+  type VerifyResult,
+  verifyAudit,
+} from '../../lambda/audit/verify.ts';
+import type { AuditEvent, AuditRecord } from '../../lambda/core/audit-record.ts';
+import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
+import { auditRecord, ManualClock } from './records.ts';
+
+const T0 = new Date('2026-03-10T10:00:00.000Z');
+const MINUTE = 60_000;
+
+let db: RunningDynalite;
+let tableCount = 0;
+let logDir: string;
+
+beforeAll(async () => {
+  db = await startDynalite({ createTable: false });
+  logDir = await mkdtemp(join(tmpdir(), 'custody-audit-'));
+});
+afterAll(async () => {
+  await db.stop();
+  await rm(logDir, { recursive: true, force: true });
+});
+
+/**
+ * A trail of three digests (each over a 5-minute period) plus two records not yet digested:
+ *   digest 1: exec-1 started+completed, exec-2 denied       (8 records in all)
+ *   digest 2: exec-3 started+completed, exec-4 started
+ *   digest 3: exec-4 completed, exec-5 denied
+ *   uncovered: exec-6 started+completed
+ */
+class Trail {
+  readonly clock = new ManualClock(T0);
+  readonly signer = FileAuditSigner.generate();
+  readonly digests: SignedDigest[] = [];
+  readonly records = new Map<string, AuditRecord>();
+  readonly log: FileAuditLog;
+  readonly store: DynamoDbAuditStore;
+
+  constructor(readonly tableName: string) {
+    this.store = new DynamoDbAuditStore({ client: db.client, tableName, clock: this.clock.now });
+    this.log = new FileAuditLog(join(logDir, `${tableName}.log`));
+  }
+
+  static async build(): Promise<Trail> {
+    const trail = new Trail(`audit-${++tableCount}`);
+    await createAuditTable(db.client, trail.tableName);
+    await trail.write('exec-1', 'started');
+    await trail.write('exec-1', 'completed');
+    await trail.write('exec-2', 'denied');
+    await trail.digest();
+    await trail.write('exec-3', 'started');
+    await trail.write('exec-3', 'completed');
+    await trail.write('exec-4', 'started');
+    await trail.digest();
+    await trail.write('exec-4', 'completed');
+    await trail.write('exec-5', 'denied');
+    await trail.digest();
+    await trail.write('exec-6', 'started');
+    await trail.write('exec-6', 'completed');
+    return trail;
+  }
+
+  get digestOptions(): DigestOptions {
+    return {
+      client: db.client,
+      tableName: this.tableName,
+      signer: this.signer,
+      log: this.log,
+      clock: this.clock.now,
+      genesis: new Date(T0.getTime() - 5 * MINUTE),
+      settleMs: MINUTE,
+    };
+  }
+
+  async write(executionId: string, event: AuditEvent): Promise<AuditRecord> {
+    this.clock.advance(20_000);
+    const record = auditRecord(executionId, event, this.clock.now());
+    await this.store.put(record);
+    this.records.set(`${executionId}/${event}`, record);
+    return record;
+  }
+
+  /** Advances past the settle delay and writes the next digest. */
+  async digest(): Promise<SignedDigest> {
+    this.clock.advance(2 * MINUTE);
+    const result = await createDigest(this.digestOptions);
+    if (result.status !== 'written') throw new Error(`digest not written: ${result.status}`);
+    this.digests.push(result.digest);
+    return result.digest;
+  }
+
+  verify(extra: Partial<VerifyOptions> = {}): Promise<VerifyResult> {
+    return verifyAudit({
+      client: db.client,
+      tableName: this.tableName,
+      publicKey: this.signer.publicKeyPem(),
+      clock: this.clock.now,
+      ...extra,
+    });
+  }
+
+  async item(key: Item): Promise<Item> {
+    const out = await db.client.send(new GetItemCommand({ TableName: this.tableName, Key: key }));
+    if (out.Item === undefined) throw new Error('no such item');
+    return out.Item;
+  }
+
+  async putRaw(item: Item): Promise<void> {
+    await db.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
+  }
+
+  async deleteRaw(key: Item): Promise<void> {
+    await db.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key }));
+  }
+
+  /** Rewrites a stored record as someone with table write access would: content, hash and indexes consistent. */
+  async rewriteRecord(
+    executionId: string,
+    event: AuditEvent,
+    change: (r: AuditRecord) => AuditRecord,
+  ): Promise<void> {
+    const item = await this.item(recordKey(executionId, event));
+    const record = JSON.parse(item.record?.S ?? '') as AuditRecord;
+    await this.putRaw(recordToItem(change(record), item.writtenAt?.S ?? '', 1));
+  }
+}
+
+function problemOf(result: VerifyResult) {
+  if (result.ok) throw new Error(`expected a problem, verification passed: ${formatVerifyReport(result)}`);
+  return result.problem;
+}
+
+describe('verifyAudit on an untouched trail', () => {
+  it('reports it intact: every record checked, the undigested ones counted as not yet covered', async () => {
+    const trail = await Trail.build();
+    const result = await trail.verify();
+
+    expect(result).toMatchObject({ ok: true, records: 8, digests: 3, uncovered: 2, scope: 'all' });
+    expect(result.lastDigest?.sequence).toBe(3);
+    expect(formatVerifyReport(result)).toMatch(
+      /INTACT[\s\S]*8 records in 3 digests[\s\S]*not yet covered: {2}2/,
+    );
+  });
+
+  it('covers records once the next digest is made, with periods that chain without gaps', async () => {
+    const trail = await Trail.build();
+    const fourth = await trail.digest();
+
+    expect(fourth.body).toMatchObject({
+      sequence: 4,
+      previousDigestSha256: trail.digests[2]?.digestSha256,
+      periodStart: trail.digests[2]?.body.periodEnd,
+      recordCount: 2,
+    });
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 10, digests: 4, uncovered: 0 });
+  });
+
+  it('does not cover a record written within the settle delay before the digest', async () => {
+    const trail = new Trail(`audit-${++tableCount}`);
+    await createAuditTable(db.client, trail.tableName);
+    await trail.write('exec-early', 'denied');
+    trail.clock.advance(5 * MINUTE);
+    await trail.write('exec-late', 'denied'); // stamped 20 s ago: inside the 60 s settle delay
+    const result = await createDigest(trail.digestOptions);
+
+    expect(result.status).toBe('written');
+    if (result.status === 'written') expect(result.digest.body.recordCount).toBe(1);
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 1, uncovered: 1 });
+  });
+
+  it('lets only one of two simultaneous digesters write a sequence', async () => {
+    const trail = new Trail(`audit-${++tableCount}`);
+    await createAuditTable(db.client, trail.tableName);
+    await trail.write('exec-race', 'denied');
+    trail.clock.advance(5 * MINUTE);
+    const results = await Promise.all([createDigest(trail.digestOptions), createDigest(trail.digestOptions)]);
+
+    expect(results.map((r) => r.status).sort()).toEqual(['lost-race', 'written']);
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 1, digests: 1 });
+  });
+
+  it('says a digest is not due before its period has ended', async () => {
+    const trail = await Trail.build();
+    await trail.digest();
+    expect((await createDigest(trail.digestOptions)).status).toBe('not-due');
+  });
+
+  it('checks the table against the digests the audit log recorded', async () => {
+    const trail = await Trail.build();
+    const anchors = await trail.log.readDigestAnchors();
+
+    expect(anchors.map((a) => a.sequence)).toEqual([1, 2, 3]);
+    expect(await trail.verify({ anchors })).toMatchObject({ ok: true });
+  });
+});
+
+describe('verifyAudit names the first bad record', () => {
+  let trail: Trail;
+  beforeEach(async () => {
+    trail = await Trail.build();
+  });
+
+  it.each([
+    [
+      'the outcome status',
+      (r: AuditRecord): AuditRecord => ({ ...r, outcome: { ...r.outcome!, status: 'failed' } }),
+    ],
+    [
+      'the caller',
+      (r: AuditRecord): AuditRecord => ({
+        ...r,
+        caller: { ...r.caller, arn: 'arn:aws:iam::111122223333:user/x' },
+      }),
+    ],
+    [
+      'the code digest',
+      (r: AuditRecord): AuditRecord => ({ ...r, request: { ...r.request, codeSha256: 'f'.repeat(64) } }),
+    ],
+    [
+      'the role session',
+      (r: AuditRecord): AuditRecord => ({ ...r, role: { ...r.role!, sessionName: 'other' } }),
+    ],
+  ])(
+    'detects a record whose %s was MODIFIED (hash and indexes rewritten to match)',
+    async (_field, change) => {
+      await trail.rewriteRecord('exec-3', 'completed', change);
+
+      expect(problemOf(await trail.verify())).toMatchObject({
+        kind: 'modified',
+        executionId: 'exec-3',
+        event: 'completed',
+        digestSequence: 2,
+      });
+    },
+  );
+
+  it('detects a MODIFIED callerArn index attribute alone', async () => {
+    const item = await trail.item(recordKey('exec-1', 'started'));
+    await trail.putRaw({ ...item, callerArn: { S: 'arn:aws:iam::111122223333:user/someone-else' } });
+
+    expect(problemOf(await trail.verify())).toMatchObject({
+      kind: 'modified',
+      executionId: 'exec-1',
+      event: 'started',
+    });
+  });
+
+  it('detects a MODIFIED recordSha256 attribute alone', async () => {
+    const item = await trail.item(recordKey('exec-2', 'denied'));
+    await trail.putRaw({ ...item, recordSha256: { S: '0'.repeat(64) } });
+
+    expect(problemOf(await trail.verify())).toMatchObject({
+      kind: 'modified',
+      executionId: 'exec-2',
+      event: 'denied',
+    });
+  });
+
+  it('detects a DELETED record', async () => {
+    await trail.deleteRaw(recordKey('exec-4', 'started'));
+
+    const problem = problemOf(await trail.verify());
+    expect(problem).toMatchObject({
+      kind: 'deleted',
+      executionId: 'exec-4',
+      event: 'started',
+      digestSequence: 2,
+    });
+    expect(problem.message).toMatch(/listed in digest 2 is missing/);
+  });
+
+  it('detects a record INSERTED into an already digested period', async () => {
+    const forged = auditRecord('exec-forged', 'denied', new Date(T0.getTime() + 3 * MINUTE));
+    const writtenAt = new Date(Date.parse(trail.digests[1]!.body.periodStart) + 1000).toISOString();
+    await trail.putRaw(recordToItem(forged, writtenAt, 1));
+
+    expect(problemOf(await trail.verify())).toMatchObject({
+      kind: 'inserted',
+      executionId: 'exec-forged',
+      event: 'denied',
+      digestSequence: 2,
+    });
+  });
+
+  it('detects an INSERTED record even without index attributes (the full check scans the table)', async () => {
+    const forged = recordToItem(auditRecord('exec-hidden', 'started', T0), T0.toISOString(), 1);
+    const { gsi1pk: _pk, gsi1sk: _sk, callerArn: _c, timestamp: _t, ...hidden } = forged;
+    await trail.putRaw(hidden);
+
+    expect(problemOf(await trail.verify())).toMatchObject({ kind: 'inserted', executionId: 'exec-hidden' });
+  });
+
+  it('detects two records whose timestamps were swapped as REORDERED, naming the earlier', async () => {
+    const a = trail.records.get('exec-1/completed')!;
+    const b = trail.records.get('exec-2/denied')!;
+    await trail.rewriteRecord('exec-1', 'completed', (r) => ({ ...r, timestamp: b.timestamp }));
+    await trail.rewriteRecord('exec-2', 'denied', (r) => ({ ...r, timestamp: a.timestamp }));
+
+    const problem = problemOf(await trail.verify());
+    expect(problem).toMatchObject({
+      kind: 'reordered',
+      executionId: 'exec-1',
+      event: 'completed',
+      digestSequence: 1,
+    });
+    expect(problem.message).toContain(`timestamp ${b.timestamp} was ${a.timestamp}`);
+  });
+
+  it('detects a record moved in write order (writtenAt and index rewritten) as REORDERED', async () => {
+    const item = await trail.item(recordKey('exec-3', 'started'));
+    const record = JSON.parse(item.record?.S ?? '') as AuditRecord;
+    await trail.putRaw(recordToItem(record, new Date(T0.getTime() - 30 * MINUTE).toISOString(), 1));
+
+    expect(problemOf(await trail.verify())).toMatchObject({
+      kind: 'reordered',
+      executionId: 'exec-3',
+      event: 'started',
+    });
+  });
+
+  it("detects swapped entries in a digest's record list as REORDERED", async () => {
+    const ref = trail.digests[1]!.body.parts[0]!;
+    const part = await trail.item({ pk: { S: ref.pk }, sk: { S: ref.sk } });
+    const entries = JSON.parse(part.entries?.S ?? '[]') as unknown[];
+    [entries[0], entries[1]] = [entries[1], entries[0]];
+    const json = canonicalJson(entries);
+    await trail.putRaw({ ...part, entries: { S: json }, sha256: { S: sha256Hex(json) } });
+
+    expect(problemOf(await trail.verify())).toMatchObject({ kind: 'reordered', digestSequence: 2 });
+  });
+
+  it('detects two digests swapped in the table as REORDERED', async () => {
+    const d2 = await trail.item(digestKey(2));
+    const d3 = await trail.item(digestKey(3));
+    await trail.putRaw({ ...d2, ...digestKey(3) });
+    await trail.putRaw({ ...d3, ...digestKey(2) });
+
+    expect(problemOf(await trail.verify())).toMatchObject({ kind: 'reordered', digestSequence: 3 });
+  });
+
+  it('detects an entry removed from a digest record list as DELETED', async () => {
+    const ref = trail.digests[0]!.body.parts[0]!;
+    const part = await trail.item({ pk: { S: ref.pk }, sk: { S: ref.sk } });
+    const entries = (JSON.parse(part.entries?.S ?? '[]') as unknown[]).slice(1);
+    await trail.putRaw({ ...part, entries: { S: canonicalJson(entries) } });
+
+    expect(problemOf(await trail.verify())).toMatchObject({ kind: 'deleted', digestSequence: 1 });
+  });
+
+  it('detects a digest whose body was modified (hash recomputed) as SIGNATURE INVALID', async () => {
+    const item = await trail.item(digestKey(2));
+    const body = { ...(JSON.parse(item.body?.S ?? '') as object), recordCount: 2 };
+    const json = canonicalJson(body);
+    await trail.putRaw({ ...item, body: { S: json }, digestSha256: { S: sha256Hex(json) } });
+
+    const problem = problemOf(await trail.verify());
+    expect(problem).toMatchObject({ kind: 'signature_invalid', digestSequence: 2 });
+    expect(formatVerifyReport(await trail.verify())).toMatch(/FAILED \(signature invalid\)[\s\S]*digest: +2/);
+  });
+
+  it('detects a history rewritten and re-signed with another key as SIGNATURE INVALID', async () => {
+    // The forger deletes exec-3's records, then writes a whole new, self-consistent chain with their own key.
+    await trail.deleteRaw(recordKey('exec-3', 'started'));
+    await trail.deleteRaw(recordKey('exec-3', 'completed'));
+    for (const n of [1, 2, 3]) await trail.deleteRaw(digestKey(n));
+    const forger = FileAuditSigner.generate();
+    trail.clock.advance(-trail.clock.now().getTime() + T0.getTime() + 2 * MINUTE + 60_000);
+    for (let i = 0; i < 3; i++) {
+      trail.clock.advance(5 * MINUTE);
+      await createDigest({ ...trail.digestOptions, signer: forger, log: undefined });
+    }
+
+    expect(problemOf(await trail.verify())).toMatchObject({ kind: 'signature_invalid', digestSequence: 1 });
+  });
+
+  it('detects a deleted digest in the middle as CHAIN BROKEN', async () => {
+    await trail.deleteRaw(digestKey(2));
+
+    const problem = problemOf(await trail.verify());
+    expect(problem).toMatchObject({ kind: 'chain_broken', digestSequence: 2 });
+    expect(problem.message).toMatch(/digest 2 is missing/);
+  });
+
+  it('detects the latest digest deleted, using the digests in the audit log, as CHAIN BROKEN', async () => {
+    const anchors = await trail.log.readDigestAnchors();
+    await trail.deleteRaw(digestKey(3));
+
+    expect(problemOf(await trail.verify({ anchors }))).toMatchObject({
+      kind: 'chain_broken',
+      digestSequence: 3,
+    });
+  });
+
+  it('detects the latest digests deleted, once they are overdue, as CHAIN BROKEN without the log', async () => {
+    await trail.deleteRaw(digestKey(3));
+    trail.clock.advance(2 * 3_600_000);
+
+    expect(problemOf(await trail.verify())).toMatchObject({ kind: 'chain_broken' });
+  });
+
+  it('reports the earliest of several bad records', async () => {
+    await trail.rewriteRecord('exec-5', 'denied', (r) => ({
+      ...r,
+      decision: { ...r.decision, reason: 'ALLOWED' },
+    }));
+    await trail.deleteRaw(recordKey('exec-3', 'completed'));
+    await trail.rewriteRecord('exec-1', 'completed', (r) => ({
+      ...r,
+      request: { ...r.request, purpose: 'x' },
+    }));
+
+    const result = await trail.verify();
+    expect(problemOf(result)).toMatchObject({ kind: 'modified', executionId: 'exec-1', event: 'completed' });
+    expect(formatVerifyReport(result)).toMatch(/first bad record: execution exec-1, event completed/);
+  });
+});
+
+describe('verifyAudit over recent digests only', () => {
+  it('reports an intact tail intact', async () => {
+    const trail = await Trail.build();
+    expect(await trail.verify({ recentDigests: 2 })).toMatchObject({
+      ok: true,
+      digests: 2,
+      records: 5,
+      scope: 'recent',
+    });
+  });
+
+  it('detects a modified record in a recent digest', async () => {
+    const trail = await Trail.build();
+    await trail.rewriteRecord('exec-4', 'completed', (r) => ({ ...r, secretVariables: ['STOLEN'] }));
+
+    expect(problemOf(await trail.verify({ recentDigests: 1 }))).toMatchObject({
+      kind: 'modified',
+      executionId: 'exec-4',
+      event: 'completed',
+    });
+  });
+
+  it('detects a deleted record and an inserted one in a recent digest', async () => {
+    const trail = await Trail.build();
+    await trail.deleteRaw(recordKey('exec-5', 'denied'));
+    expect(problemOf(await trail.verify({ recentDigests: 1 }))).toMatchObject({
+      kind: 'deleted',
+      executionId: 'exec-5',
+    });
+
+    const other = await Trail.build();
+    const writtenAt = new Date(Date.parse(other.digests[2]!.body.periodStart) + 5).toISOString();
+    await other.putRaw(recordToItem(auditRecord('exec-new', 'denied', T0), writtenAt, 1));
+    expect(problemOf(await other.verify({ recentDigests: 1 }))).toMatchObject({
+      kind: 'inserted',
+      executionId: 'exec-new',
+    });
+  });
+});
+
+describe('createDigest', () => {
+  it('refuses to extend a chain whose latest digest was tampered with', async () => {
+    const trail = await Trail.build();
+    const item = await trail.item(digestKey(3));
+    await trail.putRaw({ ...item, signature: { S: Buffer.from('not a signature').toString('base64') } });
+    trail.clock.advance(10 * MINUTE);
+
+    await expect(createDigest(trail.digestOptions)).rejects.toBeInstanceOf(AuditChainError);
+  });
+
+  it('splits a long record list into parts and still verifies', async () => {
+    const trail = new Trail(`audit-${++tableCount}`);
+    await createAuditTable(db.client, trail.tableName);
+    for (let i = 0; i < 12; i++) await trail.write(`exec-many-${i}`, 'denied');
+    trail.clock.advance(5 * MINUTE);
+    const result = await createDigest({ ...trail.digestOptions, maxPartBytes: 600 });
+
+    expect(result.status).toBe('written');
+    if (result.status === 'written') expect(result.digest.body.parts.length).toBeGreaterThan(2);
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 12 });
+  });
+});
