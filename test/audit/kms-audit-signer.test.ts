@@ -82,13 +82,11 @@ describe('KmsAuditSigner', () => {
   });
 
   it('throws AuditWriteError naming the key when KMS refuses to sign', async () => {
-    kms
-      .on(SignCommand)
-      .rejects(
-        Object.assign(new Error('User is not authorized to perform kms:Sign'), {
-          name: 'AccessDeniedException',
-        }),
-      );
+    kms.on(SignCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform kms:Sign'), {
+        name: 'AccessDeniedException',
+      }),
+    );
     const signer = new KmsAuditSigner({ client: new KMSClient({ region: 'eu-west-1' }), keyId: KEY_ID });
 
     const error = await signer.sign(Buffer.from('x')).catch((e: unknown) => e);
