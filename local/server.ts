@@ -25,6 +25,7 @@ import { LOCAL_AUDIT_TABLE_NAME } from '../lambda/core/audit-table.ts';
 import { loadPolicyFile, type Policy } from '../lambda/core/policy.ts';
 import type { Clock } from '../lambda/core/ports.ts';
 import type { Sandbox } from '../lambda/core/types.ts';
+import { createSandbox } from '../lambda/sandbox/index.ts';
 import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from './config.ts';
 import { LocalCredentialsPort } from './credentials.ts';
 import { localDeployment } from './deployment.ts';
@@ -246,9 +247,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const secrets = new LocalSecretsPort({ file: paths.secretsFile, credentials, deployment });
     let sandbox = options.sandbox;
     if (!sandbox) {
-      const { createSandbox } = await import('../lambda/sandbox/index.ts');
       const own = createSandbox();
-      cleanups.push(() => own.close?.());
+      cleanups.push(() => own.close());
+      // Prepare Python (snapshot, pre-started process) while the server starts taking requests.
+      own.warmUp().catch((error: unknown) => {
+        process.stderr.write(`custody: Python sandbox warm-up failed: ${(error as Error).message}\n`);
+      });
       sandbox = own;
     }
     const executor = new LocalExecutorPort({ sandbox, credentials });
