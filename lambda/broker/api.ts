@@ -523,7 +523,14 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     }
     const match = /^\/v1\/executions\/([^/]+)$/.exec(path);
     if (match) {
-      return method === 'GET' ? getExecution(req, decodeURIComponent(match[1] as string)) : notAllowed('GET');
+      if (method !== 'GET') return notAllowed('GET');
+      let id: string;
+      try {
+        id = decodeURIComponent(match[1] as string);
+      } catch {
+        return errorResponse(new NotFoundError('No such execution.'));
+      }
+      return getExecution(req, id);
     }
     if (path === '/v1/profiles') return method === 'GET' ? getProfiles(req) : notAllowed('GET');
     return errorResponse(new NotFoundError(`No route ${path}.`));
