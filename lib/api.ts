@@ -178,6 +178,9 @@ export class CustodyApi extends Construct {
       },
     });
 
+    // The stack outputs the URL once, as ApiUrl; drop RestApi's own `Endpoint` output.
+    this.api.node.tryRemoveChild('Endpoint');
+
     this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogGroup', {
       logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
       retention: props.logRetention,

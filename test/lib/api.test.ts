@@ -21,28 +21,28 @@ describe('CustodyApi', () => {
   it('routes POST /v1/executions, GET /v1/executions/{id} and GET /v1/profiles, all with AWS_IAM', () => {
     const paths = new Map<string, string>();
     for (const [id, r] of resourcesOfType(s.json, 'AWS::ApiGateway::Resource')) {
-      const parent = r.Properties?.ParentId as { Ref?: string };
+      const parent = r.Properties.ParentId as { Ref?: string };
       const parentPath = parent.Ref ? paths.get(parent.Ref) : '';
-      paths.set(id, `${parentPath ?? '?'}/${r.Properties?.PathPart as string}`);
+      paths.set(id, `${parentPath ?? '?'}/${r.Properties.PathPart as string}`);
     }
     // Resources may appear before their parents: resolve again until stable.
     for (let i = 0; i < 3; i++) {
       for (const [id, r] of resourcesOfType(s.json, 'AWS::ApiGateway::Resource')) {
-        const parent = r.Properties?.ParentId as { Ref?: string };
+        const parent = r.Properties.ParentId as { Ref?: string };
         const parentPath = parent.Ref ? paths.get(parent.Ref) : '';
-        paths.set(id, `${parentPath ?? '?'}/${r.Properties?.PathPart as string}`);
+        paths.set(id, `${parentPath ?? '?'}/${r.Properties.PathPart as string}`);
       }
     }
     const routes = resourcesOfType(s.json, 'AWS::ApiGateway::Method').map(([, m]) => {
-      expect(m.Properties?.AuthorizationType).toBe('AWS_IAM');
-      return `${m.Properties?.HttpMethod as string} ${paths.get(referencedId(m.Properties?.ResourceId))}`;
+      expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+      return `${m.Properties.HttpMethod as string} ${paths.get(referencedId(m.Properties.ResourceId))}`;
     });
     expect(routes.sort()).toEqual(['GET /v1/executions/{id}', 'GET /v1/profiles', 'POST /v1/executions']);
   });
 
   it('admits the policy accounts in its resource policy and denies every other principal', () => {
     const [, api] = onlyResource(s.json, 'AWS::ApiGateway::RestApi');
-    const statements = (api.Properties?.Policy as { Statement: Array<Record<string, unknown>> }).Statement;
+    const statements = (api.Properties.Policy as { Statement: Array<Record<string, unknown>> }).Statement;
     expect(statements).toHaveLength(2);
     const [allow, deny] = statements;
     expect(allow).toMatchObject({
@@ -85,7 +85,7 @@ describe('CustodyApi', () => {
 
   it('validates POST /v1/executions bodies against the execution request schema', () => {
     const [modelId, model] = onlyResource(s.json, 'AWS::ApiGateway::Model');
-    const schema = model.Properties?.Schema as {
+    const schema = model.Properties.Schema as {
       required: string[];
       additionalProperties: boolean;
       properties: Record<string, { type: string; enum?: string[]; maxLength?: number }>;
@@ -101,16 +101,16 @@ describe('CustodyApi', () => {
     expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(brokerRequestSchema.shape).sort());
 
     const [, post] = resourcesOfType(s.json, 'AWS::ApiGateway::Method').find(
-      ([, m]) => m.Properties?.HttpMethod === 'POST',
+      ([, m]) => m.Properties.HttpMethod === 'POST',
     )!;
-    expect(post.Properties?.RequestModels).toEqual({ 'application/json': { Ref: modelId } });
-    const validator = s.json.Resources[referencedId(post.Properties?.RequestValidatorId)];
+    expect(post.Properties.RequestModels).toEqual({ 'application/json': { Ref: modelId } });
+    const validator = s.json.Resources[referencedId(post.Properties.RequestValidatorId)];
     expect(validator?.Properties).toMatchObject({ ValidateRequestBody: true });
   });
 
   it('gives every method a request validator', () => {
     for (const [, m] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
-      const validator = s.json.Resources[referencedId(m.Properties?.RequestValidatorId)];
+      const validator = s.json.Resources[referencedId(m.Properties.RequestValidatorId)];
       expect(validator?.Type).toBe('AWS::ApiGateway::RequestValidator');
     }
   });
@@ -133,7 +133,7 @@ describe('CustodyApi', () => {
         },
       ],
     });
-    const accessLog = stage.Properties?.AccessLogSetting as { DestinationArn: unknown; Format: string };
+    const accessLog = stage.Properties.AccessLogSetting as { DestinationArn: unknown; Format: string };
     const record = JSON.parse(accessLog.Format) as Record<string, string>;
     expect(record).toMatchObject({
       requestId: '$context.requestId',
@@ -144,7 +144,7 @@ describe('CustodyApi', () => {
     const join = (accessLog.DestinationArn as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
     const logGroup = s.json.Resources[referencedId(join.at(-1))];
     expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
-    expect(logGroup?.Properties?.RetentionInDays).toEqual(expect.any(Number));
+    expect(logGroup?.Properties.RetentionInDays).toEqual(expect.any(Number));
   });
 
   it('takes throttling from the construct settings over the policy', () => {
@@ -157,22 +157,22 @@ describe('CustodyApi', () => {
   it('creates the API Gateway execution log group itself, with a retention, before the stage', () => {
     const [apiId] = onlyResource(s.json, 'AWS::ApiGateway::RestApi');
     const [logGroupId, logGroup] = resourcesOfType(s.json, 'AWS::Logs::LogGroup').find(([, g]) =>
-      JSON.stringify(g.Properties?.LogGroupName ?? '').includes('API-Gateway-Execution-Logs_'),
+      JSON.stringify(g.Properties.LogGroupName ?? '').includes('API-Gateway-Execution-Logs_'),
     )!;
-    expect(logGroup.Properties?.LogGroupName).toEqual({
+    expect(logGroup.Properties.LogGroupName).toEqual({
       'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, `/${STAGE_NAME}`]],
     });
-    expect(logGroup.Properties?.RetentionInDays).toEqual(expect.any(Number));
+    expect(logGroup.Properties.RetentionInDays).toEqual(expect.any(Number));
     const [, stage] = onlyResource(s.json, 'AWS::ApiGateway::Stage');
     expect([stage.DependsOn].flat()).toContain(logGroupId);
   });
 
   it('proxies every route to the broker', () => {
     const [brokerId] = resourcesOfType(s.json, 'AWS::Lambda::Function').find(
-      ([, f]) => f.Properties?.Description === 'custody broker: identity, policy, STS, audit',
+      ([, f]) => f.Properties.Description === 'custody broker: identity, policy, STS, audit',
     )!;
     for (const [, m] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
-      const integration = m.Properties?.Integration as { Type: string; Uri: unknown };
+      const integration = m.Properties.Integration as { Type: string; Uri: unknown };
       expect(integration.Type).toBe('AWS_PROXY');
       expect(JSON.stringify(integration.Uri)).toContain(`"${brokerId}","Arn"`);
     }

@@ -31,7 +31,7 @@ describe('CustodyBroker', () => {
   });
 
   it('runs outside the VPC, on the pinned runtime, traced', () => {
-    expect(broker.Properties?.VpcConfig).toBeUndefined();
+    expect(broker.Properties.VpcConfig).toBeUndefined();
     expect(broker.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['x86_64'],
@@ -42,14 +42,14 @@ describe('CustodyBroker', () => {
 
   it('outlasts the slowest executor', () => {
     const slowest = Math.max(...Object.values(policy.profiles).map((p) => executorTimeout(p).toSeconds()));
-    expect(broker.Properties?.Timeout as number).toBeGreaterThan(slowest);
+    expect(broker.Properties.Timeout as number).toBeGreaterThan(slowest);
     expect(brokerTimeout([]).toSeconds()).toBeGreaterThan(0);
   });
 
   it('is told the audit table, the audit log group, the policy file and the metric names', () => {
     const [tableId] = onlyResource(s.json, 'AWS::DynamoDB::Table');
     const [logGroupId] = theResource(s.json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
-    const env = (broker.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const env = (broker.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).toMatchObject({
       CUSTODY_AUDIT_TABLE: { Ref: tableId },
       CUSTODY_AUDIT_LOG_GROUP: { Ref: logGroupId },
@@ -60,7 +60,7 @@ describe('CustodyBroker', () => {
   });
 
   it('is told each profile’s role, executor and secret names in CUSTODY_DEPLOYMENT', () => {
-    const env = (broker.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const env = (broker.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     // Stack.toJsonString yields a Fn::Join of literal JSON pieces and tokens; render the tokens
     // as `<logicalId.Attr>` to read it as one JSON document.
     const parts = (env.CUSTODY_DEPLOYMENT as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];

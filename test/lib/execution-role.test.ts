@@ -27,7 +27,7 @@ function executionRole(json: CfnTemplate, profile: string): [string, CfnResource
 }
 
 function trustStatements(role: CfnResource): PolicyStatementJson[] {
-  return (role.Properties?.AssumeRolePolicyDocument as { Statement: PolicyStatementJson[] }).Statement;
+  return (role.Properties.AssumeRolePolicyDocument as { Statement: PolicyStatementJson[] }).Statement;
 }
 
 describe('ExecutionRole', () => {
@@ -42,7 +42,7 @@ describe('ExecutionRole', () => {
   it('exists once per profile with a one-hour maximum session', () => {
     for (const name of Object.keys(policy.profiles)) {
       const [, role] = executionRole(s.json, name);
-      expect(role.Properties?.MaxSessionDuration).toBe(3600);
+      expect(role.Properties.MaxSessionDuration).toBe(3600);
     }
   });
 
@@ -122,9 +122,9 @@ describe('ExecutionRole', () => {
   it('is capped by a permissions boundary that allows nothing beyond its own policy', () => {
     for (const name of Object.keys(policy.profiles)) {
       const [roleId, role] = executionRole(s.json, name);
-      const boundary = s.json.Resources[referencedId(role.Properties?.PermissionsBoundary)]!;
+      const boundary = s.json.Resources[referencedId(role.Properties.PermissionsBoundary)]!;
       expect(boundary.Type).toBe('AWS::IAM::ManagedPolicy');
-      const boundaryStatements = (boundary.Properties?.PolicyDocument as { Statement: PolicyStatementJson[] })
+      const boundaryStatements = (boundary.Properties.PolicyDocument as { Statement: PolicyStatementJson[] })
         .Statement;
       const normalize = (sts: PolicyStatementJson[]) =>
         sts.map((st) => ({ Effect: st.Effect, Action: actionsOf(st).sort(), Resource: st.Resource }));

@@ -25,8 +25,8 @@ describe('ProfileExecutor', () => {
     const groups = new Set<string>();
     for (const name of profileNames) {
       const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
-      roles.add(referencedId(fn.Properties?.Role));
-      const vpcConfig = fn.Properties?.VpcConfig as { SecurityGroupIds: unknown[] };
+      roles.add(referencedId(fn.Properties.Role));
+      const vpcConfig = fn.Properties.VpcConfig as { SecurityGroupIds: unknown[] };
       for (const g of vpcConfig.SecurityGroupIds) groups.add(referencedId(g));
     }
     expect(roles.size).toBe(profileNames.length);
@@ -36,18 +36,18 @@ describe('ProfileExecutor', () => {
   it('runs in the isolated subnets, behind a security group with no ingress and no egress', () => {
     for (const name of profileNames) {
       const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
-      const vpcConfig = fn.Properties?.VpcConfig as { SubnetIds: unknown[]; SecurityGroupIds: unknown[] };
+      const vpcConfig = fn.Properties.VpcConfig as { SubnetIds: unknown[]; SecurityGroupIds: unknown[] };
       for (const subnet of vpcConfig.SubnetIds) {
-        const tags = s.json.Resources[referencedId(subnet)]?.Properties?.Tags;
+        const tags = s.json.Resources[referencedId(subnet)]?.Properties.Tags;
         expect(tags).toContainEqual({ Key: 'aws-cdk:subnet-type', Value: 'Isolated' });
       }
       const [groupRef] = vpcConfig.SecurityGroupIds;
       const group = s.json.Resources[referencedId(groupRef)]!;
       expect(group.Type).toBe('AWS::EC2::SecurityGroup');
-      expect(group.Properties?.SecurityGroupIngress).toBeUndefined();
+      expect(group.Properties.SecurityGroupIngress).toBeUndefined();
       // CDK's "no egress": a single rule that matches no packet (an empty list would let EC2
       // add allow-all again).
-      expect(group.Properties?.SecurityGroupEgress).toEqual([
+      expect(group.Properties.SecurityGroupEgress).toEqual([
         {
           CidrIp: '255.255.255.255/32',
           Description: 'Disallow all traffic',
@@ -70,14 +70,14 @@ describe('ProfileExecutor', () => {
         MemorySize: profile.memoryMiB,
         Timeout: executorTimeout(profile).toSeconds(),
       });
-      expect(fn.Properties?.Timeout as number).toBeGreaterThan(profile.timeoutMs / 1000);
+      expect(fn.Properties.Timeout as number).toBeGreaterThan(profile.timeoutMs / 1000);
     }
   });
 
   it('reserves the configured concurrency for every executor', () => {
     for (const name of profileNames) {
       const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
-      expect(fn.Properties?.ReservedConcurrentExecutions).toBe(7);
+      expect(fn.Properties.ReservedConcurrentExecutions).toBe(7);
     }
   });
 
@@ -87,15 +87,15 @@ describe('ProfileExecutor', () => {
     const { json } = synthCustody({ props: { policy: withProfileSetting, executorReservedConcurrency: 7 } });
     const [, sandbox] = functionByDescription(json, 'custody executor of profile sandbox');
     const [, reports] = functionByDescription(json, 'custody executor of profile reports');
-    expect(sandbox.Properties?.ReservedConcurrentExecutions).toBe(3);
-    expect(reports.Properties?.ReservedConcurrentExecutions).toBe(7);
+    expect(sandbox.Properties.ReservedConcurrentExecutions).toBe(3);
+    expect(reports.Properties.ReservedConcurrentExecutions).toBe(7);
   });
 
   it('gives the executor role only VPC networking and its own log group', () => {
     for (const name of profileNames) {
       const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
       const [roleId, role] = roleOfFunction(s.json, fn);
-      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(allowedActionsOfRole(s.json, roleId)).toEqual(
         [
           'ec2:AssignPrivateIpAddresses',
@@ -108,7 +108,7 @@ describe('ProfileExecutor', () => {
           'logs:PutLogEvents',
         ].sort(),
       );
-      const logging = fn.Properties?.LoggingConfig as { LogGroup: unknown };
+      const logging = fn.Properties.LoggingConfig as { LogGroup: unknown };
       const logStatement = identityStatementsOfRole(s.json, roleId).find((st) =>
         [st.Action].flat().includes('logs:PutLogEvents'),
       );
@@ -119,7 +119,7 @@ describe('ProfileExecutor', () => {
   it('has no tracing, so its role needs no xray permission', () => {
     for (const name of profileNames) {
       const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
-      expect(fn.Properties?.TracingConfig).toBeUndefined();
+      expect(fn.Properties.TracingConfig).toBeUndefined();
     }
   });
 });

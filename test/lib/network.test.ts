@@ -26,20 +26,20 @@ describe('CustodyNetwork', () => {
     const subnets = resourcesOfType(json, 'AWS::EC2::Subnet');
     expect(subnets.length).toBeGreaterThanOrEqual(2);
     for (const [, subnet] of subnets) {
-      expect(subnet.Properties?.MapPublicIpOnLaunch).toBe(false);
-      expect(subnet.Properties?.Tags).toContainEqual({ Key: 'aws-cdk:subnet-type', Value: 'Isolated' });
+      expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
+      expect(subnet.Properties.Tags).toContainEqual({ Key: 'aws-cdk:subnet-type', Value: 'Isolated' });
     }
   });
 
   it('logs all VPC traffic to a log group with a retention period', () => {
     const { json, template } = byDefault;
-    const flowLog = onlyResource(json, 'AWS::EC2::FlowLog')[1].Properties ?? {};
+    const flowLog = onlyResource(json, 'AWS::EC2::FlowLog')[1].Properties;
     expect(flowLog.TrafficType).toBe('ALL');
     expect(flowLog.ResourceType).toBe('VPC');
     expect(referencedId(flowLog.ResourceId)).toBe(onlyResource(json, 'AWS::EC2::VPC')[0]);
     const logGroup = json.Resources[referencedId(flowLog.LogGroupName)];
     expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
-    expect(logGroup?.Properties?.RetentionInDays).toEqual(expect.any(Number));
+    expect(logGroup?.Properties.RetentionInDays).toEqual(expect.any(Number));
     template.hasResourceProperties('AWS::EC2::FlowLog', { LogDestinationType: 'cloud-watch-logs' });
   });
 

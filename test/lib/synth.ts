@@ -44,7 +44,8 @@ export interface Synthesized {
 
 export interface CfnResource {
   readonly Type: string;
-  readonly Properties?: Record<string, unknown>;
+  /** Always present in the resources these tests read (synth.ts fills in `{}` otherwise). */
+  readonly Properties: Record<string, unknown>;
   readonly DependsOn?: string | string[];
   readonly DeletionPolicy?: string;
   readonly UpdateReplacePolicy?: string;
@@ -75,7 +76,9 @@ export function synthCustody(options: SynthOptions = {}): Synthesized {
     ...options.props,
   });
   const template = Template.fromStack(stack);
-  return { app, stack, template, json: template.toJSON() as CfnTemplate };
+  const json = template.toJSON() as { Resources: Record<string, { Properties?: Record<string, unknown> }> };
+  for (const resource of Object.values(json.Resources)) resource.Properties ??= {};
+  return { app, stack, template, json: json as unknown as CfnTemplate };
 }
 
 /** `[logicalId, resource]` of every resource of `type`. */
@@ -89,7 +92,7 @@ export function theResource(
   type: string,
   predicate: (properties: Record<string, unknown>) => boolean,
 ): [string, CfnResource] {
-  const found = resourcesOfType(json, type).filter(([, r]) => predicate(r.Properties ?? {}));
+  const found = resourcesOfType(json, type).filter(([, r]) => predicate(r.Properties));
   if (found.length !== 1) {
     throw new Error(`expected exactly one ${type} matching, found ${found.length}`);
   }
@@ -119,7 +122,7 @@ export function referencedId(value: unknown): string {
 
 /** The role (logical id and resource) a function runs as. */
 export function roleOfFunction(json: CfnTemplate, fn: CfnResource): [string, CfnResource] {
-  const id = referencedId(fn.Properties?.Role);
+  const id = referencedId(fn.Properties.Role);
   const role = json.Resources[id];
   if (!role) throw new Error(`role ${id} not in template`);
   return [id, role];
@@ -138,14 +141,14 @@ export interface PolicyStatementJson {
 export function identityStatementsOfRole(json: CfnTemplate, roleId: string): PolicyStatementJson[] {
   const statements: PolicyStatementJson[] = [];
   const role = json.Resources[roleId];
-  for (const inline of (role?.Properties?.Policies as Array<{ PolicyDocument: { Statement: [] } }>) ?? []) {
+  for (const inline of (role?.Properties.Policies as Array<{ PolicyDocument: { Statement: [] } }>) ?? []) {
     statements.push(...inline.PolicyDocument.Statement);
   }
   for (const [, policy] of resourcesOfType(json, 'AWS::IAM::Policy')) {
-    const roles = (policy.Properties?.Roles as unknown[]) ?? [];
+    const roles = (policy.Properties.Roles as unknown[]) ?? [];
     if (roles.some((r) => referencedId(r) === roleId)) {
       statements.push(
-        ...((policy.Properties?.PolicyDocument as { Statement: PolicyStatementJson[] } | undefined)
+        ...((policy.Properties.PolicyDocument as { Statement: PolicyStatementJson[] } | undefined)
           ?.Statement ?? []),
       );
     }

@@ -1,0 +1,153 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_TABLE } from '../../lambda/core/audit-table.ts';
+import {
+  actionsOf,
+  allowedActionsOfRole,
+  type CfnResource,
+  functionByDescription,
+  identityStatementsOfRole,
+  onlyResource,
+  referencedId,
+  resourcesOfType,
+  roleOfFunction,
+  type Synthesized,
+  synthCustody,
+  theResource,
+} from './synth.ts';
+
+const DIGESTER = 'custody: seals new audit records into signed digests';
+
+describe('CustodyAudit', () => {
+  let s: Synthesized;
+  let table: [string, CfnResource];
+  let auditKeyId: string;
+  beforeAll(() => {
+    s = synthCustody();
+    table = onlyResource(s.json, 'AWS::DynamoDB::Table');
+    [auditKeyId] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec === undefined);
+  });
+
+  it('keeps the table: on-demand, point-in-time recovery, deletion protection, retained, streamed', () => {
+    const [, t] = table;
+    expect(t.DeletionPolicy).toBe('Retain');
+    expect(t.UpdateReplacePolicy).toBe('Retain');
+    expect(t.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+  });
+
+  it('encrypts the table with the customer-managed audit key, which rotates and is retained', () => {
+    const [, t] = table;
+    expect(t.Properties.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: { 'Fn::GetAtt': [auditKeyId, 'Arn'] },
+    });
+    const key = s.json.Resources[auditKeyId]!;
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+  });
+
+  it('has the key schema and indexes the local store uses', () => {
+    const [, t] = table;
+    expect(t.Properties.KeySchema).toEqual([
+      { AttributeName: AUDIT_TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: AUDIT_TABLE.sortKey, KeyType: 'RANGE' },
+    ]);
+    const indexes = t.Properties.GlobalSecondaryIndexes as Array<Record<string, unknown>>;
+    expect(indexes).toEqual(
+      [AUDIT_TABLE.byTimeIndex, AUDIT_TABLE.byCallerIndex].map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    );
+  });
+
+  it('encrypts the audit log group with the audit key, keeps it ten years, masks credentials', () => {
+    const [, group] = theResource(s.json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
+    expect(group.DeletionPolicy).toBe('Retain');
+    expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [auditKeyId, 'Arn'] });
+    expect(group.Properties.RetentionInDays).toBe(3653);
+    const policy = group.Properties.DataProtectionPolicy as {
+      Statement: Array<{ DataIdentifier: unknown[]; Operation: Record<string, unknown> }>;
+    };
+    const identifiers = JSON.stringify(policy.Statement.map((st) => st.DataIdentifier));
+    expect(identifiers).toContain('AwsSecretKey');
+    expect(identifiers).toContain('AwsAccessKeyId');
+    expect(policy.Statement.some((st) => 'Deidentify' in st.Operation)).toBe(true);
+  });
+
+  it('lets CloudWatch Logs use the audit key only for the audit log group', () => {
+    const key = s.json.Resources[auditKeyId]!;
+    const statements = (key.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> }).Statement;
+    const logs = statements.find((st) => st.Sid === 'CloudWatchLogsEncryptsTheAuditLogGroup');
+    expect(JSON.stringify(logs?.Condition)).toContain('kms:EncryptionContext:aws:logs:arn');
+    expect(JSON.stringify(logs?.Condition)).toContain('/audit');
+  });
+
+  it('honours a configured audit log retention', () => {
+    const { json } = synthCustody({ props: { auditLogRetention: 2557 } });
+    const [, group] = theResource(json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
+    expect(group.Properties.RetentionInDays).toBe(2557);
+  });
+
+  it('has an ECC P-256 signing key for digests, retained', () => {
+    const [, key] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec !== undefined);
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.DeletionPolicy).toBe('Retain');
+  });
+
+  it('runs the digester every five minutes, with failures kept in a queue', () => {
+    const [digesterId, digester] = functionByDescription(s.json, DIGESTER);
+    const [, rule] = onlyResource(s.json, 'AWS::Events::Rule');
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    const [target] = rule.Properties.Targets as Array<{ Arn: unknown; DeadLetterConfig: { Arn: unknown } }>;
+    expect(referencedId(target?.Arn)).toBe(digesterId);
+    const [queueId] = onlyResource(s.json, 'AWS::SQS::Queue');
+    expect(referencedId(target?.DeadLetterConfig.Arn)).toBe(queueId);
+    const [, invokeConfig] = onlyResource(s.json, 'AWS::Lambda::EventInvokeConfig');
+    expect(JSON.stringify(invokeConfig.Properties.DestinationConfig)).toContain(queueId);
+    expect(digester.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('tells the digester the table, the log group and the signing key', () => {
+    const [, digester] = functionByDescription(s.json, DIGESTER);
+    const [signingKeyId] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec !== undefined);
+    const [logGroupId] = theResource(s.json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
+    expect((digester.Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
+      CUSTODY_AUDIT_TABLE: { Ref: table[0] },
+      CUSTODY_AUDIT_LOG_GROUP: { Ref: logGroupId },
+      CUSTODY_AUDIT_SIGNING_KEY_ID: { Ref: signingKeyId },
+    });
+  });
+
+  it('lets the digester read and append to the trail and sign, and nothing else', () => {
+    const [, digester] = functionByDescription(s.json, DIGESTER);
+    const [roleId] = roleOfFunction(s.json, digester);
+    const actions = allowedActionsOfRole(s.json, roleId);
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
+    expect(actions).not.toContain('dynamodb:DeleteItem');
+    expect(actions).not.toContain('dynamodb:UpdateItem');
+    const [signingKeyId] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec !== undefined);
+    const sign = identityStatementsOfRole(s.json, roleId).find((st) => actionsOf(st).includes('kms:Sign'));
+    expect(actionsOf(sign!).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    expect(referencedId(sign?.Resource)).toBe(signingKeyId);
+  });
+
+  it('names the table indexes in grants instead of index/*', () => {
+    for (const [, policy] of resourcesOfType(s.json, 'AWS::IAM::Policy')) {
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toContain('/index/*');
+    }
+  });
+});
