@@ -5,6 +5,7 @@
  */
 import type { Grant, Policy, Principal, Profile } from '../core/policy.ts';
 import type { SandboxLimits } from '../core/types.ts';
+import { MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT } from '../executor/event.ts';
 import { scanForCredentials } from './credential-scan.ts';
 import type { ExecutionRequest } from './request.ts';
 import { sha256Hex } from './seal.ts';
@@ -63,6 +64,20 @@ export function isApprovedCode(profile: Profile, code: string): boolean {
   if (approved.mode === 'any') return true;
   if (approved.sha256.includes(sha256Hex(code))) return true;
   return approved.patterns.some((pattern) => new RegExp(`^(?:${pattern})$`).test(code));
+}
+
+/**
+ * The limits the sandbox enforces, derived from the profile. `memoryMiB` in the policy is the
+ * executor Lambda's memory; the user's code gets half of it (the runtime, the engine and the
+ * output buffers live in the other half), within what the 32-bit engines can address. Output is
+ * capped at what the executor accepts, so that a run's answer fits Lambda's 6 MB response.
+ */
+export function sandboxLimitsFor(profile: Profile, timeoutMs: number): SandboxLimits {
+  return {
+    timeoutMs,
+    memoryMiB: Math.min(MAX_MEMORY_MIB, Math.max(64, Math.floor(profile.memoryMiB / 2))),
+    maxOutputBytes: Math.min(profile.maxOutputBytes, MAX_OUTPUT_BYTES_LIMIT),
+  };
 }
 
 export interface DecisionInput {
@@ -133,10 +148,6 @@ export function decide({ policy, principal, request, now }: DecisionInput): Deci
     allowed: true,
     profileName: request.profile,
     profile,
-    limits: {
-      timeoutMs: request.timeoutMs ?? profile.timeoutMs,
-      memoryMiB: profile.memoryMiB,
-      maxOutputBytes: profile.maxOutputBytes,
-    },
+    limits: sandboxLimitsFor(profile, request.timeoutMs ?? profile.timeoutMs),
   };
 }

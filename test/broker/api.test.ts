@@ -75,7 +75,7 @@ describe('POST /v1/executions', () => {
       executionId: '01HZX3K7R8M9N0P1Q2R3S4T000',
       language: 'python',
       code: 'print(1 + 1)',
-      limits: { timeoutMs: 10_000, memoryMiB: 1024, maxOutputBytes: 1_048_576 },
+      limits: { timeoutMs: 10_000, memoryMiB: 512, maxOutputBytes: 1_048_576 },
     });
     expect(f.executor.calls[0]!.request.env).toBeUndefined();
   });

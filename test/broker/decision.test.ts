@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decide, grantState, usableProfiles } from '../../lambda/broker/decision.ts';
+import { decide, grantState, sandboxLimitsFor, usableProfiles } from '../../lambda/broker/decision.ts';
 import type { ExecutionRequest } from '../../lambda/broker/request.ts';
 import { parsePolicy } from '../../lambda/core/policy.ts';
 
@@ -49,7 +49,7 @@ describe('Decision', () => {
     expect(decision).toMatchObject({
       allowed: true,
       profileName: 'basic',
-      limits: { timeoutMs: 2000, memoryMiB: 1024, maxOutputBytes: 1_048_576 },
+      limits: { timeoutMs: 2000, memoryMiB: 512, maxOutputBytes: 1_048_576 },
     });
   });
 
@@ -146,6 +146,23 @@ describe('Decision', () => {
       expect(grantState({ profile: 'x', notAfter: NOT_AFTER }, at(NOT_AFTER, -1))).toBe('valid');
       expect(grantState({ profile: 'x', notBefore: NOT_BEFORE }, at(NOT_BEFORE, 10 ** 12))).toBe('valid');
     });
+  });
+
+  it('gives the code half of the executor memory, within what the sandbox engines can address', () => {
+    const profile = (memoryMiB: number, maxOutputBytes = 1024) => ({
+      ...policy.profiles.basic!,
+      memoryMiB,
+      maxOutputBytes,
+    });
+    expect(sandboxLimitsFor(profile(256), 1000).memoryMiB).toBe(128);
+    expect(sandboxLimitsFor(profile(3008), 1000).memoryMiB).toBe(1504);
+    expect(sandboxLimitsFor(profile(10_240), 1000).memoryMiB).toBe(2048);
+  });
+
+  it('caps output at what the executor accepts', () => {
+    const big = { ...policy.profiles.basic!, maxOutputBytes: 4_194_304 };
+    expect(sandboxLimitsFor(big, 1000).maxOutputBytes).toBe(1_048_576);
+    expect(sandboxLimitsFor({ ...big, maxOutputBytes: 4096 }, 1000).maxOutputBytes).toBe(4096);
   });
 
   it('lists only the profiles usable now', () => {
