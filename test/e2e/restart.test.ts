@@ -1,0 +1,121 @@
+/**
+ * `npm start` as a user runs it (bin/local.ts in its own process): stops cleanly on Ctrl-C, keeps
+ * keys and audit history across restarts, refuses a second server on the same data directory, and
+ * two servers in two directories share nothing.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseCredentialsFile } from '../../local/identities.ts';
+import { baseEnv, custody, ROOT, runProcess, startServerProcess } from './support.ts';
+
+const homes: string[] = [];
+afterAll(() => {
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+});
+
+function newHome(): string {
+  const home = mkdtempSync(join(tmpdir(), 'custody-restart-'));
+  homes.push(home);
+  return home;
+}
+
+function serverEnv(home: string): NodeJS.ProcessEnv {
+  return { ...baseEnv(), CUSTODY_HOME: home, CUSTODY_PORT: '0' };
+}
+
+function cliEnv(home: string, profile = 'agent'): NodeJS.ProcessEnv {
+  return { ...baseEnv(), CUSTODY_HOME: home, AWS_PROFILE: profile };
+}
+
+async function runJs(home: string, code: string): Promise<string> {
+  const out = await custody(['run', '--profile', 'sandbox', '-l', 'js', '-c', code, '--json'], cliEnv(home));
+  expect(out.code, out.stderr).toBe(0);
+  return (JSON.parse(out.stdout) as { executionId: string }).executionId;
+}
+
+describe('npm start', () => {
+  it('prints a paste-able run line, stops on Ctrl-C, and keeps keys and history across a restart', async () => {
+    const home = newHome();
+    const first = await startServerProcess(serverEnv(home));
+    expect(first.output()).toContain('AWS_PROFILE=agent npx custody run --profile sandbox');
+    expect(first.output()).toContain('--aws-sigv4 aws:amz:us-east-1:execute-api');
+    const keys = readFileSync(join(home, 'credentials'), 'utf8');
+    const executionId = await runJs(home, 'console.log("before restart")');
+    expect(await first.stop('SIGINT')).toBe(0);
+    expect(first.output()).toContain('custody: stopped.');
+
+    const second = await startServerProcess(serverEnv(home));
+    try {
+      expect(second.output()).not.toContain('new keys generated');
+      expect(readFileSync(join(home, 'credentials'), 'utf8')).toBe(keys);
+      const show = await custody(['show', executionId, '--json'], cliEnv(home));
+      expect(show.code, show.stderr).toBe(0);
+      expect(JSON.parse(show.stdout).records.map((r: { event: string }) => r.event)).toEqual([
+        'started',
+        'completed',
+      ]);
+    } finally {
+      expect(await second.stop('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('refuses to start a second server on a data directory in use, naming the way out', async () => {
+    const home = newHome();
+    const server = await startServerProcess(serverEnv(home));
+    try {
+      const second = await runProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/local.ts')], {
+        env: serverEnv(home),
+      });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/another custody local server \(pid \d+\) is using .*CUSTODY_HOME/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('names the variable when CUSTODY_PORT is not a port', async () => {
+    const out = await runProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/local.ts')], {
+      env: { ...serverEnv(newHome()), CUSTODY_PORT: 'eighty' },
+    });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('CUSTODY_PORT must be a port number from 0 to 65535, got "eighty"');
+  });
+});
+
+describe('two local servers', () => {
+  it('on different ports and directories share no keys and no history', async () => {
+    const [homeA, homeB] = [newHome(), newHome()];
+    const [a, b] = await Promise.all([
+      startServerProcess(serverEnv(homeA)),
+      startServerProcess(serverEnv(homeB)),
+    ]);
+    try {
+      expect(a.url).not.toBe(b.url);
+      const inA = await runJs(homeA, 'console.log("a")');
+      const inB = await runJs(homeB, 'console.log("b")');
+
+      // A's agent key means nothing to B.
+      const agentA = parseCredentialsFile(readFileSync(join(homeA, 'credentials'), 'utf8'), 'A').get('agent');
+      const crossed = await custody(['profiles'], {
+        ...baseEnv(),
+        CUSTODY_ENDPOINT: b.url,
+        AWS_ACCESS_KEY_ID: agentA?.get('aws_access_key_id'),
+        AWS_SECRET_ACCESS_KEY: agentA?.get('aws_secret_access_key'),
+        AWS_SESSION_TOKEN: agentA?.get('aws_session_token'),
+      });
+      expect(crossed.code).toBe(6);
+      expect(crossed.stderr).toContain('UNKNOWN_ACCESS_KEY');
+
+      // Each sees its own execution and not the other's.
+      expect((await custody(['show', inA], cliEnv(homeA))).code).toBe(0);
+      expect((await custody(['show', inB], cliEnv(homeB))).code).toBe(0);
+      const missing = await custody(['show', inA], cliEnv(homeB));
+      expect(missing.code).toBe(7);
+      expect(missing.stderr).toContain('NOT_FOUND');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
