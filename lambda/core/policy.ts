@@ -22,6 +22,9 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
 /** IAM role or user ARN (any partition); assumed-role session ARNs are matched to their role. */
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/([\w+=,.@/-]+)$/;
 
+/** Code kept verbatim in an audit record must leave room in DynamoDB's 400 KB item for the rest. */
+export const MAX_AUDITED_CODE_BYTES = 262_144;
+
 const isoInstant = z.iso.datetime({ offset: true });
 
 const secretSchema = z.strictObject({
@@ -56,14 +59,18 @@ const approvedCodeSchema = z.discriminatedUnion('mode', [
 const profileSchema = z.strictObject({
   description: z.string().max(256).default(''),
   languages: z.array(z.enum(LANGUAGES)).min(1),
-  /** @default 10_000 */
+  /**
+   * Deadline of the user's code. API Gateway's default integration timeout is 29 s, so the stack
+   * refuses a profile whose deadline leaves no room for the broker unless the API timeout is raised.
+   * @default 10_000
+   */
   timeoutMs: z.number().int().min(100).max(300_000).default(10_000),
   /** Memory of the profile's executor Lambda; the sandbox limit is derived from it. @default 1024 */
   memoryMiB: z.number().int().min(256).max(10_240).default(1024),
   /** @default 65_536 */
   maxCodeBytes: z.number().int().min(1).max(1_048_576).default(65_536),
-  /** @default 1_048_576 */
-  maxOutputBytes: z.number().int().min(1).max(4_194_304).default(1_048_576),
+  /** Cap on each of stdout, stderr and output files; Lambda's 6 MB response bounds it. @default 1_048_576 */
+  maxOutputBytes: z.number().int().min(1).max(1_048_576).default(1_048_576),
   secrets: z.array(secretSchema).default([]),
   approvedCode: approvedCodeSchema.default({ mode: 'any' }),
   /** Whether the audit record keeps the full code or only its sha256. @default 'full' */
@@ -152,6 +159,13 @@ export const policySchema = z
       });
     });
     for (const [name, profile] of Object.entries(policy.profiles)) {
+      if (profile.auditCode === 'full' && profile.maxCodeBytes > MAX_AUDITED_CODE_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `with auditCode "full" the code is stored in the audit record, whose DynamoDB item is capped at 400 KB: use at most ${MAX_AUDITED_CODE_BYTES} bytes or auditCode "digest"`,
+          path: ['profiles', name, 'maxCodeBytes'],
+        });
+      }
       const vars = new Set<string>();
       profile.secrets.forEach((s, k) => {
         if (vars.has(s.variable))

@@ -87,3 +87,19 @@ describe('Policy file', () => {
     expect(allowedAccounts(parsePolicy(minimal))).toEqual(['123456789012']);
   });
 });
+
+describe('Policy file limits', () => {
+  it('refuses to keep more code verbatim in the audit record than a DynamoDB item holds', () => {
+    const bad = structuredClone(minimal) as unknown as { profiles: { basic: Record<string, unknown> } };
+    bad.profiles.basic.maxCodeBytes = 1_000_000;
+    expect(() => parsePolicy(bad)).toThrow(/profiles\.basic\.maxCodeBytes: with auditCode "full"/);
+    bad.profiles.basic.auditCode = 'digest';
+    expect(parsePolicy(bad).profiles.basic?.maxCodeBytes).toBe(1_000_000);
+  });
+
+  it('refuses an output cap larger than the executor can return', () => {
+    const bad = structuredClone(minimal) as unknown as { profiles: { basic: Record<string, unknown> } };
+    bad.profiles.basic.maxOutputBytes = 4_000_000;
+    expect(() => parsePolicy(bad)).toThrow(/profiles\.basic\.maxOutputBytes/);
+  });
+});
