@@ -233,13 +233,15 @@ export class CustodyClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause;
+      const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } })
+        .cause;
+      const code = cause?.code ?? cause?.errors?.[0]?.code;
       const reason =
         (error as Error).name === 'TimeoutError'
           ? `no response within ${this.timeoutMs} ms`
-          : cause?.code === 'ECONNREFUSED'
+          : code === 'ECONNREFUSED'
             ? 'connection refused (is the server running? local mode: npm start)'
-            : (cause?.code ?? (error as Error).message);
+            : (code ?? cause?.message ?? (error as Error).message);
       throw new CustodyNetworkError(`cannot reach custody at ${this.endpoint.origin}: ${reason}`, {
         cause: error,
       });
@@ -284,7 +286,7 @@ export class CustodyClient {
 /** A user-code error as text: `Name: message`, then the traceback when it says more. */
 export function describeError(error: { name: string; message: string; traceback: string }): string {
   const head = `${error.name}: ${error.message}`;
-  const trace = error.traceback.trim();
-  if (trace === '') return head;
+  const trace = error.traceback.trimEnd();
+  if (trace.trim() === '') return head;
   return trace.includes(error.message) ? trace : `${head}\n${trace}`;
 }
