@@ -56,36 +56,46 @@ export class ExecutionRole extends Construct {
       .filter((p) => p.grants.some((g) => g.profile === props.profileName))
       .map((p) => p.id);
 
-    const trust = new iam.PrincipalWithConditions(new iam.ArnPrincipal(props.broker.roleArn), {
-      // Every call names its caller and carries all three tags...
+    // STS authorizes AssumeRole, SetSourceIdentity and TagSession separately, each against the
+    // context keys defined for that action, so each action gets the conditions on its own keys.
+    const broker = new iam.ArnPrincipal(props.broker.roleArn);
+    const sourceIdentity = {
+      Null: { 'sts:SourceIdentity': 'false' },
+      // The caller is a principal the policy grants this profile.
+      StringEquals: { 'sts:SourceIdentity': grantedIds.length > 0 ? grantedIds : [NO_GRANTED_PRINCIPAL] },
+    };
+    const sessionTags = {
+      // All three tags are set...
       Null: {
-        'sts:SourceIdentity': 'false',
         [`aws:RequestTag/${SESSION_TAG_KEYS.caller}`]: 'false',
         [`aws:RequestTag/${SESSION_TAG_KEYS.executionId}`]: 'false',
         [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'false',
       },
-      StringEquals: {
-        // ...the caller is a principal the policy grants this profile...
-        'sts:SourceIdentity': grantedIds.length > 0 ? grantedIds : [NO_GRANTED_PRINCIPAL],
-        // ...the profile tag names this role's own profile...
-        [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: props.profileName,
-      },
+      // ...the profile tag names this role's own profile...
+      StringEquals: { [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: props.profileName },
       // ...and no other tag can be set.
       'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(SESSION_TAG_KEYS) },
-    });
+    };
 
     this.role = new iam.Role(this, 'Role', {
       description: `custody execution role of profile ${props.profileName}`,
       // The broker's AssumeRole is role chaining, which STS caps at one hour anyway.
       maxSessionDuration: Duration.hours(1),
-      assumedBy: trust,
+      // AssumeRole itself requires both: no session without a granted caller and the tags.
+      assumedBy: new iam.PrincipalWithConditions(broker, {
+        Null: { ...sourceIdentity.Null, ...sessionTags.Null },
+        StringEquals: { ...sourceIdentity.StringEquals, ...sessionTags.StringEquals },
+        'ForAllValues:StringEquals': sessionTags['ForAllValues:StringEquals'],
+      }),
     });
-    // Role.assumedBy grants sts:AssumeRole only; setting a SourceIdentity and session tags are
-    // separate actions that the same statement (and its conditions) must allow.
     this.role.assumeRolePolicy?.addStatements(
       new iam.PolicyStatement({
-        actions: ['sts:SetSourceIdentity', 'sts:TagSession'],
-        principals: [trust],
+        actions: ['sts:SetSourceIdentity'],
+        principals: [new iam.PrincipalWithConditions(broker, sourceIdentity)],
+      }),
+      new iam.PolicyStatement({
+        actions: ['sts:TagSession'],
+        principals: [new iam.PrincipalWithConditions(broker, sessionTags)],
       }),
     );
 

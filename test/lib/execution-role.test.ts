@@ -64,23 +64,29 @@ describe('ExecutionRole', () => {
 
   it('requires a source identity of a granted principal and exactly the three session tags', () => {
     const [, role] = executionRole(s.json, 'sandbox');
-    for (const st of trustStatements(role)) {
-      expect(st.Condition).toEqual({
-        Null: {
-          'sts:SourceIdentity': 'false',
-          [`aws:RequestTag/${SESSION_TAG_KEYS.caller}`]: 'false',
-          [`aws:RequestTag/${SESSION_TAG_KEYS.executionId}`]: 'false',
-          [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'false',
-        },
-        StringEquals: {
-          'sts:SourceIdentity': ['agent'],
-          [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'sandbox',
-        },
-        'ForAllValues:StringEquals': {
-          'aws:TagKeys': ['custody:caller', 'custody:execution-id', 'custody:profile'],
-        },
-      });
-    }
+    const byAction = new Map(trustStatements(role).map((st) => [actionsOf(st).join(), st.Condition]));
+    const sourceIdentity = {
+      Null: { 'sts:SourceIdentity': 'false' },
+      StringEquals: { 'sts:SourceIdentity': ['agent'] },
+    };
+    const tags = {
+      Null: {
+        [`aws:RequestTag/${SESSION_TAG_KEYS.caller}`]: 'false',
+        [`aws:RequestTag/${SESSION_TAG_KEYS.executionId}`]: 'false',
+        [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'false',
+      },
+      StringEquals: { [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'sandbox' },
+      'ForAllValues:StringEquals': {
+        'aws:TagKeys': ['custody:caller', 'custody:execution-id', 'custody:profile'],
+      },
+    };
+    expect(byAction.get('sts:AssumeRole')).toEqual({
+      Null: { ...sourceIdentity.Null, ...tags.Null },
+      StringEquals: { ...sourceIdentity.StringEquals, ...tags.StringEquals },
+      'ForAllValues:StringEquals': tags['ForAllValues:StringEquals'],
+    });
+    expect(byAction.get('sts:SetSourceIdentity')).toEqual(sourceIdentity);
+    expect(byAction.get('sts:TagSession')).toEqual(tags);
   });
 
   it('admits no source identity at all when nobody holds a grant on the profile', () => {
@@ -88,7 +94,11 @@ describe('ExecutionRole', () => {
     for (const p of noGrants.principals) p.grants = p.grants.filter((g) => g.profile !== 'remediation');
     const { json } = synthCustody({ props: { policy: noGrants } });
     const [, role] = executionRole(json, 'remediation');
-    for (const st of trustStatements(role)) {
+    const identityChecks = trustStatements(role).filter(
+      (st) => st.Condition?.StringEquals?.['sts:SourceIdentity'],
+    );
+    expect(identityChecks).toHaveLength(2);
+    for (const st of identityChecks) {
       expect(st.Condition?.StringEquals?.['sts:SourceIdentity']).toEqual([NO_GRANTED_PRINCIPAL]);
     }
     // STS allows only [\w+=,.@-] in a SourceIdentity, so the placeholder can never match.
