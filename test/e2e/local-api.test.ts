@@ -43,7 +43,7 @@ describe('custody run (the CLI) against local mode', () => {
 
   it('runs a TypeScript file, inferring the language from its extension', async () => {
     const file = join(t.home, 'hello.ts');
-    writeFileSync(file, 'const n: number = 21;\nconsole.log(`ts says ${n * 2}`);\n');
+    writeFileSync(file, 'const n: number = 21;\nconsole.log("ts says", n * 2);\n');
     const out = await custody(['run', '--profile', 'sandbox', file, '--json'], t.cliEnv('agent'));
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject({ status: 'succeeded', stdout: 'ts says 42\n' });
@@ -361,6 +361,31 @@ describe('a granted secret', () => {
     expect(res.status).toBe(403);
     expect(JSON.parse(res.body).error.code).toBe('NO_GRANT');
     expect(res.body).not.toContain(secretValue());
+  });
+});
+
+describe('custody audit', () => {
+  it('tails the latest records from the audit table, oldest first', async () => {
+    const run = await custody(
+      ['run', '--profile', 'sandbox', '-l', 'js', '-c', '"tail"', '--json'],
+      t.cliEnv('agent'),
+    );
+    const { executionId } = JSON.parse(run.stdout) as { executionId: string };
+    const out = await custody(['audit', 'tail', '-n', '2', '--json'], t.cliEnv('auditor'));
+    expect(out.code, out.stderr).toBe(0);
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord);
+    expect(lines.map((r) => [r.executionId, r.event])).toEqual([
+      [executionId, 'started'],
+      [executionId, 'completed'],
+    ]);
+  });
+
+  it('verifies the local audit trail and exits 0 when it is intact', async () => {
+    const out = await custody(['audit', 'verify'], t.cliEnv('auditor'));
+    expect(out.code, `${out.stdout}${out.stderr}`).toBe(0);
   });
 });
 
