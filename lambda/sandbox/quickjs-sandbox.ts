@@ -177,6 +177,7 @@ export class QuickJsSandbox {
       const outcome = this.evaluate(ctx, runtime, source, deadline, () => interruption);
       const runMs = performance.now() - runStarted;
       const timings = { startMs: runStarted - started, runMs };
+      if (interruption === undefined && Date.now() > deadline) interruption = 'deadline';
       const interrupted: Interruption = interruption;
 
       if (outcome.kind === 'value') {
@@ -282,6 +283,11 @@ export class QuickJsSandbox {
         value.dispose();
         return { kind: 'error', error: this.takeError(ctx, jobs.error) };
       }
+    }
+    if (runtime.hasPendingJob()) {
+      // The deadline (or the output cap) stopped a queue that was still running.
+      value.dispose();
+      return { kind: 'error', error: { name: 'InternalError', message: 'interrupted', traceback: '' } };
     }
     const state = ctx.getPromiseState(value);
     if (state.type === 'rejected') {

@@ -1,0 +1,64 @@
+/**
+ * The executor Lambda: validate the event, run it in a fresh sandbox, return the result.
+ * One structured log line per execution, without code, output, files or variables.
+ *
+ * A failure of the user's code is a normal result. An invalid event or a sandbox that cannot
+ * start throws, which Lambda reports to the broker as a FunctionError.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ValidationError } from '../core/errors.ts';
+import type { SandboxResult } from '../core/types.ts';
+import { type CustodySandbox, createSandbox } from '../sandbox/index.ts';
+import { parseSandboxEvent } from './event.ts';
+
+const logger = new Logger({ serviceName: 'custody-executor' });
+
+/** Pre-started Python processes kept in this environment (CUSTODY_PRESTARTED_PROCESSES). */
+function prestartedProcesses(): number {
+  const raw = process.env.CUSTODY_PRESTARTED_PROCESSES;
+  if (raw === undefined || raw === '') return 1;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 8) {
+    throw new Error(
+      `CUSTODY_PRESTARTED_PROCESSES must be an integer from 0 to 8, not ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+let sandbox: CustodySandbox | undefined;
+
+export const handler = async (event: unknown): Promise<SandboxResult> => {
+  const parsed = parseSandboxEvent(event);
+  if (!parsed.ok) {
+    logger.warn('rejected executor event', { reason: parsed.message });
+    throw new ValidationError(parsed.message);
+  }
+  const { request } = parsed;
+  // One run at a time per Lambda environment; one execution per process or engine instance.
+  sandbox ??= createSandbox({ prestartedProcesses: prestartedProcesses(), maxConcurrent: 1 });
+  const result = await sandbox.run(request);
+  logger.info('execution', {
+    executionId: request.executionId,
+    language: request.language,
+    status: result.status,
+    limits: request.limits,
+    inputFiles: Object.keys(request.files ?? {}).length,
+    variables: Object.keys(request.env ?? {}).length,
+    stdoutBytes: Buffer.byteLength(result.stdout, 'utf8'),
+    stderrBytes: Buffer.byteLength(result.stderr, 'utf8'),
+    outputFiles: Object.keys(result.files).length,
+    truncated: result.stdoutTruncated || result.stderrTruncated || result.filesTruncated,
+    ...(result.status === 'failed' ? { errorName: result.error.name } : {}),
+    startMs: Math.round(result.timings.startMs),
+    runMs: Math.round(result.timings.runMs),
+  });
+  return result;
+};
+
+/** For tests: releases the sandbox (pre-started processes) this module holds. */
+export async function closeExecutorSandbox(): Promise<void> {
+  const current = sandbox;
+  sandbox = undefined;
+  await current?.close();
+}
