@@ -35,10 +35,10 @@ async function main(): Promise<void> {
     const token = agent.sessionToken ? ` -H "x-amz-security-token: ${agent.sessionToken}"` : '';
     lines.push(
       'or with curl:',
-      `  curl -s --aws-sigv4 aws:amz:${server.region}:execute-api --user '${agent.accessKeyId}:${agent.secretAccessKey}'${token} -H 'content-type: application/json' -d '{"profile":"${firstProfile}","language":"javascript","code":"console.log(6 * 7)"}' ${server.url}/v1/executions`,
+      `  curl -s -w '\\n' --aws-sigv4 aws:amz:${server.region}:execute-api --user '${agent.accessKeyId}:${agent.secretAccessKey}'${token} -H 'content-type: application/json' -d '{"profile":"${firstProfile}","language":"javascript","code":"console.log(6 * 7)"}' ${server.url}/v1/executions`,
     );
   }
-  lines.push('', 'Ctrl-C stops the server; audit history is kept in ' + quote(home) + '.');
+  lines.push('', `Ctrl-C stops the server; audit history is kept in ${quote(home)}.`);
   process.stdout.write(`${lines.join('\n')}\n`);
 
   let stopping = false;
