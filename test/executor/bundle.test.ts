@@ -1,0 +1,99 @@
+/**
+ * The executor as Lambda runs it: bundled by esbuild the way the CDK NodejsFunction does
+ * (platform node, target node22, CommonJS), with the runtime files the afterBundling commands
+ * copy, loaded from a folder where no node_modules can be found.
+ */
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executorBundleCommands } from '../../lambda/executor/bundle-files.ts';
+
+let outDir: string;
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'custody-executor-bundle-'));
+  await build({
+    entryPoints: [join(process.cwd(), 'lambda/executor/handler.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    outfile: join(outDir, 'index.js'),
+    logLevel: 'silent',
+  });
+  for (const command of executorBundleCommands(process.cwd(), outDir)) {
+    execSync(command, { shell: '/bin/bash', stdio: 'pipe' });
+  }
+}, 180_000);
+
+afterAll(() => {
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+/**
+ * Invokes the bundled handler in a fresh Node process with only LAMBDA_TASK_ROOT (and PATH) set,
+ * as Lambda would; the outcome is reported on stderr so the handler's log line stays apart.
+ */
+function run(event: unknown): string {
+  const script = `
+    const { handler } = require('./index.js');
+    handler(JSON.parse(process.argv[1])).then(
+      (result) => { process.stderr.write('RESULT ' + JSON.stringify(result)); process.exit(0); },
+      (error) => { process.stderr.write('ERROR ' + error.message); process.exit(0); },
+    );`;
+  const child = spawnSync(process.execPath, ['-e', script, JSON.stringify(event)], {
+    cwd: outDir,
+    env: { LAMBDA_TASK_ROOT: outDir, PATH: '/usr/bin:/bin', CUSTODY_PRESTARTED_PROCESSES: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return child.stderr;
+}
+
+const LIMITS = { timeoutMs: 10_000, memoryMiB: 64, maxOutputBytes: 4_096 };
+
+describe('executor bundle', () => {
+  it('holds everything it needs beside the handler', () => {
+    for (const file of [
+      'index.js',
+      'runtime/deno',
+      'runtime/pyodide/pyodide.asm.wasm',
+      'runtime/python-host.mjs',
+      'runtime/pyodide.snapshot',
+      'runtime/esbuild',
+    ]) {
+      expect(existsSync(join(outDir, file)), file).toBe(true);
+    }
+    expect(existsSync(join(outDir, 'node_modules'))).toBe(false);
+  });
+
+  it('runs JavaScript and TypeScript from the bundle', () => {
+    expect(
+      run({
+        executionId: 'b-1',
+        language: 'javascript',
+        code: '[1, 2].map((x) => x * 21)[1]',
+        limits: LIMITS,
+      }),
+    ).toMatch(/^RESULT .*"status":"succeeded".*"result":"42"/);
+    expect(
+      run({ executionId: 'b-2', language: 'typescript', code: 'const x: number = 42; x', limits: LIMITS }),
+    ).toMatch(/^RESULT .*"status":"succeeded".*"result":"42"/);
+  });
+
+  it('runs Python from the bundle with the prebuilt snapshot', () => {
+    expect(
+      run({ executionId: 'b-3', language: 'python', code: 'sum(range(7)) * 2', limits: LIMITS }),
+    ).toMatch(/^RESULT .*"status":"succeeded".*"result":"42"/);
+  });
+
+  it('rejects an invalid event from the bundle', () => {
+    expect(run({ executionId: 'b-4', language: 'cobol', code: '', limits: LIMITS })).toMatch(
+      /ERROR invalid executor event: language/,
+    );
+  });
+});

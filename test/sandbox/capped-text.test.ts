@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CappedFiles,
+  CappedText,
+  truncateUtf8,
+  unsafeFileNameReason,
+} from '../../lambda/sandbox/capped-text.ts';
+
+describe('CappedText', () => {
+  it('keeps text up to the cap and marks the rest as truncated', () => {
+    const text = new CappedText(5);
+    expect(text.append('abc')).toBe(true);
+    expect(text.append('defg')).toBe(false);
+    expect(text.toString()).toBe('abcde');
+    expect(text.truncated).toBe(true);
+  });
+
+  it('never splits a multi-byte character', () => {
+    expect(truncateUtf8('aé€', 4)).toBe('aé');
+    expect(truncateUtf8('€€', 5)).toBe('€');
+  });
+});
+
+describe('CappedFiles', () => {
+  it('refuses a file past the byte budget', () => {
+    const files = new CappedFiles(10, 5);
+    expect(files.add('a', '12345')).toBe(true);
+    expect(files.add('b', '123456')).toBe(false);
+    expect(files.toRecord()).toEqual({ a: '12345' });
+    expect(files.truncated).toBe(true);
+  });
+});
+
+describe('unsafeFileNameReason', () => {
+  it('accepts nested relative names and rejects climbing, absolute and empty ones', () => {
+    expect(unsafeFileNameReason('data/in.csv')).toBeUndefined();
+    expect(unsafeFileNameReason('../etc/passwd')).toMatch(/segments/);
+    expect(unsafeFileNameReason('/etc/passwd')).toMatch(/relative/);
+    expect(unsafeFileNameReason('')).toMatch(/empty/);
+  });
+});
