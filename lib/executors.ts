@@ -10,7 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Profile } from '../lambda/core/policy.ts';
-import { fallbackExecutorBundleCommands } from './executor-bundle.ts';
+import { executorBundleCommands } from '../lambda/executor/bundle-files.ts';
 import { CustodyFunction } from './lambda-defaults.ts';
 import type { CustodyNetwork } from './network.ts';
 
@@ -34,7 +34,7 @@ export interface ProfileExecutorProps {
   readonly reservedConcurrency?: number;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
-  /** Shell commands that copy the sandbox runtimes next to the bundle. */
+  /** Shell commands that put the sandbox runtimes next to the bundle. @default executorBundleCommands */
   readonly bundleCommands?: (inputDir: string, outputDir: string) => string[];
 }
 
@@ -77,7 +77,7 @@ export class ProfileExecutor extends Construct {
         // Where the afterBundling hook put the sandbox runtimes (the bundle is unpacked in /var/task).
         CUSTODY_RUNTIME_DIR: '/var/task/runtime',
       },
-      afterBundling: props.bundleCommands ?? fallbackExecutorBundleCommands,
+      afterBundling: props.bundleCommands ?? executorBundleCommands,
     });
     this.function = executor.function;
     this.role = executor.role;

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyFileError } from '../../lambda/core/errors.ts';
 import { parsePolicy } from '../../lambda/core/policy.ts';
+import { PYODIDE_RUNTIME_FILES, RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
 import { addCustodyStack } from '../../lib/custody-app.ts';
 import { type CfnTemplate, createApp, functionByDescription, PROJECT_ROOT } from './synth.ts';
 
@@ -116,12 +117,18 @@ describe('the CDK app', () => {
       expect(readFileSync(path.join(dir, 'index.mjs'), 'utf8')).toContain('createRequire');
     });
 
-    it('ships the sandbox runtimes next to the executor bundle', () => {
+    it('ships the sandbox runtimes next to the executor bundle, in the layout the sandbox reads', () => {
       const dir = assetOf('custody executor of profile sandbox');
       expect(existsSync(path.join(dir, 'index.mjs'))).toBe(true);
-      const deno = path.join(dir, 'runtime', 'deno');
-      expect(statSync(deno).mode & 0o111).not.toBe(0);
-      expect(readdirSync(path.join(dir, 'runtime', 'pyodide'))).toContain('pyodide.asm.wasm');
+      const runtime = path.join(dir, 'runtime');
+      for (const binary of [RUNTIME_LAYOUT.deno, RUNTIME_LAYOUT.esbuild]) {
+        expect(statSync(path.join(runtime, binary)).mode & 0o111, binary).not.toBe(0);
+      }
+      expect(statSync(path.join(runtime, RUNTIME_LAYOUT.snapshot)).size).toBeGreaterThan(0);
+      expect(existsSync(path.join(runtime, RUNTIME_LAYOUT.hostScript))).toBe(true);
+      expect(readdirSync(path.join(runtime, RUNTIME_LAYOUT.pyodideDir)).sort()).toEqual(
+        [...PYODIDE_RUNTIME_FILES].sort(),
+      );
     });
 
     it('bundles the audit digester', () => {
