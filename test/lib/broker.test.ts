@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseDeployment } from '../../lambda/broker/config.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../../lambda/core/metrics.ts';
 import { brokerTimeout } from '../../lib/broker.ts';
 import { executorTimeout } from '../../lib/executors.ts';
+import { CfnResolver } from './cfn-resolve.ts';
 import {
   actionsOf,
   allowedActionsOfRole,
@@ -82,6 +84,15 @@ describe('CustodyBroker', () => {
         secrets: Object.fromEntries(profile.secrets.map((x) => [x.variable, x.secretName])),
       });
     }
+  });
+
+  it('is told a CUSTODY_DEPLOYMENT the broker’s own config parser accepts', () => {
+    const env = (broker.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const resolved = new CfnResolver(s.json).resolve(env.CUSTODY_DEPLOYMENT) as string;
+    const deployment = parseDeployment(resolved);
+    expect(Object.keys(deployment.profiles).sort()).toEqual(Object.keys(policy.profiles).sort());
+    expect(deployment.profiles.reports?.secrets).toEqual({ REPORT_API_TOKEN: 'custody/reports/api-token' });
+    expect(deployment.profiles.sandbox?.executorArn).toMatch(/^arn:aws:lambda:/);
   });
 
   it('may assume the execution roles, write the audit trail and its own logs, and nothing else', () => {
