@@ -36,6 +36,12 @@ export interface DynamoDbAuditStoreOptions {
   readonly clock?: Clock;
   /** Attempts per put, including the first (on top of the SDK client's own retries). @default 3 */
   readonly maxAttempts?: number;
+  /**
+   * Abandon an attempt after this long and retry with a fresh `writtenAt`, so a write is never
+   * stamped much earlier than it lands (the digest's settle delay must exceed the whole put).
+   * @default 5_000
+   */
+  readonly attemptTimeoutMs?: number;
   /** First back-off delay; doubled per attempt, with jitter. @default 50 */
   readonly retryBaseDelayMs?: number;
   /**
@@ -75,6 +81,7 @@ export class DynamoDbAuditStore implements AuditStore {
   private readonly clock: Clock;
   private readonly maxAttempts: number;
   private readonly retryBaseDelayMs: number;
+  private readonly attemptTimeoutMs: number;
 
   constructor(options: DynamoDbAuditStoreOptions) {
     this.client = options.client;
@@ -82,6 +89,7 @@ export class DynamoDbAuditStore implements AuditStore {
     this.clock = options.clock ?? (() => new Date());
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 50;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5_000;
     this.timeShards = Math.max(1, Math.floor(options.timeShards ?? 1));
   }
 
@@ -100,6 +108,7 @@ export class DynamoDbAuditStore implements AuditStore {
             ConditionExpression: 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: { '#pk': AUDIT_TABLE.partitionKey },
           }),
+          { abortSignal: AbortSignal.timeout(this.attemptTimeoutMs) },
         );
         return;
       } catch (error) {

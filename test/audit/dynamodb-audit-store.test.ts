@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
@@ -117,6 +118,33 @@ describe('DynamoDbAuditStore', () => {
       expect((error as AuditWriteError).message).toMatch(/exec-down\/started not written/);
     } finally {
       unreachable.destroy();
+    }
+  });
+
+  it('gives up on a store that accepts connections but never answers, after its bounded attempts', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const client = dynamoDbClient(`http://127.0.0.1:${port}`, { maxAttempts: 1 });
+    const hanging = new DynamoDbAuditStore({
+      client,
+      tableName: db.tableName,
+      maxAttempts: 2,
+      attemptTimeoutMs: 100,
+      retryBaseDelayMs: 1,
+    });
+    try {
+      await expect(hanging.put(auditRecord('exec-hang', 'started', clock.now()))).rejects.toThrow(
+        /exec-hang\/started not written/,
+      );
+      expect(sockets.length).toBe(2);
+    } finally {
+      client.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 
