@@ -17,7 +17,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
-import { DependencyError } from '../core/errors.ts';
+import { DependencyError, ValidationError } from '../core/errors.ts';
 import type { SandboxRequest, SandboxResult, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
@@ -261,7 +261,7 @@ export class PythonSandbox {
     const { limits } = request;
     for (const name of Object.keys(request.files ?? {})) {
       const reason = unsafeFileNameReason(name);
-      if (reason) throw new DependencyError('executor', `input file name ${JSON.stringify(name)} ${reason}`);
+      if (reason) throw new ValidationError(`input file name ${JSON.stringify(name)} ${reason}`);
     }
     const host = await this.takeProcess(limits.memoryMiB);
     const stdout = new CappedText(limits.maxOutputBytes);
