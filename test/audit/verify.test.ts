@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
-import { AuditChainError, createDigest, type DigestOptions } from '../../lambda/audit/digest.ts';
+import {
+  AuditChainError,
+  createDigest,
+  type DigestOptions,
+  scheduleDigests,
+} from '../../lambda/audit/digest.ts';
 import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/audit/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/audit/file-audit-signer.ts';
@@ -490,5 +495,31 @@ describe('createDigest', () => {
     expect(result.status).toBe('written');
     if (result.status === 'written') expect(result.digest.body.parts.length).toBeGreaterThan(2);
     expect(await trail.verify()).toMatchObject({ ok: true, records: 12 });
+  });
+});
+
+describe('scheduleDigests', () => {
+  it('digests on demand until caught up, one run at a time', async () => {
+    const trail = new Trail(`audit-${++tableCount}`);
+    await createAuditTable(db.client, trail.tableName);
+    await trail.write('exec-s1', 'denied');
+    trail.clock.advance(3 * 3_600_000); // three hours behind: several capped periods
+    await trail.write('exec-s2', 'denied');
+    trail.clock.advance(5 * MINUTE);
+    const schedule = scheduleDigests({ ...trail.digestOptions, intervalMs: 3_600_000 });
+    try {
+      const [first, second] = await Promise.all([schedule.runNow(), schedule.runNow()]);
+
+      expect(first.length).toBeGreaterThan(2);
+      expect(second).toEqual([]);
+      expect(await trail.verify()).toMatchObject({
+        ok: true,
+        records: 2,
+        digests: first.length,
+        uncovered: 0,
+      });
+    } finally {
+      await schedule.stop();
+    }
   });
 });
