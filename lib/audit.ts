@@ -13,7 +13,7 @@ import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_TABLE } from '../lambda/core/audit-table.ts';
+import { AUDIT_TABLE, DIGESTER_ENV } from '../lambda/core/audit-table.ts';
 import { CustodyFunction } from './lambda-defaults.ts';
 
 export interface CustodyAuditProps {
@@ -134,9 +134,9 @@ export class CustodyAudit extends Construct {
       // One digester at a time: digests chain, so two concurrent runs would fork the chain.
       reservedConcurrentExecutions: 1,
       environment: {
-        CUSTODY_AUDIT_TABLE: this.auditTable.tableName,
-        CUSTODY_AUDIT_LOG_GROUP: this.auditLogGroup.logGroupName,
-        CUSTODY_AUDIT_SIGNING_KEY_ID: this.signingKey.keyId,
+        [DIGESTER_ENV.table]: this.auditTable.tableName,
+        [DIGESTER_ENV.logGroup]: this.auditLogGroup.logGroupName,
+        [DIGESTER_ENV.signingKeyId]: this.signingKey.keyId,
       },
     });
     const digester = this.digestFunction.function;

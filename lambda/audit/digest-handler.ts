@@ -8,17 +8,18 @@
  * KMS, logs unreachable) throws so the invocation fails and Lambda's Errors metric shows it.
  *
  * Environment (read once, at cold start):
- *   AUDIT_TABLE_NAME        the audit table
- *   AUDIT_SIGNING_KEY_ID    KMS key id/ARN (ECC_NIST_P256, SIGN_VERIFY)
- *   AUDIT_LOG_GROUP_NAME    the audit log group
- *   AUDIT_SETTLE_MS         optional, @default 60000
- *   AUDIT_TIME_SHARDS       optional, @default 1 (must match the broker's store)
+ *   CUSTODY_AUDIT_TABLE        the audit table
+ *   CUSTODY_AUDIT_SIGNING_KEY_ID    KMS key id/ARN (ECC_NIST_P256, SIGN_VERIFY)
+ *   CUSTODY_AUDIT_LOG_GROUP    the audit log group
+ *   CUSTODY_AUDIT_SETTLE_MS         optional, @default 60000
+ *   CUSTODY_AUDIT_TIME_SHARDS       optional, @default 1 (must match the broker's store)
  */
 
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { DIGESTER_ENV } from '../core/audit-table.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE, Metric } from '../core/metrics.ts';
 import type { Clock } from '../core/ports.ts';
 import { type AuditLineLog, verificationLine } from './audit-log-line.ts';
@@ -124,11 +125,11 @@ function optionalIntEnv(name: string): number | undefined {
 let configured: (() => Promise<DigestRunSummary>) | undefined;
 
 function fromEnvironment(): () => Promise<DigestRunSummary> {
-  const tableName = requiredEnv('AUDIT_TABLE_NAME');
-  const keyId = requiredEnv('AUDIT_SIGNING_KEY_ID');
-  const logGroupName = requiredEnv('AUDIT_LOG_GROUP_NAME');
-  const settleMs = optionalIntEnv('AUDIT_SETTLE_MS');
-  const timeShards = optionalIntEnv('AUDIT_TIME_SHARDS');
+  const tableName = requiredEnv(DIGESTER_ENV.table);
+  const keyId = requiredEnv(DIGESTER_ENV.signingKeyId);
+  const logGroupName = requiredEnv(DIGESTER_ENV.logGroup);
+  const settleMs = optionalIntEnv(DIGESTER_ENV.settleMs);
+  const timeShards = optionalIntEnv(DIGESTER_ENV.timeShards);
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
   return createDigestHandler({
     client: new DynamoDBClient({}),

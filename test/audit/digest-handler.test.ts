@@ -107,12 +107,12 @@ describe('digest handler', () => {
   });
 
   it('names the missing environment variable when not configured', async () => {
-    const saved = process.env.AUDIT_TABLE_NAME;
-    delete process.env.AUDIT_TABLE_NAME;
+    const saved = process.env.CUSTODY_AUDIT_TABLE;
+    delete process.env.CUSTODY_AUDIT_TABLE;
     try {
-      await expect(handler()).rejects.toThrow(/needs the environment variable AUDIT_TABLE_NAME/);
+      await expect(handler()).rejects.toThrow(/needs the environment variable CUSTODY_AUDIT_TABLE/);
     } finally {
-      if (saved !== undefined) process.env.AUDIT_TABLE_NAME = saved;
+      if (saved !== undefined) process.env.CUSTODY_AUDIT_TABLE = saved;
     }
   });
 });
