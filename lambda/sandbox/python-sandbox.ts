@@ -63,6 +63,35 @@ type ResultMessage = Extract<HostMessage, { t: 'result' }>;
 
 type KillReason = 'deadline' | 'memory' | 'protocol' | 'closed';
 
+/**
+ * `deno run` flags of every Python host process: read access to the runtime files named, and
+ * every other permission explicitly denied (so no prompt, no config and no flag can widen it).
+ */
+export function denoRunArgs(readablePaths: readonly string[]): string[] {
+  return [
+    'run',
+    '--no-prompt',
+    '--no-config',
+    '--no-lock',
+    '--no-remote',
+    '--no-npm',
+    '--cached-only',
+    `--allow-read=${readablePaths.join(',')}`,
+    '--deny-write',
+    '--deny-net',
+    '--deny-env',
+    '--deny-run',
+    '--deny-ffi',
+    '--deny-sys',
+    '--deny-import',
+  ];
+}
+
+/** Nothing of the host's environment: only where Deno may keep its (unused) cache. */
+export function denoEnv(denoDir: string): NodeJS.ProcessEnv {
+  return { DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
+}
+
 /** One Deno process: loads Pyodide, takes one job, exits. */
 class HostProcess {
   readonly ready: Promise<void>;
@@ -85,21 +114,7 @@ class HostProcess {
     this.child = spawn(
       files.denoPath,
       [
-        'run',
-        '--no-prompt',
-        '--no-config',
-        '--no-lock',
-        '--no-remote',
-        '--no-npm',
-        '--cached-only',
-        `--allow-read=${readable.join(',')}`,
-        '--deny-write',
-        '--deny-net',
-        '--deny-env',
-        '--deny-run',
-        '--deny-ffi',
-        '--deny-sys',
-        '--deny-import',
+        ...denoRunArgs(readable),
         `--v8-flags=--max-old-space-size=${HOST_HEAP_MIB + memoryMiB}`,
         files.hostScriptPath,
         'serve',
@@ -107,8 +122,7 @@ class HostProcess {
         snapshotPath ?? '',
       ],
       {
-        // Nothing of the host's environment: only where Deno may keep its (unused) cache.
-        env: { DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+        env: denoEnv(denoDir),
         cwd: denoDir,
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: true, // its own process group, killed as a whole
@@ -457,27 +471,13 @@ export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promi
   const child = spawn(
     files.denoPath,
     [
-      'run',
-      '--no-prompt',
-      '--no-config',
-      '--no-lock',
-      '--no-remote',
-      '--no-npm',
-      '--cached-only',
-      `--allow-read=${files.pyodideDir},${files.hostScriptPath}`,
-      '--deny-write',
-      '--deny-net',
-      '--deny-env',
-      '--deny-run',
-      '--deny-ffi',
-      '--deny-sys',
-      '--deny-import',
+      ...denoRunArgs([files.pyodideDir, files.hostScriptPath]),
       files.hostScriptPath,
       'snapshot',
       files.pyodideDir,
     ],
     {
-      env: { DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      env: denoEnv(denoDir),
       cwd: denoDir,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
