@@ -62,6 +62,9 @@ Usage:
   custody show EXECUTION_ID [--json]
   custody audit tail [-n N] [--follow] [--json] [--table NAME]
   custody audit verify [--recent N] [--json]
+  custody audit report [--since-hours N] [--limit N] [--html FILE] [--json]
+  custody revoke --profile NAME | --principal ID [--reason TEXT] [--stack NAME]
+  custody reinstate --profile NAME | --principal ID [--stack NAME]
   custody mcp
 
 Options for every command that calls the API:
@@ -143,6 +146,8 @@ interface LocalStack {
   readonly auditTableName: string;
   readonly auditLog: string;
   readonly auditPublicKey?: string;
+  /** The policy file the server runs (older local.json files lack it). */
+  readonly policyFile?: string;
   readonly home: string;
 }
 
@@ -338,6 +343,10 @@ async function profilesCommand(args: string[], io: CliIo): Promise<number> {
 
 function describeRecord(r: AuditRecord): string {
   const who = r.caller.principalId ?? r.caller.arn;
+  if (r.revocation) {
+    const { scope, target, reason } = r.revocation;
+    return `${r.timestamp}  ${r.event.padEnd(9)} ${r.executionId}  ${who}  ${scope} ${target}  ${r.decision.reason}${reason ? ` (${reason})` : ''}`;
+  }
   const what = [r.request.profile, r.request.language].filter(Boolean).join('/') || '-';
   const outcome =
     r.event === 'completed'
@@ -406,6 +415,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await showCommand(args, io);
       case 'audit':
         return await auditCommand(args, io);
+      case 'revoke':
+      case 'reinstate': {
+        const { killSwitchCommand } = await import('./revoke.ts');
+        return await killSwitchCommand(command, args, io);
+      }
       case 'mcp': {
         const { serveMcp } = await import('./mcp.ts');
         parse('mcp', args, {}, false);
@@ -418,7 +432,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case '-h':
         return help(io);
       default:
-        throw new UsageError(`custody: unknown command "${command}" (run, profiles, show, audit, mcp)`);
+        throw new UsageError(
+          `custody: unknown command "${command}" (run, profiles, show, audit, revoke, reinstate, mcp)`,
+        );
     }
   } catch (error) {
     return reportError(error, io);

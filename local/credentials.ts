@@ -8,7 +8,8 @@
  * 900 to 3,600 seconds — role chaining's cap). Every issued session is recorded like CloudTrail
  * records AssumeRole (role, session name, source identity, tags, expiration; never the secret
  * key or token) in `.custody/sts.log`. The local secrets and executor ports accept only sessions
- * this authority issued and that have not expired.
+ * this authority issued, that have not expired, and that were not issued before their profile was
+ * revoked (`custody revoke`: the local equivalent of the `aws:TokenIssueTime` deny on the role).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import type {
   AssumeRoleInput,
   Clock,
   CredentialsPort,
+  RevocationPort,
   ScopedCredentials,
 } from '../lambda/core/ports.ts';
 import { type LocalDeployment, profileOfRole } from './deployment.ts';
@@ -48,7 +50,8 @@ export interface IssuedSession {
 
 export type SessionCheck =
   | { readonly ok: true; readonly session: IssuedSession }
-  | { readonly ok: false; readonly reason: 'UNKNOWN_SESSION' | 'EXPIRED_SESSION' };
+  | { readonly ok: false; readonly reason: 'UNKNOWN_SESSION' | 'EXPIRED_SESSION' }
+  | { readonly ok: false; readonly reason: 'REVOKED_SESSION'; readonly revokedAt: string };
 
 export interface LocalCredentialsOptions {
   readonly deployment: LocalDeployment;
@@ -56,6 +59,8 @@ export interface LocalCredentialsOptions {
   readonly stsLogFile?: string;
   /** @default () => new Date() */
   readonly clock?: Clock;
+  /** The kill switch: `authorize` refuses sessions issued before their profile's revocation. */
+  readonly revocations?: RevocationPort;
 }
 
 interface StoredSession extends IssuedSession {
@@ -121,11 +126,13 @@ export class LocalCredentialsPort implements CredentialsPort {
   private readonly deployment: LocalDeployment;
   private readonly clock: Clock;
   private readonly stsLogFile: string | undefined;
+  private readonly revocations: RevocationPort | undefined;
 
   constructor(options: LocalCredentialsOptions) {
     this.deployment = options.deployment;
     this.clock = options.clock ?? (() => new Date());
     this.stsLogFile = options.stsLogFile;
+    this.revocations = options.revocations;
   }
 
   async assumeRole(input: AssumeRoleInput): Promise<AssumedSession> {
@@ -209,6 +216,22 @@ export class LocalCredentialsPort implements CredentialsPort {
     return { ok: true, session };
   }
 
+  /**
+   * `check`, then the kill switch: a session issued before its profile's `sessionsIssuedBefore`
+   * is refused, as IAM refuses it on AWS. Throws DependencyError if the state cannot be read.
+   */
+  async authorize(credentials: ScopedCredentials): Promise<SessionCheck> {
+    const checked = this.check(credentials);
+    if (!checked.ok || !this.revocations) return checked;
+    const state = await this.revocations.get('profile', checked.session.profile);
+    const before =
+      state?.sessionsIssuedBefore === undefined ? Number.NaN : Date.parse(state.sessionsIssuedBefore);
+    if (checked.session.issuedAt.getTime() < before) {
+      return { ok: false, reason: 'REVOKED_SESSION', revokedAt: state?.sessionsIssuedBefore ?? '' };
+    }
+    return checked;
+  }
+
   /** Sessions issued and not yet expired (for inspection and tests). */
   activeSessions(): IssuedSession[] {
     this.forgetExpired();
@@ -222,5 +245,17 @@ export class LocalCredentialsPort implements CredentialsPort {
     for (const [key, session] of this.sessions) {
       if (session.expiration.getTime() <= now) this.sessions.delete(key);
     }
+  }
+}
+
+/** Why a session was refused, in words (for the secrets and executor ports' errors). */
+export function sessionProblem(check: Extract<SessionCheck, { ok: false }>): string {
+  switch (check.reason) {
+    case 'EXPIRED_SESSION':
+      return 'the session has expired';
+    case 'REVOKED_SESSION':
+      return `the session was issued before its profile's sessions were revoked (${check.revokedAt})`;
+    default:
+      return 'the credentials are not a session issued for an execution';
   }
 }

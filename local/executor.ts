@@ -9,7 +9,7 @@
 import { DependencyError } from '../lambda/core/errors.ts';
 import type { AssumedSession, ExecutorPort } from '../lambda/core/ports.ts';
 import type { Sandbox, SandboxRequest, SandboxResult } from '../lambda/core/types.ts';
-import type { LocalCredentialsPort } from './credentials.ts';
+import { type LocalCredentialsPort, sessionProblem } from './credentials.ts';
 
 export interface LocalExecutorOptions {
   readonly sandbox: Sandbox;
@@ -20,14 +20,9 @@ export class LocalExecutorPort implements ExecutorPort {
   constructor(private readonly options: LocalExecutorOptions) {}
 
   async run(session: AssumedSession, profile: string, request: SandboxRequest): Promise<SandboxResult> {
-    const check = this.options.credentials.check(session.credentials);
+    const check = await this.options.credentials.authorize(session.credentials);
     if (!check.ok) {
-      throw new DependencyError(
-        'executor',
-        check.reason === 'EXPIRED_SESSION'
-          ? 'executor invoke refused: the session has expired'
-          : 'executor invoke refused: the credentials are not a session issued for an execution',
-      );
+      throw new DependencyError('executor', `executor invoke refused: ${sessionProblem(check)}`);
     }
     if (check.session.profile !== profile) {
       throw new DependencyError(

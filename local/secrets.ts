@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { DependencyError } from '../lambda/core/errors.ts';
 import type { Policy } from '../lambda/core/policy.ts';
 import type { AssumedSession, SecretRef, SecretsPort } from '../lambda/core/ports.ts';
-import type { LocalCredentialsPort } from './credentials.ts';
+import { type LocalCredentialsPort, sessionProblem } from './credentials.ts';
 import type { LocalDeployment } from './deployment.ts';
 import { writeFileAtomic } from './home.ts';
 
@@ -75,14 +75,9 @@ export class LocalSecretsPort implements SecretsPort {
   constructor(private readonly options: LocalSecretsOptions) {}
 
   async read(session: AssumedSession, secrets: readonly SecretRef[]): Promise<Record<string, string>> {
-    const check = this.options.credentials.check(session.credentials);
+    const check = await this.options.credentials.authorize(session.credentials);
     if (!check.ok) {
-      throw new DependencyError(
-        'secrets',
-        check.reason === 'EXPIRED_SESSION'
-          ? 'secrets read refused: the session has expired'
-          : 'secrets read refused: the credentials are not a session issued for an execution',
-      );
+      throw new DependencyError('secrets', `secrets read refused: ${sessionProblem(check)}`);
     }
     const granted = new Set(
       Object.values(this.options.deployment.profiles[check.session.profile]?.secrets ?? {}),

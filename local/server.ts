@@ -13,7 +13,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DigestSchedule, scheduleDigests } from '../lambda/audit/digest.ts';
 import { DynamoDbAuditStore } from '../lambda/audit/dynamodb-audit-store.ts';
@@ -25,6 +25,7 @@ import { LOCAL_AUDIT_TABLE_NAME } from '../lambda/core/audit-table.ts';
 import { loadPolicyFile, type Policy } from '../lambda/core/policy.ts';
 import type { Clock } from '../lambda/core/ports.ts';
 import type { Sandbox } from '../lambda/core/types.ts';
+import { DynamoDbRevocationStore } from '../lambda/revocation/dynamodb-revocation-store.ts';
 import { createSandbox } from '../lambda/sandbox/index.ts';
 import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from './config.ts';
 import { LocalCredentialsPort } from './credentials.ts';
@@ -71,6 +72,8 @@ export interface LocalStackInfo {
   /** Public key (PEM) the audit digests are signed with. */
   readonly auditPublicKey: string;
   readonly profiles: readonly string[];
+  /** Absolute path of the policy file the server runs (the CLI checks revocation targets against it). */
+  readonly policyFile: string;
   readonly pid: number;
   readonly startedAt: string;
 }
@@ -87,6 +90,10 @@ export interface LocalServer {
   /** Whether this start generated access keys (first start, or principals new to the policy). */
   readonly generatedKeys: boolean;
   readonly credentials: LocalCredentialsPort;
+  readonly secrets: LocalSecretsPort;
+  readonly executor: LocalExecutorPort;
+  /** The kill switch's state (in the audit table), read on every request. */
+  readonly revocations: DynamoDbRevocationStore;
   readonly auditStore: DynamoDbAuditStore;
   readonly auditLog: FileAuditLog;
   /** The signed-digest timer; `runNow()` digests what has settled. */
@@ -243,7 +250,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     cleanups.push(() => digests.stop());
 
     const deployment = localDeployment(policy, region);
-    const credentials = new LocalCredentialsPort({ deployment, clock, stsLogFile: paths.stsLog });
+    // `custody revoke` writes this state straight into the table; it applies to the next request.
+    const revocations = new DynamoDbRevocationStore({ client: dynamo, tableName: auditTableName, clock });
+    const credentials = new LocalCredentialsPort({
+      deployment,
+      clock,
+      stsLogFile: paths.stsLog,
+      revocations,
+    });
     const secrets = new LocalSecretsPort({ file: paths.secretsFile, credentials, deployment });
     let sandbox = options.sandbox;
     if (!sandbox) {
@@ -264,6 +278,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       executor,
       auditStore,
       auditLog,
+      revocations,
       clock,
       origin: 'local',
     });
@@ -290,6 +305,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       secretsFile: paths.secretsFile,
       auditPublicKey: `${paths.auditSigningKey}.pub.pem`,
       profiles: identities.map((i) => i.profileName),
+      policyFile: resolve(policyFile),
       pid: process.pid,
       startedAt: clock().toISOString(),
     };
@@ -306,6 +322,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       info,
       generatedKeys: generated,
       credentials,
+      secrets,
+      executor,
+      revocations,
       auditStore,
       auditLog,
       digests,

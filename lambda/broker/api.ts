@@ -28,6 +28,8 @@ import type {
   Clock,
   CredentialsPort,
   ExecutorPort,
+  RevocationPort,
+  RevocationState,
   SecretRef,
   SecretsPort,
 } from '../core/ports.ts';
@@ -86,6 +88,12 @@ export interface BrokerDeps {
   executor: ExecutorPort;
   auditStore: AuditStore;
   auditLog: AuditLog;
+  /**
+   * The kill switch (`custody revoke`): read on every execution; a suspended principal or a
+   * revoked profile is refused (403), and an unreadable state refuses everything (503).
+   * @default - no kill switch
+   */
+  revocations?: RevocationPort;
   /** @default () => new Date() */
   clock?: Clock;
   origin: 'aws' | 'local';
@@ -299,11 +307,33 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     }
     lap('validate');
 
-    // 3. decide
+    // 3. decide: the kill switch first (a suspended principal runs nothing), then the policy,
+    // then whether the profile is revoked (so a caller without a grant learns nothing of it).
+    let revokedProfile: RevocationState | undefined;
+    if (deps.revocations) {
+      let principalState: RevocationState | undefined;
+      try {
+        [principalState, revokedProfile] = await Promise.all([
+          deps.revocations.get('principal', principal.id),
+          Object.hasOwn(policy.profiles, request.profile)
+            ? deps.revocations.get('profile', request.profile)
+            : undefined,
+        ]);
+      } catch (error) {
+        metrics.count(Metric.DependencyFailures, 1, { Dependency: 'revocation' });
+        return refuse(executionId, caller, request, asDependencyError(error, 'revocation'), timings);
+      }
+      if (principalState?.revoked) {
+        return refuse(executionId, caller, request, suspendedError(principal.id, principalState), timings);
+      }
+    }
     const decision = decide({ policy, principal, request, now: clock() });
     lap('decide');
     if (!decision.allowed) return refuse(executionId, caller, request, refusalError(decision), timings);
     const { profile, profileName, limits } = decision;
+    if (revokedProfile?.revoked) {
+      return refuse(executionId, caller, request, revokedError(profileName, revokedProfile), timings);
+    }
 
     const deployed = Object.hasOwn(deps.deployment.profiles, profileName)
       ? deps.deployment.profiles[profileName]
@@ -485,10 +515,33 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     return json(200, { executionId, records });
   }
 
-  function getProfiles(req: ApiRequest): ApiResponse {
+  /** The usable profiles minus revoked ones; refuses a suspended principal. Fails closed. */
+  async function unrevokedProfiles(principal: Principal, names: string[]): Promise<string[]> {
+    const revocations = deps.revocations;
+    if (!revocations) return names;
+    let principalState: RevocationState | undefined;
+    let profileStates: (RevocationState | undefined)[];
+    try {
+      [principalState, profileStates] = await Promise.all([
+        revocations.get('principal', principal.id),
+        Promise.all(names.map((name) => revocations.get('profile', name))),
+      ]);
+    } catch (error) {
+      metrics.count(Metric.DependencyFailures, 1, { Dependency: 'revocation' });
+      throw asDependencyError(error, 'revocation');
+    }
+    if (principalState?.revoked) throw suspendedError(principal.id, principalState);
+    return names.filter((_, i) => !profileStates[i]?.revoked);
+  }
+
+  async function getProfiles(req: ApiRequest): Promise<ApiResponse> {
     const identity = identify(policy, req.caller);
     if (!identity.matched) throw new DeniedError(identity.reason, identity.message);
-    const profiles = usableProfiles(policy, identity.principal, clock()).map((name) => {
+    const names = await unrevokedProfiles(
+      identity.principal,
+      usableProfiles(policy, identity.principal, clock()),
+    );
+    const profiles = names.map((name) => {
       const p = policy.profiles[name];
       if (!p) throw new Error(`profile ${name} vanished`);
       return {
@@ -575,6 +628,20 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
       }
     },
   };
+}
+
+function suspendedError(principalId: string, state: RevocationState): DeniedError {
+  return new DeniedError(
+    'PRINCIPAL_SUSPENDED',
+    `The grants of principal "${principalId}" were suspended at ${state.revokedAt}; nothing runs for it until an operator reinstates it.`,
+  );
+}
+
+function revokedError(profileName: string, state: RevocationState): DeniedError {
+  return new DeniedError(
+    'PROFILE_REVOKED',
+    `Profile "${profileName}" was revoked at ${state.revokedAt}; nothing runs under it until an operator reinstates it.`,
+  );
 }
 
 function roleOf(session: AssumedSession): AuditRole {

@@ -23,6 +23,10 @@ export const DENIAL_REASONS = [
 ] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
+/** 403 reason codes of the kill switch (`custody revoke`), checked by the broker around `decide`. */
+export const REVOCATION_DENIAL_REASONS = ['PRINCIPAL_SUSPENDED', 'PROFILE_REVOKED'] as const;
+export type RevocationDenialReason = (typeof REVOCATION_DENIAL_REASONS)[number];
+
 /** Refusals that are about the request's size or shape rather than permission. */
 export type LimitReason = 'INVALID_REQUEST' | 'PAYLOAD_TOO_LARGE';
 

@@ -13,6 +13,7 @@ import { StsCredentials } from '../adapters/aws/sts-credentials.ts';
 import { CloudWatchAuditLog } from '../audit/cloudwatch-audit-log.ts';
 import { DynamoDbAuditStore } from '../audit/dynamodb-audit-store.ts';
 import { loadPolicyFile } from '../core/policy.ts';
+import { DynamoDbRevocationStore } from '../revocation/dynamodb-revocation-store.ts';
 import { type ApiRequest, type BrokerApi, type CallerIdentity, createBrokerApi } from './api.ts';
 import { type BrokerConfig, readBrokerConfig } from './config.ts';
 
@@ -49,16 +50,16 @@ export function buildAwsBroker(config: BrokerConfig): BrokerApi {
   const executors: Record<string, string> = {};
   for (const [name, profile] of Object.entries(config.deployment.profiles))
     executors[name] = profile.executorArn;
+  const dynamo = new DynamoDBClient({ region: config.region });
   return createBrokerApi({
     policy,
     deployment: config.deployment,
     credentials: new StsCredentials({ region: config.region }),
     secrets: new SecretsManagerSecrets({ region: config.region }),
     executor: new LambdaExecutor({ region: config.region, executors }),
-    auditStore: new DynamoDbAuditStore({
-      client: new DynamoDBClient({ region: config.region }),
-      tableName: config.auditTable,
-    }),
+    auditStore: new DynamoDbAuditStore({ client: dynamo, tableName: config.auditTable }),
+    // The kill switch's state lives in the audit table; read (consistently) on every request.
+    revocations: new DynamoDbRevocationStore({ client: dynamo, tableName: config.auditTable }),
     auditLog: new CloudWatchAuditLog({
       client: new CloudWatchLogsClient({ region: config.region }),
       logGroupName: config.auditLogGroup,

@@ -3,13 +3,15 @@
  *
  * Each execution leaves immutable events: `started` then `completed`, or a single `denied`
  * (a request refused before anything ran: bad signature, no grant, credential in code, ...).
+ * An operator's kill switch leaves `revoked` or `reinstated` (see `docs/revocation.md`): its
+ * executionId is the action's own id, its caller the operator, and `revocation` says what changed.
  * The same record goes to DynamoDB and, as one JSON line, to the audit log group.
  * Field names here are what dashboards, Logs Insights queries and Contributor Insights rules read:
  * change them only together with `lib/` and the tests that check the names match.
  */
 import type { Language, SandboxStatus } from './types.ts';
 
-export const AUDIT_EVENTS = ['started', 'completed', 'denied'] as const;
+export const AUDIT_EVENTS = ['started', 'completed', 'denied', 'revoked', 'reinstated'] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 /** Who called, as the API edge saw it. */
@@ -59,6 +61,20 @@ export interface AuditOutcome {
   readonly errorMessage?: string;
 }
 
+/** What a `revoked` or `reinstated` event changed (the kill switch, `custody revoke`). */
+export interface AuditRevocation {
+  /** A profile (every session invalidated, no new execution) or a principal (its grants suspended). */
+  readonly scope: 'profile' | 'principal';
+  /** The profile name or the principal id. */
+  readonly target: string;
+  /** Why, as the operator stated it. */
+  readonly reason?: string;
+  /** Profile scope: sessions of its role issued before this ISO instant are invalid. */
+  readonly sessionsIssuedBefore?: string;
+  /** Profile scope on AWS: the execution role that received the `aws:TokenIssueTime` deny. */
+  readonly roleName?: string;
+}
+
 export interface AuditRecord {
   readonly schemaVersion: 1;
   readonly executionId: string;
@@ -79,6 +95,8 @@ export interface AuditRecord {
   readonly outcome?: AuditOutcome;
   /** Per-phase latency in milliseconds: validate, decide, auditStart, assume, secrets, execute, seal. */
   readonly timingsMs?: Readonly<Record<string, number>>;
+  /** Set on `revoked` and `reinstated` events only. */
+  readonly revocation?: AuditRevocation;
   /** Where the request came in: 'aws' or 'local'. */
   readonly origin: 'aws' | 'local';
 }

@@ -81,3 +81,37 @@ export interface AuditLog {
 
 /** A clock, injectable for tests of just-in-time windows. */
 export type Clock = () => Date;
+
+/** What the kill switch is aimed at: a profile (and its role's sessions) or a principal (its grants). */
+export type RevocationScope = 'profile' | 'principal';
+
+/** The kill-switch state of one profile or principal, as `custody revoke` / `reinstate` left it. */
+export interface RevocationState {
+  readonly scope: RevocationScope;
+  /** Profile name or principal id. */
+  readonly target: string;
+  /** Whether the target is revoked now (false after `custody reinstate`). */
+  readonly revoked: boolean;
+  /** ISO instant of the last revocation. */
+  readonly revokedAt: string;
+  /** Why, as the operator stated it. */
+  readonly reason?: string;
+  /** Who revoked it (the operator's ARN, or `local:<user>` in local mode). */
+  readonly revokedBy: string;
+  /**
+   * Profile scope: sessions of its role issued before this ISO instant are invalid. Kept after
+   * reinstatement, as IAM keeps the `aws:TokenIssueTime` deny: old sessions stay dead.
+   */
+  readonly sessionsIssuedBefore?: string;
+  /** ISO instant of the reinstatement that ended the last revocation, if any. */
+  readonly reinstatedAt?: string;
+}
+
+/**
+ * The kill switch's state, read by the broker on every request (DynamoDB on AWS, dynalite
+ * locally). Throws if the state cannot be read: the broker then fails closed (503).
+ */
+export interface RevocationPort {
+  /** The state of one target; undefined if it was never revoked. */
+  get(scope: RevocationScope, target: string): Promise<RevocationState | undefined>;
+}

@@ -6,7 +6,7 @@ import {
   CreateLogStreamCommand,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -254,6 +254,8 @@ describe('Broker on AWS adapters', () => {
       .on(InvokeCommand)
       .resolves({ StatusCode: 200, Payload: payload(sandboxResult({ stdout: '2\n' })) });
     dynamo.on(PutItemCommand).resolves({});
+    // The kill switch: neither the principal nor the profile is revoked.
+    dynamo.on(GetItemCommand).resolves({});
     logs.on(CreateLogStreamCommand).resolves({});
     logs.on(PutLogEventsCommand).resolves({});
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
@@ -280,6 +282,13 @@ describe('Broker on AWS adapters', () => {
     });
     expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 2);
     expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'custody-audit' });
+    for (const pk of ['revocation#principal#agent', 'revocation#profile#sandbox']) {
+      expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, {
+        TableName: 'custody-audit',
+        Key: { pk: { S: pk }, sk: { S: 'state' } },
+        ConsistentRead: true,
+      });
+    }
     expect(logs).toHaveReceivedCommandWith(PutLogEventsCommand, { logGroupName: '/custody/audit' });
     expect(emitted).toContain('"Namespace":"Custody"');
     expect(emitted).toContain('"Executions"');

@@ -50,7 +50,17 @@ describe('CustodyStack', () => {
     const [dashboardId] = onlyResource(s.json, 'AWS::CloudWatch::Dashboard');
     const [tableId] = onlyResource(s.json, 'AWS::DynamoDB::Table');
     const outputs = s.json.Outputs ?? {};
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditTableName', 'DashboardUrl']);
+    const roleOutputs = Object.keys(outputs).filter((k) =>
+      String((outputs[k] as { Description?: string }).Description).startsWith(
+        'custody execution role name of profile ',
+      ),
+    );
+    expect(roleOutputs).toHaveLength(Object.keys(examplePolicy().profiles).length);
+    expect(
+      Object.keys(outputs)
+        .filter((k) => !roleOutputs.includes(k))
+        .sort(),
+    ).toEqual(['ApiUrl', 'AuditTableName', 'DashboardUrl']);
     expect(outputs.AuditTableName?.Value).toEqual({ Ref: tableId });
     expect(JSON.stringify(outputs.DashboardUrl?.Value)).toContain(dashboardId);
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('execute-api');

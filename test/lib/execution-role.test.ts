@@ -1,4 +1,7 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readStackOutputs, roleNameOutputDescription } from '../../lambda/revocation/stack-outputs.ts';
 import { NO_GRANTED_PRINCIPAL, SESSION_TAG_KEYS } from '../../lib/execution-role.ts';
 import {
   actionsOf,
@@ -139,6 +142,39 @@ describe('ExecutionRole', () => {
       const normalize = (sts: PolicyStatementJson[]) =>
         sts.map((st) => ({ Effect: st.Effect, Action: actionsOf(st).sort(), Resource: st.Resource }));
       expect(normalize(boundaryStatements)).toEqual(normalize(identityStatementsOfRole(s.json, roleId)));
+    }
+  });
+
+  it('outputs its role name where custody revoke finds it', async () => {
+    const outputs = (s.json.Outputs ?? {}) as Record<string, { Value: unknown; Description?: string }>;
+    for (const name of Object.keys(policy.profiles)) {
+      const [roleId] = executionRole(s.json, name);
+      const found = Object.values(outputs).filter((o) => o.Description === roleNameOutputDescription(name));
+      expect(found).toHaveLength(1);
+      expect(found[0]?.Value).toEqual({ Ref: roleId });
+    }
+    // The CLI's reader, fed the synthesized outputs as CloudFormation would return them.
+    const cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'Custody',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: Object.entries(outputs).map(([key, o]) => ({
+            OutputKey: key,
+            OutputValue: `value-of-${key}`,
+            ...(o.Description ? { Description: o.Description } : {}),
+          })),
+        },
+      ],
+    });
+    try {
+      const read = await readStackOutputs(new CloudFormationClient({ region: 'eu-west-1' }), 'Custody');
+      expect(read.auditTableName).toBe('value-of-AuditTableName');
+      expect(Object.keys(read.roleNames).sort()).toEqual(Object.keys(policy.profiles).sort());
+    } finally {
+      cfn.restore();
     }
   });
 });

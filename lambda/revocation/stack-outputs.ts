@@ -1,0 +1,62 @@
+/**
+ * What `custody revoke` reads from the deployed stack: the audit table (where the kill switch's
+ * state and the audit records live) and, per profile, the execution role's name (where the
+ * session deny goes). The stack writes these outputs; the names are shared here so the two agree.
+ */
+import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+
+/** The stack output holding the audit table's name (`lib/custody-stack.ts`). */
+export const AUDIT_TABLE_OUTPUT = 'AuditTableName';
+
+/** The description of the output holding a profile's execution role name (`lib/execution-role.ts`). */
+export function roleNameOutputDescription(profile: string): string {
+  return `custody execution role name of profile ${profile}`;
+}
+
+const ROLE_OUTPUT = /^custody execution role name of profile ([a-z0-9-]+)$/;
+
+export interface CustodyStackOutputs {
+  readonly auditTableName: string;
+  /** Execution role name by profile. */
+  readonly roleNames: Readonly<Record<string, string>>;
+}
+
+export class StackOutputsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StackOutputsError';
+  }
+}
+
+/** Reads the custody outputs of `stackName`; the error names what is missing. */
+export async function readStackOutputs(
+  client: CloudFormationClient,
+  stackName: string,
+): Promise<CustodyStackOutputs> {
+  let outputs: { OutputKey?: string; OutputValue?: string; Description?: string }[];
+  try {
+    const out = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = out.Stacks?.[0];
+    if (!stack) throw new StackOutputsError(`stack ${stackName} was not found`);
+    outputs = stack.Outputs ?? [];
+  } catch (error) {
+    if (error instanceof StackOutputsError) throw error;
+    const e = error as { name?: string; message?: string };
+    throw new StackOutputsError(
+      `could not describe stack ${stackName}: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`,
+      { cause: error },
+    );
+  }
+  const auditTableName = outputs.find((o) => o.OutputKey === AUDIT_TABLE_OUTPUT)?.OutputValue;
+  if (!auditTableName) {
+    throw new StackOutputsError(
+      `stack ${stackName} has no ${AUDIT_TABLE_OUTPUT} output: is it a custody stack?`,
+    );
+  }
+  const roleNames: Record<string, string> = {};
+  for (const output of outputs) {
+    const profile = ROLE_OUTPUT.exec(output.Description ?? '')?.[1];
+    if (profile !== undefined && output.OutputValue) roleNames[profile] = output.OutputValue;
+  }
+  return { auditTableName, roleNames };
+}
