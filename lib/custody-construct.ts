@@ -11,15 +11,19 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { Policy } from '../lambda/core/policy.ts';
+import { CustodyAlarms } from './alarms.ts';
 import { CustodyApi, type CustodyApiThrottle, DEFAULT_INTEGRATION_TIMEOUT } from './api.ts';
 import { CustodyAudit } from './audit.ts';
 import { brokerTimeout, CustodyBroker, type DeployedProfile } from './broker.ts';
+import { AuditContributorInsights } from './contributor-insights.ts';
 import { CustodyDashboard } from './dashboard.ts';
 import { ExecutionRole } from './execution-role.ts';
 import { executorTimeout, ProfileExecutor } from './executors.ts';
 import { CustodyNetwork, type DnsControl } from './network.ts';
+import { CustodyQueries } from './queries.ts';
 
 export interface CustodyConstructProps {
   /** The validated policy (see `loadPolicyFile`): one executor and one role per profile. */
@@ -51,6 +55,10 @@ export interface CustodyConstructProps {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** How often the audit digester seals new records. @default Duration.minutes(5) */
   readonly auditDigestInterval?: Duration;
+  /** Where the alarms notify (alarm and OK). @default - no actions; the alarms show on the dashboard */
+  readonly alarmTopic?: sns.ITopic;
+  /** Denials in 5 minutes that raise the denial-spike alarm. @default 20 */
+  readonly denialSpikeThreshold?: number;
 }
 
 export class CustodyConstruct extends Construct {
@@ -69,6 +77,12 @@ export class CustodyConstruct extends Construct {
   readonly signingKey: kms.Key;
   readonly digestFunction: lambda.Function;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The alarms an on-call person answers (docs/operations.md). */
+  readonly alarms: CustodyAlarms;
+  /** Saved Logs Insights queries over the audit log group. */
+  readonly queries: CustodyQueries;
+  /** Contributor Insights rules (top callers, top profiles, most refused callers). */
+  readonly contributorInsights: AuditContributorInsights;
   /** Base URL of the API stage (ends with `/`). */
   readonly apiUrl: string;
   readonly dashboardUrl: string;
@@ -90,12 +104,13 @@ export class CustodyConstruct extends Construct {
     });
     this.vpc = this.network.vpc;
 
+    const digestInterval = props.auditDigestInterval ?? Duration.minutes(5);
     const audit = new CustodyAudit(this, 'Audit', {
       auditLogRetention: props.auditLogRetention ?? logs.RetentionDays.TEN_YEARS,
       logRetention,
       auditRemovalPolicy: props.auditRemovalPolicy ?? RemovalPolicy.RETAIN,
       logRemovalPolicy,
-      digestInterval: props.auditDigestInterval ?? Duration.minutes(5),
+      digestInterval,
     });
     this.auditTable = audit.auditTable;
     this.auditLogGroup = audit.auditLogGroup;
@@ -166,6 +181,18 @@ export class CustodyConstruct extends Construct {
     this.api = api.api;
     this.apiUrl = api.url;
 
+    this.alarms = new CustodyAlarms(this, 'Alarms', {
+      digestInterval,
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+      ...(props.denialSpikeThreshold === undefined
+        ? {}
+        : { denialSpikeThreshold: props.denialSpikeThreshold }),
+    });
+    this.queries = new CustodyQueries(this, 'Queries', { auditLogGroup: audit.auditLogGroup });
+    this.contributorInsights = new AuditContributorInsights(this, 'ContributorInsights', {
+      auditLogGroup: audit.auditLogGroup,
+    });
+
     const dashboard = new CustodyDashboard(this, 'Dashboard', {
       api: api.api,
       broker: broker.function,
@@ -173,6 +200,8 @@ export class CustodyConstruct extends Construct {
       digester: audit.digestFunction.function,
       auditTable: audit.auditTable,
       auditLogGroup: audit.auditLogGroup,
+      alarms: this.alarms,
+      contributorInsights: this.contributorInsights,
     });
     this.dashboard = dashboard.dashboard;
     this.dashboardUrl = dashboard.url;

@@ -1,7 +1,7 @@
 /**
- * The compliance dashboard. This is its frame: the resources it reads are props, so widgets can be
- * added (the full content — executions, denials, sandbox limits, audit integrity — comes with the
- * compliance work) without changing how the construct is wired.
+ * The compliance dashboard: who ran what and how it went, read from custody's EMF metrics, the
+ * Contributor Insights rules and the audit log group — then the platform's own health (API,
+ * broker, executors, digester). docs/operations.md explains each widget.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -10,6 +10,17 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { Metric, PHASES } from '../lambda/core/metrics.ts';
+import type { CustodyAlarms } from './alarms.ts';
+import {
+  type AuditContributorInsights,
+  ContributorInsightsWidget,
+  TOP_CALLERS,
+  TOP_DENIED_CALLERS,
+  TOP_PROFILES,
+} from './contributor-insights.ts';
+import { custodyMetric, phaseLatency, searchByDimension } from './custody-metrics.ts';
+import { LAST_VERIFICATION, LATEST_EXECUTIONS } from './queries.ts';
 
 export interface CustodyDashboardProps {
   readonly api: apigateway.RestApi;
@@ -19,6 +30,10 @@ export interface CustodyDashboardProps {
   readonly digester: lambda.IFunction;
   readonly auditTable: dynamodb.ITable;
   readonly auditLogGroup: logs.ILogGroup;
+  /** The alarms whose state the dashboard shows (and whose verification metric it charts). */
+  readonly alarms: CustodyAlarms;
+  /** The top-callers / top-profiles rules on the audit log group. */
+  readonly contributorInsights: AuditContributorInsights;
 }
 
 export class CustodyDashboard extends Construct {
@@ -27,20 +42,141 @@ export class CustodyDashboard extends Construct {
   constructor(scope: Construct, id: string, props: CustodyDashboardProps) {
     super(scope, id);
     const period = Duration.minutes(5);
+    const logGroupNames = [props.auditLogGroup.logGroupName];
+    const rules = props.contributorInsights;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.days(1),
     });
+
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown: [
           '# custody',
-          `Audit table \`${props.auditTable.tableName}\`, audit log group \`${props.auditLogGroup.logGroupName}\`.`,
+          `Audit table \`${props.auditTable.tableName}\`, audit log group \`${props.auditLogGroup.logGroupName}\`. ` +
+            'Saved queries (Logs Insights → Saved queries) answer "everything principal X ran", "every execution ' +
+            'of code digest D" and "all denials". Prove the trail is intact with `custody audit verify`. ' +
+            'What each widget and alarm means: docs/operations.md.',
         ].join('\n\n'),
         width: 24,
         height: 2,
       }),
     );
+
+    // Who ran what.
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Executions and denials',
+        left: [
+          custodyMetric(Metric.Executions, { period, label: 'Executions' }),
+          custodyMetric(Metric.Denials, { period, label: 'Denials' }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Denials by reason',
+        left: [searchByDimension(Metric.Denials, 'Sum', period)],
+        leftYAxis: { min: 0, showUnits: false },
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new ContributorInsightsWidget({ title: TOP_CALLERS.title, rule: rules.ruleFor(TOP_CALLERS), width: 8 }),
+      new ContributorInsightsWidget({
+        title: TOP_PROFILES.title,
+        rule: rules.ruleFor(TOP_PROFILES),
+        width: 8,
+      }),
+      new ContributorInsightsWidget({
+        title: TOP_DENIED_CALLERS.title,
+        rule: rules.ruleFor(TOP_DENIED_CALLERS),
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.LogQueryWidget({
+        title: LATEST_EXECUTIONS.title,
+        logGroupNames,
+        queryString: LATEST_EXECUTIONS.query,
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 24,
+        height: 8,
+      }),
+    );
+
+    // How it went.
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Latency p50 by phase (ms)',
+        left: PHASES.map((phase) => phaseLatency(phase, 'p50', period)),
+        leftYAxis: { min: 0, showUnits: false },
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Latency p99 by phase (ms)',
+        left: PHASES.map((phase) => phaseLatency(phase, 'p99', period)),
+        leftYAxis: { min: 0, showUnits: false },
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Sandbox limit hits by status',
+        left: [searchByDimension(Metric.SandboxLimitHits, 'Sum', period)],
+        right: [custodyMetric(Metric.UserCodeFailures, { period, label: 'user code failed' })],
+        leftYAxis: { min: 0, showUnits: false },
+        rightYAxis: { min: 0, showUnits: false },
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Dependency failures by dependency, and audit write failures',
+        left: [searchByDimension(Metric.DependencyFailures, 'Sum', period)],
+        right: [custodyMetric(Metric.AuditWriteFailures, { period, label: 'audit write failures' })],
+        leftYAxis: { min: 0, showUnits: false },
+        rightYAxis: { min: 0, showUnits: false },
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Secrets injected, redactions, hard-coded credential attempts',
+        left: [
+          custodyMetric(Metric.SecretsInjected, { period, label: 'secrets injected' }),
+          custodyMetric(Metric.Redactions, { period, label: 'redactions' }),
+          custodyMetric(Metric.HardcodedCredentialAttempts, {
+            period,
+            label: 'hard-coded credentials refused',
+          }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        width: 8,
+      }),
+    );
+
+    // Is the record intact?
+    this.dashboard.addWidgets(
+      new cloudwatch.SingleValueWidget({
+        title: 'Audit trail intact (1 yes, 0 tampered)',
+        metrics: [props.alarms.auditVerificationFailed.metric],
+        width: 6,
+        height: 6,
+      }),
+      new cloudwatch.LogQueryWidget({
+        title: LAST_VERIFICATION.title,
+        logGroupNames,
+        queryString: LAST_VERIFICATION.query,
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 12,
+        height: 6,
+      }),
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [...props.alarms.all],
+        width: 6,
+        height: 6,
+      }),
+    );
+
+    // The platform.
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'API requests and errors',
