@@ -43,7 +43,7 @@ describe('custody revoke on the local stack', () => {
   }, 60_000);
   afterAll(async () => {
     await t?.stop();
-    await sandbox?.close();
+    await sandbox?.close?.();
   });
 
   async function cli(args: string[]) {
