@@ -176,6 +176,29 @@ export const DENIALS_BY_REASON: AuditQuery = {
   ),
 };
 
+export const KILL_SWITCH_ACTIONS: AuditQuery = {
+  id: 'KillSwitchActions',
+  title: 'Kill switch actions (custody revoke and reinstate)',
+  description:
+    'Every profile revoked or principal suspended, and every reinstatement: when, by whom, what and why.',
+  query: lines(
+    `fields ${[
+      field('timestamp'),
+      field('event'),
+      field('caller.arn'),
+      field('revocation.scope'),
+      field('revocation.target'),
+      field('revocation.reason'),
+      field('revocation.sessionsIssuedBefore'),
+      field('revocation.roleName'),
+      field('decision.message'),
+    ].join(', ')}`,
+    `| filter ${field('event')} = "revoked" or ${field('event')} = "reinstated"`,
+    '| sort @timestamp desc',
+    '| limit 10000',
+  ),
+};
+
 export const LAST_VERIFICATION: AuditQuery = {
   id: 'LastAuditVerification',
   title: 'Last audit verification',
@@ -207,6 +230,7 @@ export const AUDIT_QUERIES: readonly AuditQuery[] = [
   DENIALS,
   DENIALS_BY_REASON,
   LATEST_EXECUTIONS,
+  KILL_SWITCH_ACTIONS,
   LAST_VERIFICATION,
 ];
 

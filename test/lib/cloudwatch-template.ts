@@ -201,7 +201,7 @@ function valueAt(object: unknown, path: string): unknown {
 
 /**
  * Whether a log line passes every `filter` of a query, for the filters custody writes:
- * `path = "value"` and `ispresent(path)`, joined by `and`. Anything else is refused, so a query
+ * `path = "value"` and `ispresent(path)`, joined by `and` and `or` (`and` binds tighter). Anything else is refused, so a query
  * the tests cannot evaluate does not pass unnoticed.
  */
 export function passesFilters(query: string, line: string): boolean {
@@ -211,13 +211,14 @@ export function passesFilters(query: string, line: string): boolean {
     .map((l) => l.replace(/^\|\s*/, '').trim())
     .filter((l) => l.startsWith('filter '))
     .map((l) => l.slice('filter '.length));
+  const holds = (condition: string): boolean => {
+    const equals = /^([\w.]+)\s*=\s*"([^"]*)"$/.exec(condition);
+    if (equals) return valueAt(event, equals[1]!) === equals[2];
+    const present = /^ispresent\(([\w.]+)\)$/.exec(condition);
+    if (present) return valueAt(event, present[1]!) !== undefined;
+    throw new Error(`cannot evaluate filter condition: ${condition}`);
+  };
   return filters.every((filter) =>
-    filter.split(/\s+and\s+/).every((condition) => {
-      const equals = /^([\w.]+)\s*=\s*"([^"]*)"$/.exec(condition);
-      if (equals) return valueAt(event, equals[1]!) === equals[2];
-      const present = /^ispresent\(([\w.]+)\)$/.exec(condition);
-      if (present) return valueAt(event, present[1]!) !== undefined;
-      throw new Error(`cannot evaluate filter condition: ${condition}`);
-    }),
+    filter.split(/\s+or\s+/).some((alternative) => alternative.split(/\s+and\s+/).every(holds)),
   );
 }

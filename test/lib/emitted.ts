@@ -3,7 +3,8 @@
  * against it: the real broker core, wired to in-memory ports (test/broker/fixture.ts) but with the
  * production EMF sink, driven through every path that counts something (runs, each sandbox
  * status, denials, a hard-coded credential, an edge denial, each failing dependency, a failing
- * audit write). Returns the EMF documents it printed and the audit log lines it wrote.
+ * audit write), plus a kill-switch record as `custody revoke` builds it. Returns the EMF documents
+ * printed and the audit log lines written.
  */
 import { vi } from 'vitest';
 import { EmfMetrics } from '../../lambda/adapters/aws/emf-metrics.ts';
@@ -11,6 +12,7 @@ import { recordLine, verificationLine } from '../../lambda/audit/audit-log-line.
 import type { CallerIdentity } from '../../lambda/broker/api.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import type { SandboxStatus } from '../../lambda/core/types.ts';
+import { revocationRecord } from '../../lambda/revocation/revocation-record.ts';
 import { sandboxResult } from '../broker/fakes.ts';
 import { brokerFixture, callers, deployment, post, REPORT_TOKEN } from '../broker/fixture.ts';
 
@@ -161,6 +163,26 @@ export function emitted(): Promise<Emitted> {
         },
       },
       new Date('2030-01-01T12:05:00Z'),
+    );
+    // A kill-switch action, as `custody revoke` records it.
+    records.push(
+      revocationRecord({
+        action: 'revoked',
+        actionId: '01HZX3K7R8M9N0P1Q2R3S4TREV',
+        at: new Date('2030-01-01T12:01:00Z'),
+        operator: {
+          arn: 'arn:aws:sts::111122223333:assumed-role/security-oncall/alice',
+          accountId: '111122223333',
+        },
+        revocation: {
+          scope: 'profile',
+          target: 'reports',
+          reason: 'token leaked',
+          sessionsIssuedBefore: '2030-01-01T12:01:00.000Z',
+          roleName: 'custody-exec-reports',
+        },
+        origin: 'aws',
+      }),
     );
     return {
       metrics: parseEmf(writes.join('')),

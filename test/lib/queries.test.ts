@@ -4,6 +4,7 @@ import {
   DENIALS,
   EVERY_EXECUTION_OF_CODE,
   EVERYTHING_A_PRINCIPAL_RAN,
+  KILL_SWITCH_ACTIONS,
   LAST_VERIFICATION,
   LATEST_EXECUTIONS,
   PLACEHOLDER,
@@ -116,5 +117,8 @@ describe('Saved Logs Insights queries', () => {
       real.records.filter((r) => r.event === 'completed').length,
     );
     expect(select(LAST_VERIFICATION.query)).toEqual([lines.at(-1)]);
+    expect(select(KILL_SWITCH_ACTIONS.query).map((l) => JSON.parse(l).revocation.target)).toEqual([
+      'reports',
+    ]);
   });
 });
