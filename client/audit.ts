@@ -21,7 +21,10 @@ interface AuditTarget {
   readonly local?: NonNullable<ReturnType<typeof localStack>>;
 }
 
-function auditTarget(io: CliIo, flags: { table?: string; region?: string; endpoint?: string }): AuditTarget {
+export function auditTarget(
+  io: CliIo,
+  flags: { table?: string; region?: string; endpoint?: string },
+): AuditTarget {
   if (flags.table) {
     const region = flags.region ?? (io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION);
     if (!region) throw new UsageError('--region is required with --table (or set AWS_REGION)');

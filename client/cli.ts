@@ -62,7 +62,7 @@ Usage:
   custody show EXECUTION_ID [--json]
   custody audit tail [-n N] [--follow] [--json] [--table NAME]
   custody audit verify [--recent N] [--json]
-  custody audit report [--since-hours N] [--limit N] [--html FILE] [--json]
+  custody audit report [--since-hours N] [--recent N] [--html FILE] [--json] [--no-verify]
   custody revoke --profile NAME | --principal ID [--reason TEXT] [--stack NAME]
   custody reinstate --profile NAME | --principal ID [--stack NAME]
   custody mcp
@@ -390,8 +390,12 @@ async function auditCommand(args: string[], io: CliIo): Promise<number> {
     const { auditVerify } = await import('./audit.ts');
     return auditVerify(rest, io);
   }
+  if (sub === 'report') {
+    const { auditReport } = await import('./audit-report.ts');
+    return auditReport(rest, io);
+  }
   if (sub === undefined || sub === '--help' || sub === '-h') return help(io);
-  throw new UsageError(`custody audit: unknown subcommand "${sub}" (tail, verify)`);
+  throw new UsageError(`custody audit: unknown subcommand "${sub}" (tail, verify, report)`);
 }
 
 function help(io: CliIo): number {
