@@ -2,6 +2,10 @@
  * Names of the CloudWatch metrics custody emits (EMF, from the broker) and the dashboard and
  * alarms read. One list, imported by both sides, so a widget can never chart a metric that the
  * code does not emit (a test checks the two match).
+ *
+ * "Dimension: none" below means none of custody's own: powertools adds `service` (METRIC_SERVICE)
+ * to every EMF data point, so CloudWatch stores e.g. `Executions{service=custody-broker}` and
+ * `Denials{service, Reason}`. Read them through `lib/custody-metrics.ts`, which adds it.
  */
 
 export const METRIC_NAMESPACE = 'Custody';
