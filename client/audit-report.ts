@@ -342,7 +342,7 @@ function verificationHtml(report: AuditReport): string {
   if (!v) {
     return `<div class="verify unknown"><strong>Audit verification: not run</strong><p>${escapeHtml(report.verificationNote ?? 'skipped')}</p></div>`;
   }
-  return `<div class="verify ${v.ok ? 'ok' : 'bad'}"><strong>Audit verification: ${v.ok ? 'INTACT' : 'FAILED'}</strong><pre>${escapeHtml(formatVerifyReport(v))}</pre></div>`;
+  return `<div class="verify ${v.ok ? 'ok' : 'bad'}"><strong>Audit verification: ${v.ok ? 'INTACT' : 'FAILED'}</strong><pre>${escapeHtml(formatVerifyReport(v).split('\n').slice(1).join('\n'))}</pre></div>`;
 }
 
 /** A self-contained HTML page (inline CSS, no script, no external resource). */
@@ -374,7 +374,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f3; w
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .wide { overflow-x: auto; } .none { color: #8a93a3; margin: 0; }
 .bars .bar { display: flex; align-items: center; gap: 8px; margin: 3px 0; }
-.bars .label { width: 170px; overflow: hidden; text-overflow: ellipsis; }
+.bars .label { width: 210px; overflow: hidden; text-overflow: ellipsis; }
 .bars .track { flex: 1; background: #eef0f3; height: 12px; border-radius: 3px; }
 .bars .fill { display: block; height: 12px; border-radius: 3px; }
 .fill.status { background: #3b7ddd; } .fill.denial { background: #d9822b; }

@@ -3,7 +3,7 @@
  * STS, secrets and executor ports, dynalite), the real `custody revoke` / `reinstate` code writing
  * into the server's table, and signed requests from the AWS SDK's signer.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -35,15 +35,17 @@ function policyWithSecondAgent(dir: string): string {
 describe('custody revoke on the local stack', () => {
   let t: TestServer;
   let sandbox: Sandbox;
+  let dir: string;
 
   beforeAll(async () => {
     sandbox = createSandbox();
-    const dir = mkdtempSync(join(tmpdir(), 'custody-revoke-'));
+    dir = mkdtempSync(join(tmpdir(), 'custody-revoke-'));
     t = await startTestServer({ policyFile: policyWithSecondAgent(dir), sandbox });
   }, 60_000);
   afterAll(async () => {
     await t?.stop();
     await sandbox?.close?.();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   async function cli(args: string[]) {
