@@ -32,7 +32,7 @@ import {
 } from '../lambda/revocation/dynamodb-revocation-store.ts';
 import { REVOKE_POLICY_NAME, revokeRoleSessions } from '../lambda/revocation/iam-session-revocation.ts';
 import { revocationRecord } from '../lambda/revocation/revocation-record.ts';
-import { readStackOutputs } from '../lambda/revocation/stack-outputs.ts';
+import { auditLogGroupNameOf, readStackOutputs } from '../lambda/revocation/stack-outputs.ts';
 import { type CliIo, EXIT, line, localStack, parseCommandArgs, UsageError } from './cli.ts';
 import { CustodyConfigError } from './index.ts';
 
@@ -49,7 +49,8 @@ Without AWS options: the local stack (.custody/local.json).
 AWS options (your own AWS credentials):
   --stack NAME       the deployed custody stack: reads its audit table and profile role names
   --table NAME       the audit table, instead of --stack (with --role-name NAME to revoke a profile)
-  --log-group NAME   also write the audit line to the audit log group
+  --log-group NAME   the audit log group for the action's audit line (default with --stack:
+                     /custody/STACK/audit; with --table only, the line is not written)
   --region NAME      (default AWS_REGION)
 `;
 
@@ -206,7 +207,8 @@ async function controlPlane(
       new DynamoDBClient({ region, ...(values.endpoint ? { endpoint: values.endpoint } : {}) }),
     );
     const sts = track(new STSClient({ region }));
-    const logGroup = values['log-group'];
+    const logGroup =
+      values['log-group'] ?? (values.stack !== undefined ? auditLogGroupNameOf(values.stack) : undefined);
     return {
       origin: 'aws',
       dynamo,
@@ -218,7 +220,7 @@ async function controlPlane(
               logGroupName: logGroup,
             }),
           }
-        : { noLogReason: 'no --log-group given: the record is in the audit table only' }),
+        : { noLogReason: 'no --log-group (or --stack) given: the record is in the audit table only' }),
       operator: async () => {
         const me = await sts.send(new GetCallerIdentityCommand({}));
         if (!me.Arn)

@@ -8,6 +8,14 @@ import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/clien
 /** The stack output holding the audit table's name (`lib/custody-stack.ts`). */
 export const AUDIT_TABLE_OUTPUT = 'AuditTableName';
 
+/**
+ * The audit log group of a custody stack (`lib/audit.ts` names it after the stack, so the key
+ * policy can name it): where the CLI writes the audit line of a kill-switch action.
+ */
+export function auditLogGroupNameOf(stackName: string): string {
+  return `/custody/${stackName}/audit`;
+}
+
 /** The description of the output holding a profile's execution role name (`lib/execution-role.ts`). */
 export function roleNameOutputDescription(profile: string): string {
   return `custody execution role name of profile ${profile}`;

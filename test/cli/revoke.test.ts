@@ -151,10 +151,12 @@ describe('custody revoke on AWS', () => {
       origin: 'aws',
     });
     expect(out.stdout).toContain('inline policy custody-revoke-older-sessions');
-    expect(out.stderr).toContain('no --log-group given');
+    // The action's audit line goes to the stack's audit log group, as every record's does.
+    expect(logs).toHaveReceivedCommandWith(PutLogEventsCommand, { logGroupName: '/custody/Custody/audit' });
+    expect(out.stderr).toBe('');
   });
 
-  it('writes the audit line to the log group when given one', async () => {
+  it('writes the audit line to the log group it is given', async () => {
     const out = await run('reinstate', [
       '--profile',
       'sandbox',
@@ -179,6 +181,8 @@ describe('custody revoke on AWS', () => {
     expect(iam).toHaveReceivedCommandTimes(PutRolePolicyCommand, 0);
     expect(cfn).toHaveReceivedCommandTimes(DescribeStacksCommand, 0);
     expect((await revocations().get('principal', 'agent'))?.revoked).toBe(true);
+    expect(logs).toHaveReceivedCommandTimes(PutLogEventsCommand, 0);
+    expect(out.stderr).toContain('no --log-group (or --stack) given: the record is in the audit table only');
   });
 
   it('still records the revocation but fails loudly when IAM refuses the role deny', async () => {

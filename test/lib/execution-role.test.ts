@@ -1,7 +1,11 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readStackOutputs, roleNameOutputDescription } from '../../lambda/revocation/stack-outputs.ts';
+import {
+  auditLogGroupNameOf,
+  readStackOutputs,
+  roleNameOutputDescription,
+} from '../../lambda/revocation/stack-outputs.ts';
 import { NO_GRANTED_PRINCIPAL, SESSION_TAG_KEYS } from '../../lib/execution-role.ts';
 import {
   actionsOf,
@@ -153,6 +157,11 @@ describe('ExecutionRole', () => {
       expect(found).toHaveLength(1);
       expect(found[0]?.Value).toEqual({ Ref: roleId });
     }
+    // custody revoke --stack writes the action's audit line to the stack's audit log group.
+    const groups = Object.values(s.json.Resources)
+      .filter((r) => r.Type === 'AWS::Logs::LogGroup')
+      .map((r) => r.Properties.LogGroupName);
+    expect(groups).toContainEqual(auditLogGroupNameOf('Custody'));
     // The CLI's reader, fed the synthesized outputs as CloudFormation would return them.
     const cfn = mockClient(CloudFormationClient);
     cfn.on(DescribeStacksCommand).resolves({
