@@ -89,3 +89,56 @@ describe('LocalCredentialsPort', () => {
     await expect(port({ t: Date.now() }).assumeRole({ ...valid, ...change })).rejects.toThrow(message);
   });
 });
+
+describe('LocalCredentialsPort with the kill switch', () => {
+  const T = Date.parse('2026-03-01T12:00:00Z');
+  function revocable(now: { t: number }, state: { before?: string; fail?: boolean }) {
+    return new LocalCredentialsPort({
+      deployment,
+      clock: () => new Date(now.t),
+      revocations: {
+        async get(scope, target) {
+          if (state.fail) throw new Error('table unreachable');
+          if (scope !== 'profile' || target !== 'sandbox' || state.before === undefined) return undefined;
+          return {
+            scope,
+            target,
+            revoked: true,
+            revokedAt: state.before,
+            revokedBy: 'local:ops',
+            sessionsIssuedBefore: state.before,
+          };
+        },
+      },
+    });
+  }
+
+  it('refuses a session issued before its profile was revoked, as the TokenIssueTime deny does', async () => {
+    const now = { t: T };
+    const state: { before?: string } = {};
+    const sts = revocable(now, state);
+    const old = await sts.assumeRole(valid);
+    expect((await sts.authorize(old.credentials)).ok).toBe(true);
+    now.t = T + 60_000;
+    state.before = new Date(now.t).toISOString();
+    expect(await sts.authorize(old.credentials)).toEqual({
+      ok: false,
+      reason: 'REVOKED_SESSION',
+      revokedAt: state.before,
+    });
+    // Issued at the instant or later: valid (DateLessThan is strict).
+    const fresh = await sts.assumeRole({ ...valid, sessionName: 'custody-agent-fresh' });
+    expect((await sts.authorize(fresh.credentials)).ok).toBe(true);
+    // The plain check knows nothing of revocation.
+    expect(sts.check(old.credentials).ok).toBe(true);
+  });
+
+  it('throws when the revocation state cannot be read, so the ports fail closed', async () => {
+    const now = { t: T };
+    const state = { fail: false };
+    const sts = revocable(now, state);
+    const session = await sts.assumeRole(valid);
+    state.fail = true;
+    await expect(sts.authorize(session.credentials)).rejects.toThrow('table unreachable');
+  });
+});
