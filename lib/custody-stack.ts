@@ -4,6 +4,11 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import {
+  AUDIT_LOG_GROUP_OUTPUT,
+  AUDIT_SIGNING_KEY_OUTPUT,
+  AUDIT_TABLE_OUTPUT,
+} from '../lambda/revocation/stack-outputs.ts';
 import { CustodyConstruct, type CustodyConstructProps } from './custody-construct.ts';
 
 export interface CustodyStackProps extends StackProps, CustodyConstructProps {}
@@ -19,9 +24,18 @@ export class CustodyStack extends Stack {
       description: 'Base URL of the signed API (append v1/executions)',
       value: this.custody.apiUrl,
     });
-    new CfnOutput(this, 'AuditTableName', {
+    // `custody revoke --stack` and `custody audit verify --stack` read these three.
+    new CfnOutput(this, AUDIT_TABLE_OUTPUT, {
       description: 'DynamoDB table holding the audit records',
       value: this.custody.auditTable.tableName,
+    });
+    new CfnOutput(this, AUDIT_SIGNING_KEY_OUTPUT, {
+      description: 'KMS key signing the audit digests (verify them with its public key: kms GetPublicKey)',
+      value: this.custody.signingKey.keyArn,
+    });
+    new CfnOutput(this, AUDIT_LOG_GROUP_OUTPUT, {
+      description: 'CloudWatch log group holding every audit record, digest and verification as a JSON line',
+      value: this.custody.auditLogGroup.logGroupName,
     });
     new CfnOutput(this, 'DashboardUrl', {
       description: 'CloudWatch dashboard for compliance staff',

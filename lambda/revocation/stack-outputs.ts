@@ -8,6 +8,12 @@ import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/clien
 /** The stack output holding the audit table's name (`lib/custody-stack.ts`). */
 export const AUDIT_TABLE_OUTPUT = 'AuditTableName';
 
+/** The stack output holding the ARN of the KMS key that signs audit digests (`custody audit verify`). */
+export const AUDIT_SIGNING_KEY_OUTPUT = 'AuditSigningKeyArn';
+
+/** The stack output holding the audit log group's name (where the digest anchors are). */
+export const AUDIT_LOG_GROUP_OUTPUT = 'AuditLogGroupName';
+
 /**
  * The audit log group of a custody stack (`lib/audit.ts` names it after the stack, so the key
  * policy can name it): where the CLI writes the audit line of a kill-switch action.
@@ -25,6 +31,10 @@ const ROLE_OUTPUT = /^custody execution role name of profile ([a-z0-9-]+)$/;
 
 export interface CustodyStackOutputs {
   readonly auditTableName: string;
+  /** The digest signing key's ARN (absent on stacks deployed before the output existed). */
+  readonly auditSigningKeyArn?: string;
+  /** The audit log group's name (absent on stacks deployed before the output existed). */
+  readonly auditLogGroupName?: string;
   /** Execution role name by profile. */
   readonly roleNames: Readonly<Record<string, string>>;
 }
@@ -66,5 +76,13 @@ export async function readStackOutputs(
     const profile = ROLE_OUTPUT.exec(output.Description ?? '')?.[1];
     if (profile !== undefined && output.OutputValue) roleNames[profile] = output.OutputValue;
   }
-  return { auditTableName, roleNames };
+  const valueOf = (key: string) => outputs.find((o) => o.OutputKey === key)?.OutputValue || undefined;
+  const auditSigningKeyArn = valueOf(AUDIT_SIGNING_KEY_OUTPUT);
+  const auditLogGroupName = valueOf(AUDIT_LOG_GROUP_OUTPUT);
+  return {
+    auditTableName,
+    roleNames,
+    ...(auditSigningKeyArn === undefined ? {} : { auditSigningKeyArn }),
+    ...(auditLogGroupName === undefined ? {} : { auditLogGroupName }),
+  };
 }

@@ -46,9 +46,15 @@ describe('CustodyStack', () => {
     );
   });
 
-  it('has a dashboard and outputs the API URL, the audit table name and the dashboard URL', () => {
+  it('has a dashboard and outputs the API URL, the audit table, signing key and log group, and the dashboard URL', () => {
     const [dashboardId] = onlyResource(s.json, 'AWS::CloudWatch::Dashboard');
     const [tableId] = onlyResource(s.json, 'AWS::DynamoDB::Table');
+    const [signingKeyId] = resourcesOfType(s.json, 'AWS::KMS::Key').find(
+      ([, key]) => key.Properties.KeySpec === 'ECC_NIST_P256',
+    ) ?? [''];
+    const [logGroupId] = resourcesOfType(s.json, 'AWS::Logs::LogGroup').find(([, group]) =>
+      JSON.stringify(group.Properties.LogGroupName ?? '').includes('/audit'),
+    ) ?? [''];
     const outputs = s.json.Outputs ?? {};
     const roleOutputs = Object.keys(outputs).filter((k) =>
       String((outputs[k] as { Description?: string }).Description).startsWith(
@@ -60,8 +66,10 @@ describe('CustodyStack', () => {
       Object.keys(outputs)
         .filter((k) => !roleOutputs.includes(k))
         .sort(),
-    ).toEqual(['ApiUrl', 'AuditTableName', 'DashboardUrl']);
+    ).toEqual(['ApiUrl', 'AuditLogGroupName', 'AuditSigningKeyArn', 'AuditTableName', 'DashboardUrl']);
     expect(outputs.AuditTableName?.Value).toEqual({ Ref: tableId });
+    expect(outputs.AuditSigningKeyArn?.Value).toEqual({ 'Fn::GetAtt': [signingKeyId, 'Arn'] });
+    expect(outputs.AuditLogGroupName?.Value).toEqual({ Ref: logGroupId });
     expect(JSON.stringify(outputs.DashboardUrl?.Value)).toContain(dashboardId);
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('execute-api');
   });
