@@ -76,9 +76,9 @@ export async function readStackOutputs(
     const profile = ROLE_OUTPUT.exec(output.Description ?? '')?.[1];
     if (profile !== undefined && output.OutputValue) roleNames[profile] = output.OutputValue;
   }
-  const valueOf = (key: string) => outputs.find((o) => o.OutputKey === key)?.OutputValue || undefined;
-  const auditSigningKeyArn = valueOf(AUDIT_SIGNING_KEY_OUTPUT);
-  const auditLogGroupName = valueOf(AUDIT_LOG_GROUP_OUTPUT);
+  const outputValue = (key: string) => outputs.find((o) => o.OutputKey === key)?.OutputValue || undefined;
+  const auditSigningKeyArn = outputValue(AUDIT_SIGNING_KEY_OUTPUT);
+  const auditLogGroupName = outputValue(AUDIT_LOG_GROUP_OUTPUT);
   return {
     auditTableName,
     roleNames,

@@ -181,6 +181,9 @@ describe('ExecutionRole', () => {
     try {
       const read = await readStackOutputs(new CloudFormationClient({ region: 'eu-west-1' }), 'Custody');
       expect(read.auditTableName).toBe('value-of-AuditTableName');
+      // custody audit verify --stack: the signing key and the log group of the digest anchors.
+      expect(read.auditSigningKeyArn).toBe('value-of-AuditSigningKeyArn');
+      expect(read.auditLogGroupName).toBe('value-of-AuditLogGroupName');
       expect(Object.keys(read.roleNames).sort()).toEqual(Object.keys(policy.profiles).sort());
     } finally {
       cfn.restore();
