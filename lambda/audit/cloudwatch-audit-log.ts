@@ -9,13 +9,21 @@ import { randomUUID } from 'node:crypto';
 import {
   type CloudWatchLogsClient,
   CreateLogStreamCommand,
+  FilterLogEventsCommand,
+  type FilterLogEventsCommandOutput,
   PutLogEventsCommand,
   type PutLogEventsCommandOutput,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { AuditRecord } from '../core/audit-record.ts';
 import type { AuditLog, Clock } from '../core/ports.ts';
-import { type AuditDigestLog, digestLine, recordLine } from './audit-log-line.ts';
-import { AuditWriteError, describeError } from './errors.ts';
+import {
+  type AuditDigestLog,
+  type DigestAnchor,
+  digestLine,
+  parseDigestAnchors,
+  recordLine,
+} from './audit-log-line.ts';
+import { AuditReadError, AuditWriteError, describeError } from './errors.ts';
 import type { SignedDigest } from './item.ts';
 
 export interface CloudWatchAuditLogOptions {
@@ -26,6 +34,9 @@ export interface CloudWatchAuditLogOptions {
   /** @default () => new Date() */
   readonly clock?: Clock;
 }
+
+/** Selects the digest lines (`{"auditDigest":{"sequence":n,...},...}`) of the audit log group. */
+export const DIGEST_LINE_FILTER_PATTERN = '{ $.auditDigest.sequence > 0 }';
 
 /** CloudWatch's limit on one event's message (1 MiB minus the 26-byte per-event overhead). */
 const MAX_MESSAGE_BYTES = 1_048_576 - 26;
@@ -52,6 +63,45 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
 
   writeDigest(digest: SignedDigest): Promise<void> {
     return this.writeLine(digestLine(digest), `digest ${digest.body.sequence}`);
+  }
+
+  /**
+   * The digests this log group anchors, for `verifyAudit({ anchors })`: every digest line of every
+   * stream (FilterLogEvents, all pages). A digest line whose hash disagrees with its body is
+   * refused (AuditReadError naming its stream and time): the anchor itself was altered.
+   */
+  async readDigestAnchors(): Promise<DigestAnchor[]> {
+    const anchors: DigestAnchor[] = [];
+    let nextToken: string | undefined;
+    do {
+      let out: FilterLogEventsCommandOutput;
+      try {
+        out = await this.client.send(
+          new FilterLogEventsCommand({
+            logGroupName: this.logGroupName,
+            filterPattern: DIGEST_LINE_FILTER_PATTERN,
+            ...(nextToken === undefined ? {} : { nextToken }),
+          }),
+        );
+      } catch (error) {
+        throw new AuditReadError(
+          `could not read the digest lines of log group ${this.logGroupName}: ${describeError(error)}`,
+          { cause: error },
+        );
+      }
+      for (const event of out.events ?? []) {
+        try {
+          anchors.push(...parseDigestAnchors([event.message ?? '']));
+        } catch (error) {
+          const at = event.timestamp === undefined ? '' : ` at ${new Date(event.timestamp).toISOString()}`;
+          throw new AuditReadError(
+            `log group ${this.logGroupName}, stream ${event.logStreamName ?? '?'}${at}: ${(error as Error).message.replace(/^audit log line \d+: /, '')}`,
+          );
+        }
+      }
+      nextToken = out.nextToken;
+    } while (nextToken !== undefined);
+    return anchors;
   }
 
   /** Writes one line; `what` names it in errors. */

@@ -1,14 +1,17 @@
 import {
   CloudWatchLogsClient,
   CreateLogStreamCommand,
+  FilterLogEventsCommand,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
+import { digestLine, verificationLine } from '../../lambda/audit/audit-log-line.ts';
 import { canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
 import { CloudWatchAuditLog } from '../../lambda/audit/cloudwatch-audit-log.ts';
-import { AuditWriteError } from '../../lambda/audit/errors.ts';
+import { AuditReadError, AuditWriteError } from '../../lambda/audit/errors.ts';
+import type { DigestBody, SignedDigest } from '../../lambda/audit/item.ts';
 import { auditRecord, ManualClock } from './records.ts';
 
 const logs = mockClient(CloudWatchLogsClient);
@@ -124,5 +127,98 @@ describe('CloudWatchAuditLog', () => {
 
     expect(logs).toReceiveCommandTimes(CreateLogStreamCommand, 2);
     expect(logs).toReceiveCommandTimes(PutLogEventsCommand, 2);
+  });
+
+  describe('reading the digest anchors', () => {
+    function signedDigest(sequence: number): SignedDigest {
+      const body: DigestBody = {
+        schemaVersion: 1,
+        sequence,
+        previousDigestSha256: sequence === 1 ? null : 'f'.repeat(64),
+        periodStart: '2026-03-10T10:00:00.000Z',
+        periodEnd: '2026-03-10T10:05:00.000Z',
+        createdAt: '2026-03-10T10:06:00.000Z',
+        keyId: 'arn:aws:kms:eu-west-1:111122223333:key/k',
+        signingAlgorithm: 'ECDSA_SHA_256',
+        recordCount: 0,
+        parts: [],
+      };
+      const bodyJson = canonicalJson(body);
+      return { body, bodyJson, digestSha256: sha256Hex(bodyJson), signature: 'c2ln' };
+    }
+    const event = (message: string) => ({ logStreamName: 'digester/1', timestamp: 1, message });
+
+    it('reads every page of digest lines with the digest filter pattern', async () => {
+      const [d1, d2, d3] = [signedDigest(1), signedDigest(2), signedDigest(3)];
+      logs
+        .on(FilterLogEventsCommand, { nextToken: undefined })
+        .resolves({ events: [event(digestLine(d1)), event(digestLine(d2))], nextToken: 'page-2' })
+        .on(FilterLogEventsCommand, { nextToken: 'page-2' })
+        .resolves({ events: [], nextToken: 'page-3' })
+        .on(FilterLogEventsCommand, { nextToken: 'page-3' })
+        .resolves({ events: [event(digestLine(d3))] });
+
+      const anchors = await auditLog('s').readDigestAnchors();
+
+      expect(anchors).toEqual(
+        [1, 2, 3].map((n, i) => ({ sequence: n, digestSha256: [d1, d2, d3][i]?.digestSha256 })),
+      );
+      expect(logs).toReceiveCommandTimes(FilterLogEventsCommand, 3);
+      expect(logs).toReceiveNthCommandWith(FilterLogEventsCommand, 1, {
+        logGroupName: GROUP,
+        filterPattern: '{ $.auditDigest.sequence > 0 }',
+      });
+      expect(logs).toReceiveNthCommandWith(FilterLogEventsCommand, 2, {
+        logGroupName: GROUP,
+        filterPattern: '{ $.auditDigest.sequence > 0 }',
+        nextToken: 'page-2',
+      });
+      expect(logs).toReceiveNthCommandWith(FilterLogEventsCommand, 3, {
+        logGroupName: GROUP,
+        filterPattern: '{ $.auditDigest.sequence > 0 }',
+        nextToken: 'page-3',
+      });
+    });
+
+    it('skips lines that are not digests', async () => {
+      const d1 = signedDigest(1);
+      const verification = verificationLine(
+        { ok: true, records: 0, digests: 0, scope: 'recent' },
+        clock.now(),
+      );
+      logs.on(FilterLogEventsCommand).resolves({ events: [event(verification), event(digestLine(d1))] });
+
+      expect(await auditLog('s').readDigestAnchors()).toEqual([
+        { sequence: 1, digestSha256: d1.digestSha256 },
+      ]);
+    });
+
+    it('refuses a digest line whose body was altered, naming the stream', async () => {
+      const altered = digestLine(signedDigest(2)).replace('"recordCount":0', '"recordCount":7');
+      logs.on(FilterLogEventsCommand).resolves({ events: [event(altered)] });
+
+      const error = await auditLog('s')
+        .readDigestAnchors()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(AuditReadError);
+      expect((error as Error).message).toBe(
+        `log group ${GROUP}, stream digester/1 at 1970-01-01T00:00:00.001Z: digest 2 does not hash to its digestSha256`,
+      );
+    });
+
+    it('surfaces a FilterLogEvents failure as AuditReadError naming the group', async () => {
+      logs
+        .on(FilterLogEventsCommand)
+        .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+
+      await expect(auditLog('s').readDigestAnchors()).rejects.toThrow(
+        new AuditReadError(
+          `could not read the digest lines of log group ${GROUP}: AccessDeniedException: denied`,
+        ),
+      );
+    });
   });
 });
