@@ -58,6 +58,11 @@ export interface LocalServerOptions {
   readonly sandbox?: Sandbox;
   /** How often a signed digest of new audit records is written. @default 60_000 */
   readonly digestIntervalMs?: number;
+  /**
+   * An already running DynamoDB-compatible endpoint for the audit table, instead of the embedded
+   * dynalite (the load tests stop it to inject an audit-store outage). @default dynalite under the data directory
+   */
+  readonly dynamodbEndpoint?: string;
 }
 
 /** The contents of `.custody/local.json`: how any client finds the running local stack. */
@@ -220,13 +225,16 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const byAccessKey = new Map(identities.map((i) => [i.accessKeyId, i]));
 
     // The audit store: dynalite on a free loopback port, persisted under the data directory.
-    const db = dynalite({ path: paths.dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    const dbPort = await listen(db, 0, '127.0.0.1');
-    cleanups.push(() => {
-      db.closeAllConnections();
-      return new Promise<void>((resolve) => db.close(() => resolve()));
-    });
-    const dynamodbEndpoint = `http://127.0.0.1:${dbPort}`;
+    let dynamodbEndpoint = options.dynamodbEndpoint;
+    if (dynamodbEndpoint === undefined) {
+      const db = dynalite({ path: paths.dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+      const dbPort = await listen(db, 0, '127.0.0.1');
+      cleanups.push(() => {
+        db.closeAllConnections();
+        return new Promise<void>((resolve) => db.close(() => resolve()));
+      });
+      dynamodbEndpoint = `http://127.0.0.1:${dbPort}`;
+    }
     const dynamo = new DynamoDBClient({
       endpoint: dynamodbEndpoint,
       region,

@@ -28,7 +28,11 @@ function caseOf(i: number): Case {
   const run = (language: string, code: string, extra: Record<string, unknown> = {}) =>
     JSON.stringify({ profile: 'sandbox', language, code, purpose: `load ${i}`, ...extra });
   if (slot < 28) {
-    return { principal: 'agent', body: run('javascript', `console.log("js ${i}")`), expected: { kind: 'ran', status: 'succeeded', stdout: `js ${i}\n` } };
+    return {
+      principal: 'agent',
+      body: run('javascript', `console.log("js ${i}")`),
+      expected: { kind: 'ran', status: 'succeeded', stdout: `js ${i}\n` },
+    };
   }
   if (slot < 33) {
     return {
@@ -38,36 +42,70 @@ function caseOf(i: number): Case {
     };
   }
   if (slot < 37) {
-    return { principal: 'agent', body: run('javascript', `throw new Error("boom ${i}")`), expected: { kind: 'ran', status: 'failed' } };
+    return {
+      principal: 'agent',
+      body: run('javascript', `throw new Error("boom ${i}")`),
+      expected: { kind: 'ran', status: 'failed' },
+    };
   }
   if (slot < 39) {
-    return { principal: 'agent', body: run('javascript', 'while (true) {}', { timeoutMs: 100 }), expected: { kind: 'ran', status: 'timed_out' } };
+    return {
+      principal: 'agent',
+      body: run('javascript', 'while (true) {}', { timeoutMs: 100 }),
+      expected: { kind: 'ran', status: 'timed_out' },
+    };
   }
   if (slot < 43) {
-    return { principal: 'stranger', body: run('javascript', `console.log(${i})`), expected: { kind: 'refused', httpStatus: 403, code: 'NO_GRANT' } };
+    return {
+      principal: 'stranger',
+      body: run('javascript', `console.log(${i})`),
+      expected: { kind: 'refused', httpStatus: 403, code: 'NO_GRANT' },
+    };
   }
   if (slot < 45) {
     return {
       principal: 'agent',
-      body: JSON.stringify({ profile: 'remediation', language: 'javascript', code: `console.log(process.env, ${i})` }),
+      body: JSON.stringify({
+        profile: 'remediation',
+        language: 'javascript',
+        code: `console.log(process.env, ${i})`,
+      }),
       expected: { kind: 'refused', httpStatus: 403, code: 'CODE_NOT_APPROVED' },
     };
   }
   if (slot === 45) {
-    return { principal: 'agent', body: JSON.stringify({ profile: 'sandbox', language: 'javascript' }), expected: { kind: 'refused', httpStatus: 400, code: 'INVALID_REQUEST' } };
+    return {
+      principal: 'agent',
+      body: JSON.stringify({ profile: 'sandbox', language: 'javascript' }),
+      expected: { kind: 'refused', httpStatus: 400, code: 'INVALID_REQUEST' },
+    };
   }
   if (slot === 46) {
-    return { principal: 'agent', body: run('python', `print("py", ${i})`), expected: { kind: 'ran', status: 'succeeded', stdout: `py ${i}\n` } };
+    return {
+      principal: 'agent',
+      body: run('python', `print("py", ${i})`),
+      expected: { kind: 'ran', status: 'succeeded', stdout: `py ${i}\n` },
+    };
   }
   if (slot === 47) {
-    return { principal: 'agent', body: run('python', `raise ValueError("bad ${i}")`), expected: { kind: 'ran', status: 'failed' } };
+    return {
+      principal: 'agent',
+      body: run('python', `raise ValueError("bad ${i}")`),
+      expected: { kind: 'ran', status: 'failed' },
+    };
   }
   if (slot === 48 && i < 500) {
-    return { principal: 'agent', body: run('python', 'while True:\n    pass', { timeoutMs: 300 }), expected: { kind: 'ran', status: 'timed_out' } };
+    return {
+      principal: 'agent',
+      body: run('python', 'while True:\n    pass', { timeoutMs: 300 }),
+      expected: { kind: 'ran', status: 'timed_out' },
+    };
   }
   return {
     principal: 'agent',
-    body: run('javascript', `console.log(files.read("in.txt").length, ${i})`, { files: { 'in.txt': 'x'.repeat(1000) } }),
+    body: run('javascript', `console.log(files.read("in.txt").length, ${i})`, {
+      files: { 'in.txt': 'x'.repeat(1000) },
+    }),
     expected: { kind: 'ran', status: 'succeeded', stdout: `1000 ${i}\n` },
   };
 }
@@ -85,11 +123,22 @@ let records: AuditRecord[];
 
 beforeAll(async () => {
   load = await startLoadServer();
-  const clients: Record<string, SignedClient> = { agent: load.client('agent'), stranger: load.client('stranger') };
+  const clients: Record<string, SignedClient> = {
+    agent: load.client('agent'),
+    stranger: load.client('stranger'),
+  };
   outcomes = await pool(TOTAL, CONCURRENCY, async (index) => {
     const c = caseOf(index);
-    const response = await (clients[c.principal] as SignedClient).send({ path: '/v1/executions', body: c.body });
-    return { index, httpStatus: response.status, body: response.body, executionId: executionIdOf(response.body) };
+    const response = await (clients[c.principal] as SignedClient).send({
+      path: '/v1/executions',
+      body: c.body,
+    });
+    return {
+      index,
+      httpStatus: response.status,
+      body: response.body,
+      executionId: executionIdOf(response.body),
+    };
   });
   records = await load.allRecords();
 }, 600_000);
@@ -104,14 +153,21 @@ describe(`${TOTAL} executions at concurrency ${CONCURRENCY} through the local AP
     for (const o of outcomes) {
       const expected = caseOf(o.index).expected;
       if (expected.kind === 'ran') {
-        const body = o.httpStatus === 200 ? (JSON.parse(o.body) as { status: string; stdout: string }) : undefined;
-        if (!body || body.status !== expected.status || (expected.stdout !== undefined && body.stdout !== expected.stdout)) {
+        const body =
+          o.httpStatus === 200 ? (JSON.parse(o.body) as { status: string; stdout: string }) : undefined;
+        if (
+          !body ||
+          body.status !== expected.status ||
+          (expected.stdout !== undefined && body.stdout !== expected.stdout)
+        ) {
           wrong.push(`#${o.index}: expected ${expected.status}, got ${o.httpStatus} ${o.body.slice(0, 200)}`);
         }
       } else {
         const code = (JSON.parse(o.body) as { error?: { code?: string } }).error?.code;
         if (o.httpStatus !== expected.httpStatus || code !== expected.code) {
-          wrong.push(`#${o.index}: expected ${expected.httpStatus} ${expected.code}, got ${o.httpStatus} ${o.body.slice(0, 200)}`);
+          wrong.push(
+            `#${o.index}: expected ${expected.httpStatus} ${expected.code}, got ${o.httpStatus} ${o.body.slice(0, 200)}`,
+          );
         }
       }
     }
@@ -128,10 +184,12 @@ describe(`${TOTAL} executions at concurrency ${CONCURRENCY} through the local AP
     const problems: string[] = [];
     for (const o of ran) {
       const events = (byId.get(o.executionId as string) ?? []).map((r) => r.event).sort();
-      if (events.join(',') !== 'completed,started') problems.push(`${o.executionId}: ${events.join(',') || 'no record'}`);
+      if (events.join(',') !== 'completed,started')
+        problems.push(`${o.executionId}: ${events.join(',') || 'no record'}`);
       const completed = byId.get(o.executionId as string)?.find((r) => r.event === 'completed');
       const answered = (JSON.parse(o.body) as { status: string }).status;
-      if (completed?.outcome?.status !== answered) problems.push(`${o.executionId}: answered ${answered}, recorded ${completed?.outcome?.status}`);
+      if (completed?.outcome?.status !== answered)
+        problems.push(`${o.executionId}: answered ${answered}, recorded ${completed?.outcome?.status}`);
     }
     expect(problems).toEqual([]);
   });

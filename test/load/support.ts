@@ -124,7 +124,11 @@ export async function startLoadServer(options: LocalServerOptions = {}): Promise
 }
 
 /** Runs `count` operations with at most `concurrency` in flight; returns their results in order. */
-export async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
+export async function pool<T>(
+  count: number,
+  concurrency: number,
+  work: (i: number) => Promise<T>,
+): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
   await Promise.all(
