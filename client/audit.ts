@@ -1,17 +1,31 @@
 /**
  * `custody audit tail` and `custody audit verify`: the audit trail read straight from the audit
  * table with the same store code the broker writes it with, locally (the dynalite endpoint in
- * `.custody/local.json`) or on AWS (`--table`, with your AWS credentials).
+ * `.custody/local.json`) or on AWS (`--table`, or for verify `--stack`, with your AWS credentials).
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { type AuditLineLog, type DigestAnchor, verificationLine } from '../lambda/audit/audit-log-line.ts';
+import { CloudWatchAuditLog } from '../lambda/audit/cloudwatch-audit-log.ts';
 import { digestUntilCurrent } from '../lambda/audit/digest.ts';
 import { DynamoDbAuditStore } from '../lambda/audit/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../lambda/audit/file-audit-log.ts';
 import { FileAuditSigner } from '../lambda/audit/file-audit-signer.ts';
+import { KmsAuditSigner } from '../lambda/audit/kms-audit-signer.ts';
+import type { PublicKeyInput } from '../lambda/audit/signer.ts';
 import { formatVerifyReport, verifyAudit } from '../lambda/audit/verify.ts';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
+import type { Clock } from '../lambda/core/ports.ts';
+import {
+  AUDIT_SIGNING_KEY_OUTPUT,
+  auditLogGroupNameOf,
+  readStackOutputs,
+} from '../lambda/revocation/stack-outputs.ts';
 import { type CliIo, describeRecord, EXIT, line, localStack, parseCommandArgs, UsageError } from './cli.ts';
 import { CustodyConfigError } from './index.ts';
 
@@ -98,13 +112,50 @@ export async function auditTail(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-export async function auditVerify(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseCommandArgs(
-    'audit verify',
-    args,
-    { recent: { type: 'string' }, json: { type: 'boolean' }, 'no-digest': { type: 'boolean' } },
-    false,
-  );
+export interface AuditVerifyOptions {
+  /** "Now" for the verification (digest lag, future-dated records) and the recorded line. @default () => new Date() */
+  readonly clock?: Clock;
+}
+
+const VERIFY_OPTIONS = {
+  recent: { type: 'string' },
+  json: { type: 'boolean' },
+  'no-digest': { type: 'boolean' },
+  record: { type: 'boolean' },
+  stack: { type: 'string' },
+  table: { type: 'string' },
+  'key-id': { type: 'string' },
+  'log-group': { type: 'string' },
+} as const;
+
+/** What one verification reads: the table, the public key, the digest anchors; and where `--record` writes. */
+interface VerifySource {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  readonly publicKey: () => Promise<PublicKeyInput>;
+  readonly anchors: () => Promise<DigestAnchor[]>;
+  /** Says what is verified against what (printed on stderr). */
+  readonly describe: (anchors: number) => string;
+  readonly warnings: readonly string[];
+  readonly log?: AuditLineLog;
+  /** Local mode: digest what is due before verifying (the server's timer would). */
+  readonly digestFirst?: () => Promise<void>;
+  readonly close: () => void;
+}
+
+/**
+ * `custody audit verify`: the local stack (writes any due digest first), or a deployed one
+ * (`--stack NAME`, or `--table T --key-id K [--log-group G]`) read with your own credentials: the
+ * table, the signing key's public key (KMS GetPublicKey; signatures are checked here, with
+ * node:crypto, never by a KMS Verify call), and the digest anchors in the audit log group.
+ * Exit 0 intact, 1 tampered (the report names the first bad record and what is wrong with it).
+ */
+export async function auditVerify(
+  args: string[],
+  io: CliIo,
+  options: AuditVerifyOptions = {},
+): Promise<number> {
+  const { values } = parseCommandArgs('audit verify', args, VERIFY_OPTIONS, false);
   let recentDigests: number | undefined;
   if (values.recent !== undefined) {
     recentDigests = Number(values.recent);
@@ -112,31 +163,163 @@ export async function auditVerify(args: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--recent: "${values.recent}" must be a positive integer`);
     }
   }
+  const clock = options.clock ?? (() => new Date());
+  const aws = values.stack !== undefined || values.table !== undefined;
+  if (!aws && (values['key-id'] !== undefined || values['log-group'] !== undefined)) {
+    throw new UsageError('--key-id and --log-group apply on AWS: pass --stack NAME or --table NAME too');
+  }
+  if (aws && values['no-digest']) {
+    throw new UsageError(
+      '--no-digest applies to the local stack: on AWS the digester Lambda writes the digests and verify only reads',
+    );
+  }
+  const source = aws ? await awsVerifySource(io, values) : await localVerifySource(io, clock);
+  try {
+    if (values.record && source.log === undefined) {
+      throw new UsageError(
+        '--record writes the result to the audit log group: pass --log-group GROUP (or --stack)',
+      );
+    }
+    if (!values['no-digest']) await source.digestFirst?.();
+    // The key first: a wrong or unreadable key is said before the table is read.
+    const publicKey = await source.publicKey();
+    const anchors = await source.anchors();
+    line(io.stderr, `custody: ${source.describe(anchors.length)}`);
+    for (const warning of source.warnings) line(io.stderr, `custody: warning: ${warning}`);
+    const result = await verifyAudit({
+      client: source.client,
+      tableName: source.tableName,
+      publicKey,
+      anchors,
+      clock,
+      ...(recentDigests !== undefined ? { recentDigests } : {}),
+    });
+    line(io.stdout, values.json ? JSON.stringify(result, null, 2) : formatVerifyReport(result));
+    const exit = result.ok ? EXIT.succeeded : EXIT.failed;
+    if (values.record && source.log !== undefined) {
+      try {
+        // The same line the digester writes after each run: the dashboard's "Last audit verification".
+        await source.log.writeLine(verificationLine(result, clock()));
+      } catch (error) {
+        line(io.stderr, `custody: the result was not recorded in the audit log: ${(error as Error).message}`);
+        return result.ok ? EXIT.unavailable : exit;
+      }
+    }
+    return exit;
+  } finally {
+    source.close();
+  }
+}
+
+async function localVerifySource(io: CliIo, clock: Clock): Promise<VerifySource> {
   const target = auditTarget(io, {});
   const local = target.local;
   if (!local) throw new CustodyConfigError('audit verify reads the local stack (.custody/local.json)');
   const keyFile = join(local.home, 'audit-signing-key.pem');
   if (!existsSync(keyFile)) {
+    target.client.destroy();
     throw new CustodyConfigError(`no audit signing key at ${keyFile}: start local mode (npm start) first`);
   }
-  try {
-    const log = new FileAuditLog(local.auditLog);
-    // Digest what has settled first (as the server's timer would), so the check covers all but the last minute.
-    if (!values['no-digest']) {
-      const signer = await FileAuditSigner.open(keyFile);
-      await digestUntilCurrent({ client: target.client, tableName: target.tableName, signer, log });
-    }
+  const log = new FileAuditLog(local.auditLog);
+  return {
+    client: target.client,
+    tableName: target.tableName,
     // Verification needs only the public key.
-    const result = await verifyAudit({
-      client: target.client,
-      tableName: target.tableName,
-      publicKey: readFileSync(`${keyFile}.pub.pem`, 'utf8'),
-      anchors: await log.readDigestAnchors(),
-      ...(recentDigests !== undefined ? { recentDigests } : {}),
-    });
-    line(io.stdout, values.json ? JSON.stringify(result, null, 2) : formatVerifyReport(result));
-    return result.ok ? EXIT.succeeded : EXIT.failed;
-  } finally {
-    target.client.destroy();
+    publicKey: async () => readFileSync(`${keyFile}.pub.pem`, 'utf8'),
+    anchors: () => log.readDigestAnchors(),
+    describe: (anchors) =>
+      `verifying the local audit table ${target.tableName} with ${keyFile}.pub.pem; ${anchors} digest anchors from ${local.auditLog}`,
+    warnings: [],
+    log,
+    digestFirst: async () => {
+      // Digest what has settled first, so the check covers all but the last minute.
+      const signer = await FileAuditSigner.open(keyFile);
+      await digestUntilCurrent({ client: target.client, tableName: target.tableName, signer, log, clock });
+    },
+    close: () => target.client.destroy(),
+  };
+}
+
+async function awsVerifySource(
+  io: CliIo,
+  values: {
+    stack?: string;
+    table?: string;
+    'key-id'?: string;
+    'log-group'?: string;
+    region?: string;
+    endpoint?: string;
+  },
+): Promise<VerifySource> {
+  if (values.stack !== undefined && values.table !== undefined) {
+    throw new UsageError('give either --stack NAME or --table NAME, not both');
+  }
+  if (values.table !== undefined && values['key-id'] === undefined) {
+    throw new UsageError(
+      '--key-id is required with --table: the KMS key that signs the digests (stack output AuditSigningKeyArn)',
+    );
+  }
+  const region = values.region ?? (io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION);
+  if (!region) throw new UsageError('--region is required on AWS (or set AWS_REGION)');
+  const clients: { destroy(): void }[] = [];
+  const track = <T extends { destroy(): void }>(client: T): T => {
+    clients.push(client);
+    return client;
+  };
+  const close = () => {
+    for (const c of clients) c.destroy();
+  };
+  try {
+    let tableName = values.table;
+    let keyId = values['key-id'];
+    let logGroupName = values['log-group'];
+    if (values.stack !== undefined) {
+      const outputs = await readStackOutputs(track(new CloudFormationClient({ region })), values.stack);
+      tableName = outputs.auditTableName;
+      keyId ??= outputs.auditSigningKeyArn;
+      // Stacks deployed before the output existed: the group is named after the stack.
+      logGroupName ??= outputs.auditLogGroupName ?? auditLogGroupNameOf(values.stack);
+      if (keyId === undefined) {
+        throw new CustodyConfigError(
+          `stack ${values.stack} has no ${AUDIT_SIGNING_KEY_OUTPUT} output (deployed before it existed): redeploy it, or pass --key-id with the digest signing key`,
+        );
+      }
+    }
+    const table = tableName as string;
+    const key = keyId as string;
+    const signer = new KmsAuditSigner({ client: track(new KMSClient({ region })), keyId: key });
+    const log =
+      logGroupName === undefined
+        ? undefined
+        : new CloudWatchAuditLog({
+            client: track(new CloudWatchLogsClient({ region })),
+            logGroupName,
+            logStreamName: `custody-audit-verify/${new Date().toISOString().slice(0, 10)}/${randomUUID()}`,
+          });
+    const dynamo = track(
+      new DynamoDBClient({ region, ...(values.endpoint ? { endpoint: values.endpoint } : {}) }),
+    );
+    return {
+      client: dynamo,
+      tableName: table,
+      publicKey: () => signer.publicKey(),
+      anchors: async () => (log === undefined ? [] : log.readDigestAnchors()),
+      describe: (anchors) =>
+        `verifying audit table ${table} (${region}) with the public key of ${key} (KMS GetPublicKey, signatures checked here); ` +
+        (log === undefined
+          ? 'no audit log group'
+          : `${anchors} digest anchors from log group ${log.logGroupName}`),
+      warnings:
+        log === undefined
+          ? [
+              'no --log-group: the digests are not checked against their copy in the audit log group, so deleting the newest digests together with their records is noticed only by the digest lag',
+            ]
+          : [],
+      ...(log === undefined ? {} : { log }),
+      close,
+    };
+  } catch (error) {
+    close();
+    throw error;
   }
 }
