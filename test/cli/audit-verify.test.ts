@@ -311,13 +311,11 @@ describe('custody audit verify on AWS', () => {
     });
 
     it('says so when GetPublicKey is refused', async () => {
-      kms
-        .on(GetPublicKeyCommand)
-        .rejects(
-          Object.assign(new Error('not authorized to perform kms:GetPublicKey'), {
-            name: 'AccessDeniedException',
-          }),
-        );
+      kms.on(GetPublicKeyCommand).rejects(
+        Object.assign(new Error('not authorized to perform kms:GetPublicKey'), {
+          name: 'AccessDeniedException',
+        }),
+      );
 
       const out = await custody(['--stack', 'Custody']);
 
