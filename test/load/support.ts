@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { type SignedClient, signedClient } from '../../bench/lib/signed-client.ts';
+import { type SignedClient, type SigningKey, signedClient } from '../../bench/lib/signed-client.ts';
 import { digestUntilCurrent } from '../../lambda/audit/digest.ts';
 import { FileAuditSigner } from '../../lambda/audit/file-audit-signer.ts';
 import { type Item, isRecordItem, readRecordItem } from '../../lambda/audit/item.ts';
@@ -29,6 +29,8 @@ export interface LoadServer {
   readonly sandboxRuns: Map<string, SandboxRequest>;
   /** A signed client for a principal of custody.policy.json (agent, auditor, stranger). */
   client(principal: string): SignedClient;
+  /** A client signing with these keys (wrong ones, for hostile requests). */
+  clientWithKey(key: SigningKey): SignedClient;
   /** Every audit record in the table (a full Scan). */
   allRecords(): Promise<AuditRecord[]>;
   /** Writes digests up to now (no settle delay) and verifies the whole trail against them. */
@@ -36,7 +38,10 @@ export interface LoadServer {
   stop(): Promise<void>;
 }
 
-export async function startLoadServer(options: LocalServerOptions = {}): Promise<LoadServer> {
+export async function startLoadServer(
+  options: LocalServerOptions = {},
+  setup: { readonly warmUpPython?: boolean } = {},
+): Promise<LoadServer> {
   const home = mkdtempSync(join(tmpdir(), 'custody-load-'));
   const inner = createSandbox();
   const sandboxRuns = new Map<string, SandboxRequest>();
@@ -50,7 +55,7 @@ export async function startLoadServer(options: LocalServerOptions = {}): Promise
   let server: LocalServer | undefined;
   let dynamo: DynamoDBClient | undefined;
   try {
-    await inner.warmUp();
+    if (setup.warmUpPython ?? true) await inner.warmUp();
     server = await startLocalServer({
       port: 0,
       policyFile: join(ROOT, 'custody.policy.json'),
@@ -75,6 +80,11 @@ export async function startLoadServer(options: LocalServerOptions = {}): Promise
         const identity = running.identities.find((i) => i.profileName === principal);
         if (!identity) throw new Error(`no local identity ${principal}`);
         const client = signedClient({ baseUrl: running.url, key: identity, region: running.region });
+        clients.push(client);
+        return client;
+      },
+      clientWithKey(key) {
+        const client = signedClient({ baseUrl: running.url, key, region: running.region });
         clients.push(client);
         return client;
       },
