@@ -77,9 +77,7 @@ async function newEngine(): Promise<Engine> {
       return Reflect.apply(grow, memory, [pages]);
     },
   });
-  const module = await newQuickJSWASMModuleFromVariant(
-    newVariant(quickJsVariant, { wasmMemory: memory as unknown as VariantMemory }),
-  );
+  const module = await instantiateEngine(memory as unknown as VariantMemory);
   return {
     module,
     capMemory: (bytes) => {
@@ -97,6 +95,72 @@ async function newEngine(): Promise<Engine> {
 const quickJsVariant: QuickJSSyncVariant =
   (variantModule as unknown as { default?: QuickJSSyncVariant }).default ??
   (variantModule as unknown as QuickJSSyncVariant);
+
+/**
+ * The variant with its two loaders imported once: a dynamic import per instance costs milliseconds
+ * when a module loader hook is installed (`npm start` runs under tsx).
+ */
+const loadedVariant: QuickJSSyncVariant = {
+  ...quickJsVariant,
+  importFFI: once(() => quickJsVariant.importFFI()),
+  importModuleLoader: once(() => quickJsVariant.importModuleLoader()),
+};
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load();
+    loaded.catch(() => {
+      loaded = undefined;
+    });
+    return loaded;
+  };
+}
+
+/** The parts of the WebAssembly API used to take the compiled module (not in this project's ES lib). */
+type WasmModule = NonNullable<Parameters<typeof newVariant>[1]['wasmModule']>;
+interface WasmApi {
+  instantiate(...args: unknown[]): Promise<unknown>;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let engineModule: Promise<WasmModule | undefined> | undefined;
+
+/**
+ * A fresh engine instance on `memory`, from the engine's compiled WebAssembly module. Compiling is
+ * most of what a fresh instance costs (about 10 ms); a compiled module holds no state, so it is
+ * compiled once per process and shared, while every execution still gets its own instance and its
+ * own linear memory. The single-file variant compiles from bytes it embeds and does not expose, so
+ * the module is taken from the first instantiation; should that fail, the next instance tries
+ * again, and meanwhile each instance compiles its own (slower, same isolation).
+ */
+async function instantiateEngine(memory: VariantMemory): Promise<QuickJSWASMModule> {
+  if (engineModule === undefined) {
+    let settle: (compiled: WasmModule | undefined) => void = () => undefined;
+    engineModule = new Promise((resolve) => {
+      settle = resolve;
+    });
+    const instantiate = wasmApi.instantiate;
+    let captured: WasmModule | undefined;
+    wasmApi.instantiate = async function capture(this: unknown, ...args: unknown[]) {
+      const result = await Reflect.apply(instantiate, this, args);
+      const compiled = (result as { module?: WasmModule } | undefined)?.module;
+      if (compiled !== undefined) captured ??= compiled;
+      return result;
+    };
+    try {
+      return await newQuickJSWASMModuleFromVariant(newVariant(loadedVariant, { wasmMemory: memory }));
+    } finally {
+      wasmApi.instantiate = instantiate;
+      if (captured === undefined) engineModule = undefined;
+      settle(captured);
+    }
+  }
+  const wasmModule = await engineModule;
+  return newQuickJSWASMModuleFromVariant(
+    newVariant(loadedVariant, { wasmMemory: memory, ...(wasmModule ? { wasmModule } : {}) }),
+  );
+}
 
 type Interruption = 'deadline' | 'output' | undefined;
 
