@@ -6,6 +6,7 @@
  * each other. Integrity comes from the periodic signed digest (`digest.ts`), not from the write.
  */
 import {
+  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -55,9 +56,22 @@ export interface DynamoDbAuditStoreOptions {
 export interface ListRecentOptions {
   /** @default 50 */
   readonly limit?: number;
-  /** Oldest write to include. @default 7 days before now */
+  /**
+   * Oldest write to include. @default 7 days before now
+   *
+   * The listing queries the byTime index one hour at a time, newest first, so a `since` further
+   * back than the default week is first raised to the first hour that can hold a record (one
+   * hour before the table was created, as the digest's genesis); `since: new Date(0)` means "all".
+   * What remains may reach back at most `LIST_RECENT_MAX_LOOKBACK_DAYS`: beyond that (a table
+   * older than that, or one restored from a backup, whose creation time says nothing about its
+   * records) listRecent throws a RangeError naming the limit rather than query for minutes or
+   * silently list less. Older records: `get` (by execution), `listByCaller`, or `verifyAudit`.
+   */
   readonly since?: Date;
 }
+
+/** How far back `listRecent` reads (it walks the byTime index hour by hour). */
+export const LIST_RECENT_MAX_LOOKBACK_DAYS = 366;
 
 export interface ListByCallerOptions {
   /** @default 50 */
@@ -67,6 +81,13 @@ export interface ListByCallerOptions {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** A `since` within this window is queried as given; further back, it is bounded first. */
+const DEFAULT_LISTING_WINDOW_MS = 7 * DAY_MS;
+/** A writer's clock may run this far behind the table's creation (the digest genesis allows the same). */
+const WRITER_CLOCK_SLACK_MS = HOUR_MS;
+/** Most hours queried at once while walking back through empty hours. */
+const MAX_HOURS_PER_ROUND = 24;
 const THROTTLING = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
@@ -82,6 +103,7 @@ export class DynamoDbAuditStore implements AuditStore {
   private readonly maxAttempts: number;
   private readonly retryBaseDelayMs: number;
   private readonly attemptTimeoutMs: number;
+  private creation: Promise<TableCreation> | undefined;
 
   constructor(options: DynamoDbAuditStoreOptions) {
     this.client = options.client;
@@ -162,39 +184,91 @@ export class DynamoDbAuditStore implements AuditStore {
       .sort((a, b) => a.timestamp.localeCompare(b.timestamp) || eventRank(a.event) - eventRank(b.event));
   }
 
-  /** The most recently written records, newest first (for `custody audit tail` and reports). */
+  /**
+   * The most recently written records, newest first (for `custody audit tail` and reports).
+   * @throws RangeError when `since` reaches further back than it can read (see `ListRecentOptions.since`)
+   */
   async listRecent(options: ListRecentOptions = {}): Promise<AuditRecord[]> {
     const limit = options.limit ?? 50;
     const now = this.clock();
-    const since = options.since ?? new Date(now.getTime() - 7 * DAY_MS);
-    const buckets = timeBuckets(since, now, 1).reverse();
+    const since = options.since ?? new Date(now.getTime() - DEFAULT_LISTING_WINDOW_MS);
+    const from =
+      now.getTime() - since.getTime() > DEFAULT_LISTING_WINDOW_MS
+        ? await this.listingStart(since, now)
+        : since;
+    const hours = timeBuckets(from, now, 1).reverse();
     const found: StoredRecord[] = [];
-    for (const hour of buckets) {
-      if (found.length >= limit) break;
-      const shards = this.shardBuckets(hour);
-      const perShard = await Promise.all(
-        shards.map((bucket) =>
-          this.queryAll(
-            {
-              TableName: this.tableName,
-              IndexName: AUDIT_TABLE.byTimeIndex.name,
-              KeyConditionExpression: '#pk = :pk AND #sk >= :since',
-              ExpressionAttributeNames: {
-                '#pk': AUDIT_TABLE.byTimeIndex.partitionKey,
-                '#sk': AUDIT_TABLE.byTimeIndex.sortKey,
+    // Newest hours first; through empty hours the rounds widen (1, 2, 4, ... 24 hours at once).
+    let next = 0;
+    let width = 1;
+    while (next < hours.length && found.length < limit) {
+      const round = hours.slice(next, next + width);
+      next += round.length;
+      const wanted = limit - found.length;
+      const perBucket = await Promise.all(
+        round
+          .flatMap((hour) => this.shardBuckets(hour))
+          .map((bucket) =>
+            this.queryAll(
+              {
+                TableName: this.tableName,
+                IndexName: AUDIT_TABLE.byTimeIndex.name,
+                KeyConditionExpression: '#pk = :pk AND #sk >= :since',
+                ExpressionAttributeNames: {
+                  '#pk': AUDIT_TABLE.byTimeIndex.partitionKey,
+                  '#sk': AUDIT_TABLE.byTimeIndex.sortKey,
+                },
+                ExpressionAttributeValues: { ':pk': { S: bucket }, ':since': { S: from.toISOString() } },
+                ScanIndexForward: false,
               },
-              ExpressionAttributeValues: { ':pk': { S: bucket }, ':since': { S: since.toISOString() } },
-              ScanIndexForward: false,
-            },
-            limit - found.length,
+              wanted,
+            ),
           ),
-        ),
       );
-      const hourItems = perShard.flat().map((item) => this.read(item));
-      hourItems.sort((a, b) => b.writtenAt.localeCompare(a.writtenAt));
-      found.push(...hourItems.slice(0, limit - found.length));
+      const roundItems = perBucket.flat().map((item) => this.read(item));
+      roundItems.sort((a, b) => b.writtenAt.localeCompare(a.writtenAt));
+      found.push(...roundItems.slice(0, wanted));
+      width = roundItems.length === 0 ? Math.min(width * 2, MAX_HOURS_PER_ROUND) : 1;
     }
     return found.map((s) => s.record);
+  }
+
+  /** `since`, raised to the first hour that can hold a record; refused if still beyond the look-back. */
+  private async listingStart(since: Date, now: Date): Promise<Date> {
+    const creation = await this.tableCreation();
+    const firstPossible = creation.ok ? creation.createdAt.getTime() - WRITER_CLOCK_SLACK_MS : undefined;
+    const from =
+      firstPossible !== undefined && firstPossible > since.getTime() ? new Date(firstPossible) : since;
+    if (now.getTime() - from.getTime() > LIST_RECENT_MAX_LOOKBACK_DAYS * DAY_MS) {
+      const why = creation.ok
+        ? `table ${this.tableName} was created ${creation.createdAt.toISOString()}, so it may hold older records`
+        : `the table's creation time, which would bound it, is unknown: ${creation.reason}`;
+      throw new RangeError(
+        `listRecent: since ${since.toISOString()} is more than ${LIST_RECENT_MAX_LOOKBACK_DAYS} days before now (${now.toISOString()}) and ${why}; ` +
+          `the listing reads the time index hour by hour and looks back at most ${LIST_RECENT_MAX_LOOKBACK_DAYS} days: pass a later since, or find older records by execution (get) or caller (listByCaller)`,
+      );
+    }
+    return from;
+  }
+
+  /** When the table was created, read once (DescribeTable); unknown if unreadable or restored from a backup. */
+  private tableCreation(): Promise<TableCreation> {
+    this.creation ??= this.client.send(new DescribeTableCommand({ TableName: this.tableName })).then(
+      (out): TableCreation => {
+        const table = out.Table;
+        if (table?.RestoreSummary !== undefined) {
+          return { ok: false, reason: 'it was restored from a backup, so its records may predate it' };
+        }
+        if (table?.CreationDateTime === undefined) return { ok: false, reason: 'DescribeTable gave none' };
+        return { ok: true, createdAt: table.CreationDateTime };
+      },
+      (error: unknown): TableCreation => {
+        // Not cached: the next listing asks again.
+        this.creation = undefined;
+        return { ok: false, reason: `DescribeTable failed: ${describeError(error)}` };
+      },
+    );
+    return this.creation;
   }
 
   /** A caller's records (by `caller.arn`), newest first ("everything principal X ran"). */
@@ -291,6 +365,10 @@ export class DynamoDbAuditStore implements AuditStore {
     return items;
   }
 }
+
+type TableCreation =
+  | { readonly ok: true; readonly createdAt: Date }
+  | { readonly ok: false; readonly reason: string };
 
 function eventRank(event: string): number {
   return event === 'started' ? 0 : event === 'completed' ? 1 : 2;

@@ -1,9 +1,12 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
+import {
+  DynamoDbAuditStore,
+  LIST_RECENT_MAX_LOOKBACK_DAYS,
+} from '../../lambda/audit/dynamodb-audit-store.ts';
 import { AuditRecordExistsError, AuditWriteError } from '../../lambda/audit/errors.ts';
-import { createAuditTable } from '../../lambda/audit/table.ts';
+import { createAuditTable, tableCreatedAt } from '../../lambda/audit/table.ts';
 import { DependencyError } from '../../lambda/core/errors.ts';
 import { dynamoDbClient, type RunningDynalite, startDynalite } from '../support/dynalite.ts';
 import { auditRecord, ManualClock } from './records.ts';
@@ -153,6 +156,109 @@ describe('DynamoDbAuditStore', () => {
     await expect(missing.put(auditRecord('exec-nt', 'started', clock.now()))).rejects.toThrow(
       /not written to table no-such-table: ResourceNotFoundException/,
     );
+  });
+});
+
+describe('DynamoDbAuditStore listing far back', () => {
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  let db: RunningDynalite;
+  let tables = 0;
+
+  beforeAll(async () => {
+    db = await startDynalite({ createTable: false });
+  });
+  afterAll(async () => {
+    await db.stop();
+  });
+
+  /** A fresh table, a client that counts the commands it sends, and the table's creation time. */
+  async function freshTable() {
+    const tableName = `listing-${++tables}`;
+    await createAuditTable(db.client, tableName);
+    const createdAt = await tableCreatedAt(db.client, tableName);
+    const client = db.newClient();
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const count = (command: string) => sent.filter((c) => c === command).length;
+    const clear = () => sent.splice(0);
+    return { tableName, createdAt, client, count, clear };
+  }
+
+  it('lists every record since the epoch, querying only the hours since the table was created', async () => {
+    const t = await freshTable();
+    const clock = new ManualClock(new Date(t.createdAt.getTime() - 50 * 60_000));
+    const store = new DynamoDbAuditStore({ client: t.client, tableName: t.tableName, clock: clock.now });
+    const written = [];
+    for (const id of ['exec-e-1', 'exec-e-2', 'exec-e-3']) {
+      const record = auditRecord(id, 'denied', clock.now());
+      await store.put(record);
+      written.push(record);
+      clock.advance(25 * 60_000);
+    }
+    t.clear();
+
+    const listed = await store.listRecent({ since: new Date(0) });
+
+    expect(listed).toEqual(written.reverse());
+    expect(t.count('DescribeTableCommand')).toBe(1);
+    // The hours from one hour before the table's creation to now: at most three.
+    expect(t.count('QueryCommand')).toBeLessThanOrEqual(3);
+  });
+
+  it('walks a sparse ten days back to the table, one query per hour, and stops at the limit', async () => {
+    const t = await freshTable();
+    const clock = new ManualClock(new Date(t.createdAt.getTime() + 5 * 60_000));
+    const store = new DynamoDbAuditStore({ client: t.client, tableName: t.tableName, clock: clock.now });
+    const first = auditRecord('exec-s-1', 'denied', clock.now());
+    await store.put(first);
+    clock.advance(5 * DAY);
+    const second = auditRecord('exec-s-2', 'denied', clock.now());
+    await store.put(second);
+    clock.advance(5 * DAY);
+    t.clear();
+
+    expect(await store.listRecent({ since: new Date(0) })).toEqual([second, first]);
+    const hours = 10 * 24 + 1;
+    expect(t.count('QueryCommand')).toBeGreaterThanOrEqual(hours);
+    expect(t.count('QueryCommand')).toBeLessThanOrEqual(hours + 2);
+
+    t.clear();
+    expect(await store.listRecent({ since: new Date(0), limit: 1 })).toEqual([second]);
+    // Five days of hours, plus at most one round of 24 hours past the record.
+    expect(t.count('QueryCommand')).toBeLessThanOrEqual(5 * 24 + 2 + 24);
+  });
+
+  it('refuses a since beyond the look-back on a table older than it, naming the limit, without querying', async () => {
+    const t = await freshTable();
+    const now = new Date(t.createdAt.getTime() + (LIST_RECENT_MAX_LOOKBACK_DAYS + 30) * DAY);
+    const store = new DynamoDbAuditStore({ client: t.client, tableName: t.tableName, clock: () => now });
+
+    await expect(store.listRecent({ since: new Date(0) })).rejects.toThrow(
+      new RegExp(
+        `since 1970-01-01T00:00:00.000Z is more than ${LIST_RECENT_MAX_LOOKBACK_DAYS} days before now .*table ${t.tableName} was created`,
+      ),
+    );
+    expect(t.count('QueryCommand')).toBe(0);
+    // Within the look-back it lists (nothing here).
+    expect(await store.listRecent({ since: new Date(now.getTime() - 10 * DAY) })).toEqual([]);
+  });
+
+  it('queries a since within the last week as given, without describing the table', async () => {
+    const t = await freshTable();
+    const store = new DynamoDbAuditStore({ client: t.client, tableName: t.tableName });
+    await store.put(auditRecord('exec-w-1', 'denied', new Date()));
+    t.clear();
+
+    expect((await store.listRecent()).map((r) => r.executionId)).toEqual(['exec-w-1']);
+    expect(t.count('DescribeTableCommand')).toBe(0);
+    expect(t.count('QueryCommand')).toBe(7 * 24 + 1);
   });
 });
 
