@@ -5,6 +5,9 @@
  * the real verifier runs. The local path runs end to end in test/e2e/local-api.test.ts.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
@@ -449,6 +452,51 @@ describe('custody audit verify on AWS', () => {
 
       expect(code).toBe(EXIT.usage);
       expect(out.stderr).toContain('--region is required on AWS (or set AWS_REGION)');
+    });
+  });
+
+  describe('on the local stack', () => {
+    it('digests what is due, verifies, and appends the result to the audit log with --record', async () => {
+      const home = await mkdtemp(join(tmpdir(), 'custody-verify-'));
+      try {
+        const tableName = `local-verify-${++tables}`;
+        await createAuditTable(db.client, tableName);
+        const auditLog = join(home, 'audit.log');
+        await writeFile(
+          join(home, 'local.json'),
+          JSON.stringify({
+            apiEndpoint: 'http://127.0.0.1:9',
+            region: 'us-east-1',
+            credentialsFile: join(home, 'credentials'),
+            dynamodbEndpoint: db.endpoint,
+            auditTableName: tableName,
+            auditLog,
+          }),
+        );
+        await FileAuditSigner.open(join(home, 'audit-signing-key.pem'));
+        const store = new DynamoDbAuditStore({ client: db.client, tableName });
+        await store.put(auditRecord('exec-l-1', 'denied', new Date()));
+        const { io: streams, out } = io();
+
+        const code = await main(['audit', 'verify', '--record'], {
+          ...streams,
+          env: { CUSTODY_HOME: home },
+          cwd: home,
+        });
+
+        expect(out.stderr).toContain(`custody: verifying the local audit table ${tableName}`);
+        expect(code).toBe(EXIT.succeeded);
+        expect(out.stdout).toContain('audit verification: INTACT');
+        const lines = (await readFile(auditLog, 'utf8')).trim().split('\n');
+        expect(JSON.parse(lines[0] ?? '')).toMatchObject({ auditDigest: { sequence: 1 } });
+        expect(JSON.parse(lines.at(-1) ?? '')).toMatchObject({
+          auditVerification: { ok: true, scope: 'all', digests: 1, uncovered: 1 },
+        });
+        expect(kms).not.toHaveReceivedCommand(GetPublicKeyCommand);
+        expect(cfn).not.toHaveReceivedCommand(DescribeStacksCommand);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
     });
   });
 });
