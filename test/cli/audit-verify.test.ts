@@ -8,7 +8,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   CloudWatchLogsClient,
@@ -39,6 +38,7 @@ import { createAuditTable } from '../../lambda/audit/table.ts';
 import { verifyAudit } from '../../lambda/audit/verify.ts';
 import type { AuditEvent } from '../../lambda/core/audit-record.ts';
 import { auditRecord, ManualClock } from '../audit/records.ts';
+import { captureIo, runCli } from '../support/cli.ts';
 import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
 
 const env = {
@@ -167,26 +167,9 @@ describe('custody audit verify on AWS', () => {
       .resolves({ events: [line(trail.digests[1])] });
   }
 
-  function io() {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out = { stdout: '', stderr: '' };
-    stdout.on('data', (d: Buffer) => {
-      out.stdout += d.toString();
-    });
-    stderr.on('data', (d: Buffer) => {
-      out.stderr += d.toString();
-    });
-    const stdin = Object.assign(new PassThrough(), { isTTY: true });
-    stdin.end();
-    return { io: { stdout, stderr, stdin, env, cwd: '/nonexistent' }, out };
-  }
-
-  async function custody(args: string[]) {
-    const { io: streams, out } = io();
-    const code = await main(['audit', 'verify', ...args, '--endpoint', db.endpoint], streams);
-    return { code, ...out };
-  }
+  const io = () => captureIo({ env, cwd: '/nonexistent' });
+  const custody = (args: string[]) =>
+    runCli(['audit', 'verify', ...args, '--endpoint', db.endpoint], { env, cwd: '/nonexistent' });
 
   async function tamper(tableName: string, executionId: string, event: AuditEvent) {
     const item = (

@@ -1,34 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT, languageOfFile, main } from '../../client/cli.ts';
+import { EXIT, languageOfFile } from '../../client/cli.ts';
+import { runCli } from '../support/cli.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'custody-cli-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}, stdin = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const input = Object.assign(new PassThrough(), { isTTY: stdin === '' ? true : undefined });
-  input.end(stdin);
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const code = await main(args, {
-    stdout,
-    stderr,
-    stdin: input,
-    env: { CUSTODY_HOME: join(cwd, 'none'), ...env },
-    cwd,
-  });
-  return { code, stdout: out, stderr: err };
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, stdin = '') {
+  return runCli(args, { env: { CUSTODY_HOME: join(cwd, 'none'), ...env }, cwd, stdin });
 }
 
 describe('custody CLI arguments', () => {

@@ -3,7 +3,6 @@
  * Logs mocked (exact inputs asserted), the audit table a real DynamoDB-compatible server.
  * The local path runs end to end in test/e2e/revocation.test.ts.
  */
-import { PassThrough } from 'node:stream';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   CloudWatchLogsClient,
@@ -15,12 +14,13 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EXIT, main } from '../../client/cli.ts';
+import { EXIT } from '../../client/cli.ts';
 import { killSwitchCommand } from '../../client/revoke.ts';
 import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
 import { DynamoDbRevocationStore } from '../../lambda/revocation/dynamodb-revocation-store.ts';
 import { revokeOlderSessionsPolicy } from '../../lambda/revocation/iam-session-revocation.ts';
 import { roleNameOutputDescription } from '../../lambda/revocation/stack-outputs.ts';
+import { captureIo, runCli } from '../support/cli.ts';
 import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
 
 const NOW = new Date('2030-01-01T12:00:00.000Z');
@@ -91,27 +91,15 @@ describe('custody revoke on AWS', () => {
   });
 
   async function run(action: 'revoke' | 'reinstate', args: string[], at = NOW) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const stdin = Object.assign(new PassThrough(), { isTTY: true });
-    stdin.end();
-    const io = { stdout, stderr, stdin, env, cwd: '/' };
+    const { io, out } = captureIo({ env, cwd: '/' });
     let code: number;
     try {
       code = await killSwitchCommand(action, [...args, '--endpoint', db.endpoint], io, { clock: () => at });
     } catch (error) {
       // What main() would print; here we want the error itself.
-      return { code: -1, stdout: out, stderr: err, error: error as Error };
+      return { code: -1, ...out, error: error as Error };
     }
-    return { code, stdout: out, stderr: err, error: undefined };
+    return { code, ...out, error: undefined };
   }
 
   const revocations = () => new DynamoDbRevocationStore({ client: db.client, tableName: db.tableName });
@@ -222,17 +210,7 @@ describe('custody revoke on AWS', () => {
 
 describe('custody revoke arguments', () => {
   it('exits 9 naming the missing local stack', async () => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let err = '';
-    stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const stdin = Object.assign(new PassThrough(), { isTTY: true });
-    const code = await main(['revoke', '--profile', 'sandbox'], {
-      stdout,
-      stderr,
-      stdin,
+    const { code, stderr: err } = await runCli(['revoke', '--profile', 'sandbox'], {
       env: { CUSTODY_HOME: '/nonexistent/custody-home' },
       cwd: '/',
     });
@@ -241,18 +219,7 @@ describe('custody revoke arguments', () => {
   });
 
   it('exits 2 naming a malformed target', async () => {
-    const stderr = new PassThrough();
-    let err = '';
-    stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const code = await main(['revoke', '--principal', 'a#b'], {
-      stdout: new PassThrough(),
-      stderr,
-      stdin: Object.assign(new PassThrough(), { isTTY: true }),
-      env: {},
-      cwd: '/',
-    });
+    const { code, stderr: err } = await runCli(['revoke', '--principal', 'a#b'], { env: {}, cwd: '/' });
     expect(code).toBe(EXIT.usage);
     expect(err).toContain('--principal: principal "a#b" must be 1-64 characters');
   });

@@ -6,11 +6,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditReport, escapeHtml } from '../../client/audit-report.ts';
-import { EXIT, main } from '../../client/cli.ts';
+import { EXIT } from '../../client/cli.ts';
 import { digestUntilCurrent } from '../../lambda/audit/digest.ts';
 import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/audit/file-audit-log.ts';
@@ -18,6 +17,7 @@ import { FileAuditSigner } from '../../lambda/audit/file-audit-signer.ts';
 import { recordKey } from '../../lambda/audit/item.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { revocationRecord } from '../../lambda/revocation/revocation-record.ts';
+import { runCli } from '../support/cli.ts';
 import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
 
 const ACCOUNT = '111122223333';
@@ -124,22 +124,7 @@ describe('custody audit report', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  async function cli(args: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const stdin = Object.assign(new PassThrough(), { isTTY: true });
-    stdin.end();
-    const code = await main(args, { stdout, stderr, stdin, env: { CUSTODY_HOME: home }, cwd: home });
-    return { code, stdout: out, stderr: err };
-  }
+  const cli = (args: string[]) => runCli(args, { env: { CUSTODY_HOME: home }, cwd: home });
 
   it('counts executions, denials by reason, callers, profiles, statuses and kill-switch actions', async () => {
     const out = await cli(['audit', 'report', '--json']);

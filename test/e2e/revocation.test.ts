@@ -6,15 +6,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, main } from '../../client/cli.ts';
+import { EXIT } from '../../client/cli.ts';
 import { DependencyError } from '../../lambda/core/errors.ts';
 import type { AssumedSession } from '../../lambda/core/ports.ts';
 import type { Sandbox } from '../../lambda/core/types.ts';
 import { createSandbox } from '../../lambda/sandbox/index.ts';
 import { localDeployment } from '../../local/deployment.ts';
+import { runCli } from '../support/cli.ts';
 import { ROOT, sdkSigned, startTestServer, type TestServer } from './support.ts';
 
 /** The example policy plus a second principal on the sandbox profile. */
@@ -48,22 +48,7 @@ describe('custody revoke on the local stack', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function cli(args: string[]) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const stdin = Object.assign(new PassThrough(), { isTTY: true });
-    stdin.end();
-    const code = await main(args, { stdout, stderr, stdin, env: { CUSTODY_HOME: t.home }, cwd: ROOT });
-    return { code, stdout: out, stderr: err };
-  }
+  const cli = (args: string[]) => runCli(args, { env: { CUSTODY_HOME: t.home }, cwd: ROOT });
 
   async function execute(principal: string, profile: string, code = 'console.log("ran")') {
     const res = await sdkSigned({
