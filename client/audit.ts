@@ -26,6 +26,7 @@ import {
   auditLogGroupNameOf,
   readStackOutputs,
 } from '../lambda/revocation/stack-outputs.ts';
+import { clientSet, regionOf } from './aws-clients.ts';
 import { type CliIo, describeRecord, EXIT, line, localStack, parseCommandArgs, UsageError } from './cli.ts';
 import { CustodyConfigError } from './index.ts';
 
@@ -259,16 +260,8 @@ async function awsVerifySource(
       '--key-id is required with --table: the KMS key that signs the digests (stack output AuditSigningKeyArn)',
     );
   }
-  const region = values.region ?? (io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION);
-  if (!region) throw new UsageError('--region is required on AWS (or set AWS_REGION)');
-  const clients: { destroy(): void }[] = [];
-  const track = <T extends { destroy(): void }>(client: T): T => {
-    clients.push(client);
-    return client;
-  };
-  const close = () => {
-    for (const c of clients) c.destroy();
-  };
+  const region = regionOf(io, values.region);
+  const { track, close } = clientSet();
   try {
     let tableName = values.table;
     let keyId = values['key-id'];

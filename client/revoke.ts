@@ -33,6 +33,7 @@ import {
 import { REVOKE_POLICY_NAME, revokeRoleSessions } from '../lambda/revocation/iam-session-revocation.ts';
 import { revocationRecord } from '../lambda/revocation/revocation-record.ts';
 import { auditLogGroupNameOf, readStackOutputs } from '../lambda/revocation/stack-outputs.ts';
+import { clientSet, regionOf } from './aws-clients.ts';
 import { type CliIo, EXIT, line, localStack, parseCommandArgs, UsageError } from './cli.ts';
 import { CustodyConfigError } from './index.ts';
 
@@ -114,12 +115,6 @@ function checkAgainstPolicy(policy: Policy | undefined, scope: RevocationScope, 
   }
 }
 
-function regionOf(io: CliIo, flag: string | undefined): string {
-  const region = flag ?? (io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION);
-  if (!region) throw new UsageError('--region is required on AWS (or set AWS_REGION)');
-  return region;
-}
-
 async function controlPlane(
   io: CliIo,
   values: {
@@ -170,14 +165,7 @@ async function controlPlane(
     throw new UsageError('give either --stack NAME or --table NAME, not both');
   }
   const region = regionOf(io, values.region);
-  const clients: { destroy(): void }[] = [];
-  const track = <T extends { destroy(): void }>(client: T): T => {
-    clients.push(client);
-    return client;
-  };
-  const close = () => {
-    for (const c of clients) c.destroy();
-  };
+  const { track, close } = clientSet();
   try {
     let tableName = values.table;
     let roleName = values['role-name'];
