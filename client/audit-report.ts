@@ -225,75 +225,52 @@ function outcomeText(e: ReportedExecution): string {
   return e.reason ? `denied ${e.reason}` : e.outcome;
 }
 
+/** A report section for the terminal: its title, its table, a blank line. */
+function section(title: string, headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  return [title, ...table(headers, rows), ''];
+}
+
+// One row shape each for the terminal and the HTML page, so the two forms show the same columns.
+const countRow = ([key, n]: readonly [string, number]) => [key, String(n)];
+const tallyRow = (t: Tally) => [t.key, String(t.executions), String(t.denials)];
+const killSwitchRow = (k: KillSwitchAction) => [
+  k.timestamp,
+  k.event,
+  `${k.scope} ${k.target}`,
+  k.by,
+  k.reason ?? '',
+];
+const executionRow = (e: ReportedExecution) => [
+  e.timestamp,
+  e.caller,
+  e.profile,
+  e.language,
+  outcomeText(e),
+  e.sessionName ?? '-',
+  short(e.codeSha256),
+  short(e.outputSha256),
+  e.executionId,
+];
+const KILL_SWITCH_HEADERS = ['time', 'action', 'target', 'by', 'reason'];
+
 /** The report for a terminal: plain text, aligned columns, no colour. */
 export function formatAuditReport(report: AuditReport): string {
-  const out: string[] = [];
-  out.push(`custody audit report — ${report.generatedAt}`);
-  out.push(
+  const out: string[] = [
+    `custody audit report — ${report.generatedAt}`,
     `  window: writes since ${report.since}; ${report.recordsRead} records read${report.truncated ? ' (limit reached: older records not counted)' : ''}`,
-  );
-  out.push(
     `  executions: ${report.executions} completed, ${report.running} running or unfinished; denials: ${report.denials}`,
-  );
-  out.push('');
-  out.push('Sandbox statuses');
-  out.push(
-    ...table(
-      ['status', 'count'],
-      report.statuses.map(([s, n]) => [s, String(n)]),
-    ),
-  );
-  out.push('');
-  out.push('Denials by reason');
-  out.push(
-    ...table(
-      ['reason', 'count'],
-      report.denialsByReason.map(([r, n]) => [r, String(n)]),
-    ),
-  );
-  out.push('');
-  out.push('Top callers');
-  out.push(
-    ...table(
-      ['caller', 'executions', 'denials'],
-      report.topCallers.map((t) => [t.key, String(t.executions), String(t.denials)]),
-    ),
-  );
-  out.push('');
-  out.push('Top profiles');
-  out.push(
-    ...table(
-      ['profile', 'executions', 'denials'],
-      report.topProfiles.map((t) => [t.key, String(t.executions), String(t.denials)]),
-    ),
-  );
-  out.push('');
-  out.push('Kill switch');
-  out.push(
-    ...table(
-      ['time', 'action', 'target', 'by', 'reason'],
-      report.killSwitch.map((k) => [k.timestamp, k.event, `${k.scope} ${k.target}`, k.by, k.reason ?? '']),
-    ),
-  );
-  out.push('');
-  out.push(`Recent executions (newest first, ${report.recent.length})`);
-  out.push(
-    ...table(
+    '',
+    ...section('Sandbox statuses', ['status', 'count'], report.statuses.map(countRow)),
+    ...section('Denials by reason', ['reason', 'count'], report.denialsByReason.map(countRow)),
+    ...section('Top callers', ['caller', 'executions', 'denials'], report.topCallers.map(tallyRow)),
+    ...section('Top profiles', ['profile', 'executions', 'denials'], report.topProfiles.map(tallyRow)),
+    ...section('Kill switch', KILL_SWITCH_HEADERS, report.killSwitch.map(killSwitchRow)),
+    ...section(
+      `Recent executions (newest first, ${report.recent.length})`,
       ['time', 'caller', 'profile', 'lang', 'outcome', 'role session', 'code', 'output', 'execution'],
-      report.recent.map((e) => [
-        e.timestamp,
-        e.caller,
-        e.profile,
-        e.language,
-        outcomeText(e),
-        e.sessionName ?? '-',
-        short(e.codeSha256),
-        short(e.outputSha256),
-        e.executionId,
-      ]),
+      report.recent.map(executionRow),
     ),
-  );
-  out.push('');
+  ];
   if (report.verification) out.push(formatVerifyReport(report.verification));
   else out.push(`audit verification: not run (${report.verificationNote ?? 'skipped'})`);
   return `${out.join('\n')}\n`;
@@ -348,11 +325,7 @@ function verificationHtml(report: AuditReport): string {
 /** A self-contained HTML page (inline CSS, no script, no external resource). */
 export function renderAuditReportHtml(report: AuditReport): string {
   const tallies = (list: readonly Tally[], what: string) =>
-    htmlTable(
-      [what, 'executions', 'denials'],
-      list.map((t) => [t.key, String(t.executions), String(t.denials)]),
-      [1, 2],
-    );
+    htmlTable([what, 'executions', 'denials'], list.map(tallyRow), [1, 2]);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -399,10 +372,7 @@ ${verificationHtml(report)}
 <section><h2>Top callers</h2>${tallies(report.topCallers, 'caller')}</section>
 <section><h2>Top profiles</h2>${tallies(report.topProfiles, 'profile')}</section>
 </div>
-<section><h2>Kill switch</h2>${htmlTable(
-    ['time', 'action', 'target', 'by', 'reason'],
-    report.killSwitch.map((k) => [k.timestamp, k.event, `${k.scope} ${k.target}`, k.by, k.reason ?? '']),
-  )}</section>
+<section><h2>Kill switch</h2>${htmlTable(KILL_SWITCH_HEADERS, report.killSwitch.map(killSwitchRow))}</section>
 <section class="wide"><h2>Recent executions</h2>${htmlTable(
     [
       'time',
@@ -415,17 +385,7 @@ ${verificationHtml(report)}
       'output sha256',
       'execution',
     ],
-    report.recent.map((e) => [
-      e.timestamp,
-      e.caller,
-      e.profile,
-      e.language,
-      outcomeText(e),
-      e.sessionName ?? '-',
-      short(e.codeSha256),
-      short(e.outputSha256),
-      e.executionId,
-    ]),
+    report.recent.map(executionRow),
   )}</section>
 </body>
 </html>
