@@ -4,6 +4,7 @@ import { executionRequestSchema as brokerRequestSchema } from '../../lambda/brok
 import { LANGUAGES } from '../../lambda/core/types.ts';
 import { apiResourcePolicy, STAGE_NAME } from '../../lib/api.ts';
 import {
+  brokerFunction,
   examplePolicy,
   onlyResource,
   referencedId,
@@ -168,9 +169,7 @@ describe('CustodyApi', () => {
   });
 
   it('proxies every route to the broker', () => {
-    const [brokerId] = resourcesOfType(s.json, 'AWS::Lambda::Function').find(
-      ([, f]) => f.Properties.Description === 'custody broker: identity, policy, STS, audit',
-    )!;
+    const [brokerId] = brokerFunction(s.json);
     for (const [, m] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
       const integration = m.Properties.Integration as { Type: string; Uri: unknown };
       expect(integration.Type).toBe('AWS_PROXY');

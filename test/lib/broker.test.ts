@@ -7,9 +7,11 @@ import { CfnResolver } from './cfn-resolve.ts';
 import {
   actionsOf,
   allowedActionsOfRole,
+  brokerFunction,
   type CfnResource,
   examplePolicy,
-  functionByDescription,
+  executionRole,
+  executorFunction,
   identityStatementsOfRole,
   onlyResource,
   referencedId,
@@ -19,7 +21,6 @@ import {
   theResource,
 } from './synth.ts';
 
-const BROKER = 'custody broker: identity, policy, STS, audit';
 const policy = examplePolicy();
 
 describe('CustodyBroker', () => {
@@ -28,7 +29,7 @@ describe('CustodyBroker', () => {
   let brokerRoleId: string;
   beforeAll(() => {
     s = synthCustody();
-    [, broker] = functionByDescription(s.json, BROKER);
+    [, broker] = brokerFunction(s.json);
     [brokerRoleId] = roleOfFunction(s.json, broker);
   });
 
@@ -72,12 +73,8 @@ describe('CustodyBroker', () => {
     };
     expect(Object.keys(deployment.profiles).sort()).toEqual(Object.keys(policy.profiles).sort());
     for (const [name, profile] of Object.entries(policy.profiles)) {
-      const [roleId] = theResource(
-        s.json,
-        'AWS::IAM::Role',
-        (p) => p.Description === `custody execution role of profile ${name}`,
-      );
-      const [executorId] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const [roleId] = executionRole(s.json, name);
+      const [executorId] = executorFunction(s.json, name);
       expect(deployment.profiles[name]).toEqual({
         roleArn: `<${roleId}>`,
         executorArn: `<${executorId}>`,
@@ -129,14 +126,7 @@ describe('CustodyBroker', () => {
     const sts = identityStatementsOfRole(s.json, brokerRoleId).find((st) =>
       actionsOf(st).includes('sts:AssumeRole'),
     );
-    const executionRoleIds = Object.keys(policy.profiles).map(
-      (name) =>
-        theResource(
-          s.json,
-          'AWS::IAM::Role',
-          (p) => p.Description === `custody execution role of profile ${name}`,
-        )[0],
-    );
+    const executionRoleIds = Object.keys(policy.profiles).map((name) => executionRole(s.json, name)[0]);
     expect([sts?.Resource].flat().map(referencedId).sort()).toEqual(executionRoleIds.sort());
   });
 });

@@ -10,28 +10,20 @@ import { NO_GRANTED_PRINCIPAL, SESSION_TAG_KEYS } from '../../lib/execution-role
 import {
   actionsOf,
   allowedActionsOfRole,
+  brokerFunction,
   type CfnResource,
-  type CfnTemplate,
   examplePolicy,
-  functionByDescription,
+  executionRole,
+  executorFunction,
   identityStatementsOfRole,
   type PolicyStatementJson,
   referencedId,
   roleOfFunction,
   type Synthesized,
   synthCustody,
-  theResource,
 } from './synth.ts';
 
 const policy = examplePolicy();
-
-function executionRole(json: CfnTemplate, profile: string): [string, CfnResource] {
-  return theResource(
-    json,
-    'AWS::IAM::Role',
-    (p) => p.Description === `custody execution role of profile ${profile}`,
-  );
-}
 
 function trustStatements(role: CfnResource): PolicyStatementJson[] {
   return (role.Properties.AssumeRolePolicyDocument as { Statement: PolicyStatementJson[] }).Statement;
@@ -42,7 +34,7 @@ describe('ExecutionRole', () => {
   let brokerRoleId: string;
   beforeAll(() => {
     s = synthCustody();
-    const [, broker] = functionByDescription(s.json, 'custody broker: identity, policy, STS, audit');
+    const [, broker] = brokerFunction(s.json);
     [brokerRoleId] = roleOfFunction(s.json, broker);
   });
 
@@ -115,7 +107,7 @@ describe('ExecutionRole', () => {
   it('may invoke only its own executor and read only its own secrets', () => {
     for (const [name, profile] of Object.entries(policy.profiles)) {
       const [roleId] = executionRole(s.json, name);
-      const [executorId] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const [executorId] = executorFunction(s.json, name);
       const statements = identityStatementsOfRole(s.json, roleId);
       const expected =
         profile.secrets.length > 0

@@ -3,7 +3,7 @@ import { executorTimeout } from '../../lib/executors.ts';
 import {
   allowedActionsOfRole,
   examplePolicy,
-  functionByDescription,
+  executorFunction,
   identityStatementsOfRole,
   referencedId,
   roleOfFunction,
@@ -24,7 +24,7 @@ describe('ProfileExecutor', () => {
     const roles = new Set<string>();
     const groups = new Set<string>();
     for (const name of profileNames) {
-      const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const [, fn] = executorFunction(s.json, name);
       roles.add(referencedId(fn.Properties.Role));
       const vpcConfig = fn.Properties.VpcConfig as { SecurityGroupIds: unknown[] };
       for (const g of vpcConfig.SecurityGroupIds) groups.add(referencedId(g));
@@ -35,7 +35,7 @@ describe('ProfileExecutor', () => {
 
   it('runs in the isolated subnets, behind a security group with no ingress and no egress', () => {
     for (const name of profileNames) {
-      const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const [, fn] = executorFunction(s.json, name);
       const vpcConfig = fn.Properties.VpcConfig as { SubnetIds: unknown[]; SecurityGroupIds: unknown[] };
       for (const subnet of vpcConfig.SubnetIds) {
         const tags = s.json.Resources[referencedId(subnet)]?.Properties.Tags;
@@ -63,7 +63,7 @@ describe('ProfileExecutor', () => {
 
   it('takes runtime, memory and timeout from the profile, on x86_64', () => {
     for (const [name, profile] of Object.entries(policy.profiles)) {
-      const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const [, fn] = executorFunction(s.json, name);
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['x86_64'],
@@ -76,7 +76,7 @@ describe('ProfileExecutor', () => {
 
   it('reserves the configured concurrency for every executor', () => {
     for (const name of profileNames) {
-      const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const [, fn] = executorFunction(s.json, name);
       expect(fn.Properties.ReservedConcurrentExecutions).toBe(7);
     }
   });
@@ -85,15 +85,15 @@ describe('ProfileExecutor', () => {
     const withProfileSetting = examplePolicy();
     withProfileSetting.profiles.sandbox!.reservedConcurrency = 3;
     const { json } = synthCustody({ props: { policy: withProfileSetting, executorReservedConcurrency: 7 } });
-    const [, sandbox] = functionByDescription(json, 'custody executor of profile sandbox');
-    const [, reports] = functionByDescription(json, 'custody executor of profile reports');
+    const [, sandbox] = executorFunction(json, 'sandbox');
+    const [, reports] = executorFunction(json, 'reports');
     expect(sandbox.Properties.ReservedConcurrentExecutions).toBe(3);
     expect(reports.Properties.ReservedConcurrentExecutions).toBe(7);
   });
 
   it('gives the executor role only VPC networking and its own log group', () => {
     for (const name of profileNames) {
-      const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const [, fn] = executorFunction(s.json, name);
       const [roleId, role] = roleOfFunction(s.json, fn);
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(allowedActionsOfRole(s.json, roleId)).toEqual(
@@ -118,7 +118,7 @@ describe('ProfileExecutor', () => {
 
   it('has no tracing, so its role needs no xray permission', () => {
     for (const name of profileNames) {
-      const [, fn] = functionByDescription(s.json, `custody executor of profile ${name}`);
+      const [, fn] = executorFunction(s.json, name);
       expect(fn.Properties.TracingConfig).toBeUndefined();
     }
   });

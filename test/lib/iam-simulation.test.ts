@@ -6,7 +6,9 @@ import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CfnResolver, WORLD } from './cfn-resolve.ts';
 import {
-  functionByDescription,
+  brokerFunction,
+  executionRole,
+  executorFunction,
   identityStatementsOfRole,
   referencedId,
   roleOfFunction,
@@ -21,21 +23,15 @@ describe('IAM of the synthesized stack', () => {
   let s: Synthesized;
   let resolver: CfnResolver;
   let brokerRoleId: string;
-  const executionRoleId = (profile: string) =>
-    theResource(
-      s.json,
-      'AWS::IAM::Role',
-      (p) => p.Description === `custody execution role of profile ${profile}`,
-    )[0];
-  const executorArn = (profile: string) =>
-    resolver.getAtt(functionByDescription(s.json, `custody executor of profile ${profile}`)[0], 'Arn');
+  const executionRoleId = (profile: string) => executionRole(s.json, profile)[0];
+  const executorArn = (profile: string) => resolver.getAtt(executorFunction(s.json, profile)[0], 'Arn');
   const secretArn = (name: string) =>
     `arn:aws:secretsmanager:${WORLD.region}:${WORLD.account}:secret:${name}-AbC123`;
 
   beforeAll(() => {
     s = synthCustody();
     resolver = new CfnResolver(s.json);
-    const [, broker] = functionByDescription(s.json, 'custody broker: identity, policy, STS, audit');
+    const [, broker] = brokerFunction(s.json);
     [brokerRoleId] = roleOfFunction(s.json, broker);
   });
 
@@ -204,7 +200,7 @@ describe('IAM of the synthesized stack', () => {
     });
 
     it('is refused to any other role in the stack, such as an executor’s', async () => {
-      const [, executor] = functionByDescription(s.json, 'custody executor of profile sandbox');
+      const [, executor] = executorFunction(s.json, 'sandbox');
       const [executorRoleId] = roleOfFunction(s.json, executor);
       expect(await assume('sts:AssumeRole', context, executorRoleId)).toBe('ImplicitlyDenied');
     });

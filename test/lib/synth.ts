@@ -109,6 +109,28 @@ export function functionByDescription(json: CfnTemplate, description: string): [
   return theResource(json, 'AWS::Lambda::Function', (p) => p.Description === description);
 }
 
+// The descriptions lib/ gives the custody functions and roles, stated here independently so a
+// renamed description fails the tests rather than silently following along.
+
+/** The broker function. */
+export function brokerFunction(json: CfnTemplate): [string, CfnResource] {
+  return functionByDescription(json, 'custody broker: identity, policy, STS, audit');
+}
+
+/** The executor function of `profile`. */
+export function executorFunction(json: CfnTemplate, profile: string): [string, CfnResource] {
+  return functionByDescription(json, `custody executor of profile ${profile}`);
+}
+
+/** The execution role of `profile` (the role the broker assumes for that profile's calls). */
+export function executionRole(json: CfnTemplate, profile: string): [string, CfnResource] {
+  return theResource(
+    json,
+    'AWS::IAM::Role',
+    (p) => p.Description === `custody execution role of profile ${profile}`,
+  );
+}
+
 /** The logical id a `{ "Fn::GetAtt": [id, attr] }` or `{ Ref: id }` points at. */
 export function referencedId(value: unknown): string {
   if (value && typeof value === 'object') {
