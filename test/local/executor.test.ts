@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { loadPolicyFile } from '../../lambda/core/policy.ts';
-import type { AssumeRoleInput } from '../../lambda/core/ports.ts';
 import type { SandboxRequest, SandboxResult } from '../../lambda/core/types.ts';
-import { LocalCredentialsPort } from '../../local/credentials.ts';
-import { localDeployment } from '../../local/deployment.ts';
 import { LocalExecutorPort } from '../../local/executor.ts';
+import { localSessions } from './local-session.ts';
 
-const deployment = localDeployment(loadPolicyFile('custody.policy.json'), 'us-east-1');
-const now = { t: Date.parse('2026-03-01T12:00:00Z') };
-const credentials = new LocalCredentialsPort({ deployment, clock: () => new Date(now.t) });
-
-function assume(profile: string): AssumeRoleInput {
-  return {
-    roleArn: `arn:aws:iam::111122223333:role/custody-exec-${profile}`,
-    sessionName: `custody-agent-${profile}-${now.t}`,
-    sourceIdentity: 'agent',
-    tags: { profile },
-    sessionPolicy: '{}',
-    durationSeconds: 900,
-  };
-}
+const { now, credentials, assume } = localSessions();
 
 describe('Local executor port', () => {
   const ran: SandboxRequest[] = [];

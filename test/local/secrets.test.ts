@@ -2,32 +2,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadPolicyFile } from '../../lambda/core/policy.ts';
-import type { AssumeRoleInput } from '../../lambda/core/ports.ts';
-import { LocalCredentialsPort } from '../../local/credentials.ts';
-import { localDeployment } from '../../local/deployment.ts';
 import { ensureSecretsFile, LocalSecretsPort } from '../../local/secrets.ts';
+import { localSessions } from './local-session.ts';
 
-const policy = loadPolicyFile('custody.policy.json');
-const deployment = localDeployment(policy, 'us-east-1');
+const { policy, deployment, now, credentials, assume } = localSessions();
 const dir = mkdtempSync(join(tmpdir(), 'custody-secrets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = join(dir, 'secrets.json');
-const now = { t: Date.parse('2026-03-01T12:00:00Z') };
-const credentials = new LocalCredentialsPort({ deployment, clock: () => new Date(now.t) });
 const secrets = new LocalSecretsPort({ file, credentials, deployment });
 const token = { variable: 'REPORT_API_TOKEN', secretId: 'custody/reports/api-token' };
-
-function assume(profile: string): AssumeRoleInput {
-  return {
-    roleArn: `arn:aws:iam::111122223333:role/custody-exec-${profile}`,
-    sessionName: `custody-agent-${profile}-${now.t}`,
-    sourceIdentity: 'agent',
-    tags: { profile },
-    sessionPolicy: '{}',
-    durationSeconds: 900,
-  };
-}
 
 describe('Local secrets', () => {
   it('creates the secrets file with a random value for every secret the policy names', () => {
