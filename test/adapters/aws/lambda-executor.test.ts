@@ -4,23 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
 import { LambdaExecutor, MAX_INVOKE_PAYLOAD_BYTES } from '../../../lambda/adapters/aws/lambda-executor.ts';
 import { DependencyError, PayloadTooLargeError, ThrottledError } from '../../../lambda/core/errors.ts';
-import type { AssumedSession } from '../../../lambda/core/ports.ts';
 import type { SandboxRequest } from '../../../lambda/core/types.ts';
 import { sandboxResult } from '../../broker/fakes.ts';
+import { assumedSession } from './session.ts';
 
 const EXECUTOR = 'arn:aws:lambda:eu-west-1:111122223333:function:custody-executor-sandbox';
-const session: AssumedSession = {
-  credentials: {
-    accessKeyId: 'ASIASESSIONKEY000001',
-    secretAccessKey: 'session-secret',
-    sessionToken: 'session-token',
-    expiration: new Date('2030-01-01T12:15:00Z'),
-  },
-  roleArn: 'arn:aws:iam::111122223333:role/custody-exec-sandbox',
-  assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/custody-exec-sandbox/agent@X',
-  sessionName: 'agent@X',
-  sourceIdentity: 'agent',
-};
+const session = assumedSession('sandbox');
 const request: SandboxRequest = {
   executionId: '01HZX3K7R8M9N0P1Q2R3S4T5V6',
   language: 'python',

@@ -4,22 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
 import { SecretsManagerSecrets } from '../../../lambda/adapters/aws/secrets-manager-secrets.ts';
 import { DependencyError } from '../../../lambda/core/errors.ts';
-import type { AssumedSession } from '../../../lambda/core/ports.ts';
+import { assumedSession } from './session.ts';
 
 const TOKEN_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:custody/reports/api-token-AbCdEf';
 const DB_ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:custody/reports/db-XyZ123';
-const session: AssumedSession = {
-  credentials: {
-    accessKeyId: 'ASIASESSIONKEY000001',
-    secretAccessKey: 'session-secret',
-    sessionToken: 'session-token',
-    expiration: new Date('2030-01-01T12:15:00Z'),
-  },
-  roleArn: 'arn:aws:iam::111122223333:role/custody-exec-reports',
-  assumedRoleArn: 'arn:aws:sts::111122223333:assumed-role/custody-exec-reports/agent@X',
-  sessionName: 'agent@X',
-  sourceIdentity: 'agent',
-};
+const session = assumedSession('reports');
 const refs = [
   { variable: 'REPORT_API_TOKEN', secretId: TOKEN_ARN },
   { variable: 'DB_PASSWORD', secretId: DB_ARN },
