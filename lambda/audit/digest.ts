@@ -16,12 +16,7 @@
  *   compute the same sequence; the conditional put lets one win, the other returns `lost-race`.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type DynamoDBClient,
-  PutItemCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { AUDIT_TABLE } from '../core/audit-table.ts';
 import type { Clock } from '../core/ports.ts';
 import type { AuditDigestLog } from './audit-log-line.ts';
@@ -37,6 +32,7 @@ import {
   digestToItem,
   type Item,
   partToItem,
+  putNewItemCommand,
   SIGNING_ALGORITHM,
   type SignedDigest,
   str,
@@ -311,14 +307,7 @@ function chunkEntries(
 /** Conditional put of a new item; false if the key already exists. */
 async function putNew(options: DigestOptions, item: Item, what: string): Promise<boolean> {
   try {
-    await options.client.send(
-      new PutItemCommand({
-        TableName: options.tableName,
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': AUDIT_TABLE.partitionKey },
-      }),
-    );
+    await options.client.send(putNewItemCommand(options.tableName, item));
     return true;
   } catch (error) {
     if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;

@@ -9,7 +9,6 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
   type QueryCommandOutput,
@@ -20,6 +19,7 @@ import type { AuditStore, Clock } from '../core/ports.ts';
 import { AuditReadError, AuditRecordExistsError, AuditWriteError, describeError } from './errors.ts';
 import {
   type Item,
+  putNewItemCommand,
   RECORD_PK_PREFIX,
   readRecordItem,
   recordKey,
@@ -123,15 +123,9 @@ export class DynamoDbAuditStore implements AuditStore {
       // Stamped per attempt: the digest covers items by write time, so the stamp must be fresh.
       const item = recordToItem(record, this.clock().toISOString(), this.timeShards);
       try {
-        await this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': AUDIT_TABLE.partitionKey },
-          }),
-          { abortSignal: AbortSignal.timeout(this.attemptTimeoutMs) },
-        );
+        await this.client.send(putNewItemCommand(this.tableName, item), {
+          abortSignal: AbortSignal.timeout(this.attemptTimeoutMs),
+        });
         return;
       } catch (error) {
         if (errorName(error) === 'ConditionalCheckFailedException') {

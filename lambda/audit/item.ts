@@ -20,12 +20,25 @@
  *   pk `dpart#<12-digit sequence>`, sk `<attemptId>#<4-digit index>`, itemType `digestPart`,
  *   entries (canonical JSON array of DigestEntry), sha256 (hex of `entries`).
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AUDIT_EVENTS, type AuditEvent, type AuditRecord } from '../core/audit-record.ts';
 import { AUDIT_TABLE } from '../core/audit-table.ts';
 import { canonicalJson, sha256Hex } from './canonical-json.ts';
 
 export type Item = Record<string, AttributeValue>;
+
+/**
+ * The PutItem of a new item: DynamoDB refuses it (ConditionalCheckFailedException) when an item
+ * with the same key exists, so a write never replaces what is in the table.
+ */
+export function putNewItemCommand(tableName: string, item: Item): PutItemCommand {
+  return new PutItemCommand({
+    TableName: tableName,
+    Item: item,
+    ConditionExpression: 'attribute_not_exists(#pk)',
+    ExpressionAttributeNames: { '#pk': AUDIT_TABLE.partitionKey },
+  });
+}
 
 export const RECORD_PK_PREFIX = 'exec#';
 export const DIGEST_PK = 'digest';
