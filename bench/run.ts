@@ -57,13 +57,13 @@ const SAMPLES = {
   e2e: {
     'js-trivial': { 1: scale(200, 20), 8: scale(400, 40), 32: scale(640, 64) },
     'ts-trivial': { 1: scale(200, 20), 8: scale(400, 40), 32: scale(640, 64) },
-    'py-trivial': { 1: scale(20, 4), 8: scale(48, 8), 32: scale(96, 32) },
-    'js-csv': { 1: scale(20, 3), 8: scale(48, 8), 32: scale(96, 32) },
-    'py-csv': { 1: scale(10, 2), 8: scale(24, 8), 32: scale(64, 32) },
+    'py-trivial': { 1: scale(20, 4), 8: scale(32, 8), 32: scale(64, 32) },
+    'js-csv': { 1: scale(20, 3), 8: scale(32, 8), 32: scale(64, 32) },
+    'py-csv': { 1: scale(8, 2), 8: scale(16, 8), 32: scale(32, 32) },
   } as Record<string, Record<number, number>>,
   pacedPython: scale(8, 2),
   coldInit: scale(3, 1),
-  auditRecords: scale(1000, 200),
+  auditRecords: scale(300, 100),
 };
 
 function log(message: string): void {
