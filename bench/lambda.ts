@@ -5,6 +5,7 @@
  * commands (lambda/executor/bundle-files.ts), and the executor's cold start in a fresh process.
  */
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -123,6 +124,13 @@ async function coldInit(bundleDir: string, samples: number): Promise<NonNullable
         // The child's clock starts when Node does; the parent's spawn-to-result adds Node's own boot.
         spawnToFirstJsMs: performance.now() - spawned - (t.pyDone - t.jsDone),
       });
+      // Let it close its sandbox (pre-started process, work folder) and exit by itself.
+      if (child.exitCode === null && child.signalCode === null) {
+        await Promise.race([
+          once(child, 'exit'),
+          new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+        ]);
+      }
     } finally {
       await stopTracked(child, 'SIGTERM', 10_000);
     }
