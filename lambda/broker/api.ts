@@ -358,17 +358,40 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     const auditedRequest = auditRequest(request, profile.auditCode === 'full');
     const secretVariables = profile.secrets.map((s) => s.variable);
 
-    // 4. audit "started": nothing runs unless this is stored.
-    try {
-      await trail.start({
+    // 4 and 5, at once: audit "started" and assume the profile's role for this execution only.
+    // AssumeRole runs nothing, so it overlaps the started write; nothing below runs until BOTH are
+    // done, and if the started record was not stored the session is dropped unused (503).
+    const overlapFrom = mark;
+    const phaseMs = (from: number) => Math.round((performance.now() - from) * 1000) / 1000;
+    const startWrite = trail
+      .start({
         ...baseRecord(executionId, 'started', caller, auditedRequest, allowed),
         secretVariables,
+      })
+      .then(() => {
+        timings.auditStart = phaseMs(overlapFrom);
       });
-    } catch (error) {
-      const failure = asDependencyError(error, 'audit');
+    const assumed = (async () => {
+      const out = await deps.credentials.assumeRole(
+        assumeRoleInput({
+          roleArn: deployed.roleArn,
+          executorArn: deployed.executorArn,
+          secretIds: secretRefs.map((s) => s.secretId),
+          principalId: principal.id,
+          callerArn: req.caller.arn,
+          executionId,
+          profile: profileName,
+        }),
+      );
+      timings.assume = phaseMs(overlapFrom);
+      return out;
+    })();
+    const [startOutcome, assumeOutcome] = await Promise.allSettled([startWrite, assumed]);
+    mark = performance.now();
+    if (startOutcome.status === 'rejected') {
+      const failure = asDependencyError(startOutcome.reason, 'audit');
       return errorResponse(failure, { executionId });
     }
-    lap('auditStart');
 
     let session: AssumedSession | undefined;
     let secretValues: SecretValue[] = [];
@@ -393,23 +416,8 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
       return errorResponse(failure, { executionId, auditPending: pending });
     };
 
-    // 5. assume the profile's role for this execution only
-    try {
-      session = await deps.credentials.assumeRole(
-        assumeRoleInput({
-          roleArn: deployed.roleArn,
-          executorArn: deployed.executorArn,
-          secretIds: secretRefs.map((s) => s.secretId),
-          principalId: principal.id,
-          callerArn: req.caller.arn,
-          executionId,
-          profile: profileName,
-        }),
-      );
-    } catch (error) {
-      return failWith(error, 'credentials');
-    }
-    lap('assume');
+    if (assumeOutcome.status === 'rejected') return failWith(assumeOutcome.reason, 'credentials');
+    session = assumeOutcome.value;
     const sessionSecrets: SecretValue[] = [
       { label: 'session-credentials', value: session.credentials.accessKeyId },
       { label: 'session-credentials', value: session.credentials.secretAccessKey },

@@ -3,7 +3,7 @@ import type { ExecutionResponse } from '../../lambda/broker/api.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { DependencyError, ThrottledError } from '../../lambda/core/errors.ts';
 import { Metric } from '../../lambda/core/metrics.ts';
-import { sandboxResult } from './fakes.ts';
+import { SESSION_KEYS, sandboxResult } from './fakes.ts';
 import {
   ACCOUNT,
   brokerFixture,
@@ -290,10 +290,81 @@ describe('POST /v1/executions', () => {
       const res = await f.api.handle(post(callers.agent, run));
       expect(res.statusCode).toBe(503);
       expect(errorOf(res).code).toBe('DEPENDENCY_UNAVAILABLE');
-      expect(f.credentials.calls).toHaveLength(0);
+      // AssumeRole overlaps the started write (it runs nothing); its session is dropped unused.
       expect(f.secrets.calls).toHaveLength(0);
       expect(f.executor.calls).toHaveLength(0);
       expect(f.metrics.total(Metric.AuditWriteFailures)).toBe(1);
+    });
+
+    it('never runs the code when the started write fails, even though the role was assumed', async () => {
+      const f = brokerFixture();
+      f.store.failPutsOf('started');
+      const res = await f.api.handle(post(callers.agent, { ...run, profile: 'reports' }));
+      expect(f.credentials.calls).toHaveLength(1);
+      expect(res.statusCode).toBe(503);
+      expect(errorOf(res)).toMatchObject({
+        code: 'DEPENDENCY_UNAVAILABLE',
+        message: 'The audit store is unavailable; nothing was run.',
+      });
+      expect(f.secrets.calls).toHaveLength(0);
+      expect(f.executor.calls).toHaveLength(0);
+      expect(f.store.records).toEqual([]);
+      expect(res.body).not.toContain(SESSION_KEYS.secretAccessKey);
+    });
+
+    it('waits for a slow started write before reading secrets or running, though the role came first', async () => {
+      const f = brokerFixture();
+      const put = f.store.put.bind(f.store);
+      const order: string[] = [];
+      f.store.put = async (record) => {
+        if (record.event === 'started') await new Promise((resolve) => setTimeout(resolve, 20));
+        await put(record);
+        order.push(`stored ${record.event}`);
+      };
+      const assume = f.credentials.assumeRole.bind(f.credentials);
+      f.credentials.assumeRole = async (input) => {
+        const session = await assume(input);
+        order.push('assumed');
+        return session;
+      };
+      const read = f.secrets.read.bind(f.secrets);
+      f.secrets.read = async (session, secrets) => {
+        order.push('secrets');
+        return read(session, secrets);
+      };
+      const runIt = f.executor.run.bind(f.executor);
+      f.executor.run = async (session, profile, request) => {
+        order.push('executed');
+        return runIt(session, profile, request);
+      };
+      const res = await f.api.handle(post(callers.agent, { ...run, profile: 'reports' }));
+      expect(res.statusCode).toBe(200);
+      expect(order).toEqual(['assumed', 'stored started', 'secrets', 'executed', 'stored completed']);
+    });
+
+    it('keeps the started record, then a completed record of status error, when STS fails after it', async () => {
+      const f = brokerFixture();
+      const put = f.store.put.bind(f.store);
+      f.store.put = async (record) => {
+        // The started write is the slower one: STS has already failed when it lands.
+        if (record.event === 'started') await new Promise((resolve) => setTimeout(resolve, 20));
+        await put(record);
+      };
+      f.credentials.failWith = new DependencyError('credentials', 'STS said no (AccessDenied).');
+      const res = await f.api.handle(post(callers.agent, run));
+      expect(res.statusCode).toBe(503);
+      expect(errorOf(res).code).toBe('DEPENDENCY_UNAVAILABLE');
+      expect(events(f.store.records)).toEqual(['started', 'completed']);
+      expect(events(f.log.records)).toEqual(['started', 'completed']);
+      const completed = f.store.records[1]!;
+      expect(completed.outcome).toMatchObject({
+        status: 'error',
+        errorName: 'DEPENDENCY_UNAVAILABLE',
+        errorMessage: 'STS said no (AccessDenied).',
+      });
+      expect(completed.role).toBeUndefined();
+      expect(f.executor.calls).toHaveLength(0);
+      expect(f.metrics.total(Metric.DependencyFailures, { Dependency: 'credentials' })).toBe(1);
     });
 
     it('retries the started record and proceeds once it is stored', async () => {
