@@ -19,6 +19,7 @@ import type {
   AssumeRoleInput,
   Clock,
   CredentialsPort,
+  ExecutionContext,
   RevocationPort,
   ScopedCredentials,
 } from '../lambda/core/ports.ts';
@@ -219,11 +220,19 @@ export class LocalCredentialsPort implements CredentialsPort {
   /**
    * `check`, then the kill switch: a session issued before its profile's `sessionsIssuedBefore`
    * is refused, as IAM refuses it on AWS. Throws DependencyError if the state cannot be read.
+   * The state comes from `context` when the broker passes the read of the request that minted the
+   * session: same profile, and the session issued after that read began. Any other call (another
+   * profile, an older session) reads it afresh. Nothing is cached across requests.
    */
-  async authorize(credentials: ScopedCredentials): Promise<SessionCheck> {
+  async authorize(credentials: ScopedCredentials, context?: ExecutionContext): Promise<SessionCheck> {
     const checked = this.check(credentials);
     if (!checked.ok || !this.revocations) return checked;
-    const state = await this.revocations.get('profile', checked.session.profile);
+    const known = context?.profileRevocation;
+    const reuse =
+      known !== undefined &&
+      known.profile === checked.session.profile &&
+      checked.session.issuedAt.getTime() >= known.readAt.getTime();
+    const state = reuse ? known.state : await this.revocations.get('profile', checked.session.profile);
     const before =
       state?.sessionsIssuedBefore === undefined ? Number.NaN : Date.parse(state.sessionsIssuedBefore);
     if (checked.session.issuedAt.getTime() < before) {

@@ -7,7 +7,7 @@
  * profile asked for. The sandbox gives every execution fresh state, as the executor Lambda does.
  */
 import { DependencyError } from '../lambda/core/errors.ts';
-import type { AssumedSession, ExecutorPort } from '../lambda/core/ports.ts';
+import type { AssumedSession, ExecutionContext, ExecutorPort } from '../lambda/core/ports.ts';
 import type { Sandbox, SandboxRequest, SandboxResult } from '../lambda/core/types.ts';
 import { type LocalCredentialsPort, sessionProblem } from './credentials.ts';
 
@@ -19,8 +19,13 @@ export interface LocalExecutorOptions {
 export class LocalExecutorPort implements ExecutorPort {
   constructor(private readonly options: LocalExecutorOptions) {}
 
-  async run(session: AssumedSession, profile: string, request: SandboxRequest): Promise<SandboxResult> {
-    const check = await this.options.credentials.authorize(session.credentials);
+  async run(
+    session: AssumedSession,
+    profile: string,
+    request: SandboxRequest,
+    context?: ExecutionContext,
+  ): Promise<SandboxResult> {
+    const check = await this.options.credentials.authorize(session.credentials, context);
     if (!check.ok) {
       throw new DependencyError('executor', `executor invoke refused: ${sessionProblem(check)}`);
     }

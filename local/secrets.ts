@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { DependencyError } from '../lambda/core/errors.ts';
 import type { Policy } from '../lambda/core/policy.ts';
-import type { AssumedSession, SecretRef, SecretsPort } from '../lambda/core/ports.ts';
+import type { AssumedSession, ExecutionContext, SecretRef, SecretsPort } from '../lambda/core/ports.ts';
 import { type LocalCredentialsPort, sessionProblem } from './credentials.ts';
 import type { LocalDeployment } from './deployment.ts';
 import { writeFileAtomic } from './home.ts';
@@ -74,8 +74,12 @@ export interface LocalSecretsOptions {
 export class LocalSecretsPort implements SecretsPort {
   constructor(private readonly options: LocalSecretsOptions) {}
 
-  async read(session: AssumedSession, secrets: readonly SecretRef[]): Promise<Record<string, string>> {
-    const check = await this.options.credentials.authorize(session.credentials);
+  async read(
+    session: AssumedSession,
+    secrets: readonly SecretRef[],
+    context?: ExecutionContext,
+  ): Promise<Record<string, string>> {
+    const check = await this.options.credentials.authorize(session.credentials, context);
     if (!check.ok) {
       throw new DependencyError('secrets', `secrets read refused: ${sessionProblem(check)}`);
     }

@@ -27,6 +27,7 @@ import type {
   AuditStore,
   Clock,
   CredentialsPort,
+  ExecutionContext,
   ExecutorPort,
   RevocationPort,
   RevocationState,
@@ -310,6 +311,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     // 3. decide: the kill switch first (a suspended principal runs nothing), then the policy,
     // then whether the profile is revoked (so a caller without a grant learns nothing of it).
     let revokedProfile: RevocationState | undefined;
+    const revocationReadAt = clock();
     if (deps.revocations) {
       let principalState: RevocationState | undefined;
       try {
@@ -334,6 +336,10 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     if (revokedProfile?.revoked) {
       return refuse(executionId, caller, request, revokedError(profileName, revokedProfile), timings);
     }
+    // The state just read, for this request's own secrets and executor calls (read once per request).
+    const context: ExecutionContext = deps.revocations
+      ? { profileRevocation: { profile: profileName, state: revokedProfile, readAt: revocationReadAt } }
+      : {};
 
     const deployed = Object.hasOwn(deps.deployment.profiles, profileName)
       ? deps.deployment.profiles[profileName]
@@ -428,7 +434,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     let env: Record<string, string> = {};
     if (secretRefs.length > 0) {
       try {
-        env = await deps.secrets.read(session, secretRefs);
+        env = await deps.secrets.read(session, secretRefs, context);
       } catch (error) {
         return failWith(error, 'secrets');
       }
@@ -448,7 +454,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     };
     let result: SandboxResult;
     try {
-      result = await deps.executor.run(session, profileName, sandboxRequest);
+      result = await deps.executor.run(session, profileName, sandboxRequest, context);
     } catch (error) {
       return failWith(error, 'executor');
     }

@@ -55,12 +55,38 @@ export interface SecretRef {
 /** Secrets Manager in AWS (read WITH the assumed session), a local file in local mode. */
 export interface SecretsPort {
   /** Returns variable -> value. Throws on any failure (the broker fails closed). */
-  read(session: AssumedSession, secrets: readonly SecretRef[]): Promise<Record<string, string>>;
+  read(
+    session: AssumedSession,
+    secrets: readonly SecretRef[],
+    context?: ExecutionContext,
+  ): Promise<Record<string, string>>;
 }
 
 /** The profile's executor: Lambda Invoke in AWS (WITH the assumed session), in-process locally. */
 export interface ExecutorPort {
-  run(session: AssumedSession, profile: string, request: SandboxRequest): Promise<SandboxResult>;
+  run(
+    session: AssumedSession,
+    profile: string,
+    request: SandboxRequest,
+    context?: ExecutionContext,
+  ): Promise<SandboxResult>;
+}
+
+/**
+ * What the broker already read while handling the request that minted `session`, handed to the
+ * secrets and executor ports of that same request so an in-process port need not read it again.
+ * Never carried past the request. AWS's adapters ignore it (IAM checks the session itself).
+ */
+export interface ExecutionContext {
+  /**
+   * The profile's kill-switch state as this request's decision read it (state undefined: never
+   * revoked), and when the read began: a session issued before `readAt` is never judged by it.
+   */
+  readonly profileRevocation?: {
+    readonly profile: string;
+    readonly state: RevocationState | undefined;
+    readonly readAt: Date;
+  };
 }
 
 /** The audit trail: DynamoDB (+ the audit log group) in AWS, dynalite (+ a JSON-lines file) locally. */

@@ -9,6 +9,7 @@ import type {
   AuditLog,
   AuditStore,
   CredentialsPort,
+  ExecutionContext,
   ExecutorPort,
   SecretRef,
   SecretsPort,
@@ -88,12 +89,17 @@ export class FakeCredentials implements CredentialsPort {
 }
 
 export class FakeSecrets implements SecretsPort {
-  readonly calls: { session: AssumedSession; secrets: readonly SecretRef[] }[] = [];
+  readonly calls: { session: AssumedSession; secrets: readonly SecretRef[]; context?: ExecutionContext }[] =
+    [];
   values: Record<string, string> = {};
   failWith: Error | undefined;
 
-  async read(session: AssumedSession, secrets: readonly SecretRef[]): Promise<Record<string, string>> {
-    this.calls.push({ session, secrets });
+  async read(
+    session: AssumedSession,
+    secrets: readonly SecretRef[],
+    context?: ExecutionContext,
+  ): Promise<Record<string, string>> {
+    this.calls.push({ session, secrets, ...(context ? { context } : {}) });
     if (this.failWith) throw this.failWith;
     const out: Record<string, string> = {};
     for (const s of secrets) {
@@ -120,13 +126,23 @@ export function sandboxResult(overrides: Partial<SandboxResult> = {}): SandboxRe
 }
 
 export class FakeExecutor implements ExecutorPort {
-  readonly calls: { session: AssumedSession; profile: string; request: SandboxRequest }[] = [];
+  readonly calls: {
+    session: AssumedSession;
+    profile: string;
+    request: SandboxRequest;
+    context?: ExecutionContext;
+  }[] = [];
   /** Builds the answer from the request (e.g. echo a secret); default: a plain success. */
   respond: (request: SandboxRequest) => SandboxResult = () => sandboxResult();
   failWith: Error | undefined;
 
-  async run(session: AssumedSession, profile: string, request: SandboxRequest): Promise<SandboxResult> {
-    this.calls.push({ session, profile, request });
+  async run(
+    session: AssumedSession,
+    profile: string,
+    request: SandboxRequest,
+    context?: ExecutionContext,
+  ): Promise<SandboxResult> {
+    this.calls.push({ session, profile, request, ...(context ? { context } : {}) });
     if (this.failWith) throw this.failWith;
     return this.respond(request);
   }

@@ -54,6 +54,20 @@ describe('Kill switch in the broker', () => {
     expect(f.revocations.reads.sort()).toEqual(['principal#agent', 'profile#sandbox']);
   });
 
+  it('hands the profile state it read to the secrets and executor of the same request, read once', async () => {
+    const f = setup();
+    f.revocations.set('profile', 'reports', false);
+    const res = await f.api.handle(post(callers.agent, { ...run, profile: 'reports' }));
+    expect(res.statusCode).toBe(200);
+    const expected = {
+      profileRevocation: { profile: 'reports', state: f.revocations.states.get('profile#reports') },
+    };
+    expect(f.secrets.calls[0]?.context).toMatchObject(expected);
+    expect(f.executor.calls[0]?.context).toMatchObject(expected);
+    expect(f.executor.calls[0]?.context?.profileRevocation?.readAt).toBeInstanceOf(Date);
+    expect(f.revocations.reads.sort()).toEqual(['principal#agent', 'profile#reports']);
+  });
+
   it('refuses a suspended principal with 403 PRINCIPAL_SUSPENDED, runs nothing, and audits the denial', async () => {
     const f = setup();
     f.revocations.set('principal', 'agent');

@@ -92,12 +92,13 @@ describe('LocalCredentialsPort', () => {
 
 describe('LocalCredentialsPort with the kill switch', () => {
   const T = Date.parse('2026-03-01T12:00:00Z');
-  function revocable(now: { t: number }, state: { before?: string; fail?: boolean }) {
+  function revocable(now: { t: number }, state: { before?: string; fail?: boolean; reads?: number }) {
     return new LocalCredentialsPort({
       deployment,
       clock: () => new Date(now.t),
       revocations: {
         async get(scope, target) {
+          state.reads = (state.reads ?? 0) + 1;
           if (state.fail) throw new Error('table unreachable');
           if (scope !== 'profile' || target !== 'sandbox' || state.before === undefined) return undefined;
           return {
@@ -140,5 +141,56 @@ describe('LocalCredentialsPort with the kill switch', () => {
     const session = await sts.assumeRole(valid);
     state.fail = true;
     await expect(sts.authorize(session.credentials)).rejects.toThrow('table unreachable');
+  });
+
+  it("judges a request's own session by the state that request read, without reading it again", async () => {
+    const now = { t: T };
+    const state: { before?: string; reads?: number } = {};
+    const sts = revocable(now, state);
+    const readAt = new Date(now.t);
+    const session = await sts.assumeRole(valid);
+    const context = { profileRevocation: { profile: 'sandbox', state: undefined, readAt } };
+    expect((await sts.authorize(session.credentials, context)).ok).toBe(true);
+    expect(state.reads ?? 0).toBe(0);
+    // The request's read saw the profile revoked at an instant after the session: refused, no read.
+    const revokedAt = new Date(now.t + 1).toISOString();
+    const revoked = {
+      scope: 'profile' as const,
+      target: 'sandbox',
+      revoked: true,
+      revokedAt,
+      revokedBy: 'local:ops',
+      sessionsIssuedBefore: revokedAt,
+    };
+    expect(
+      await sts.authorize(session.credentials, {
+        profileRevocation: { ...context.profileRevocation, state: revoked },
+      }),
+    ).toEqual({ ok: false, reason: 'REVOKED_SESSION', revokedAt });
+    expect(state.reads ?? 0).toBe(0);
+  });
+
+  it('reads the state afresh for a session older than the request read, or of another profile', async () => {
+    const now = { t: T };
+    const state: { before?: string; reads?: number } = {};
+    const sts = revocable(now, state);
+    const old = await sts.assumeRole(valid);
+    now.t = T + 60_000;
+    state.before = new Date(now.t).toISOString();
+    // A later request read "not revoked" before the revocation landed: the old session is still refused.
+    const stale = {
+      profileRevocation: { profile: 'sandbox', state: undefined, readAt: new Date(T + 30_000) },
+    };
+    expect(await sts.authorize(old.credentials, stale)).toMatchObject({
+      ok: false,
+      reason: 'REVOKED_SESSION',
+    });
+    expect(state.reads).toBe(1);
+    const otherProfile = { profileRevocation: { profile: 'reports', state: undefined, readAt: new Date(T) } };
+    expect(await sts.authorize(old.credentials, otherProfile)).toMatchObject({
+      ok: false,
+      reason: 'REVOKED_SESSION',
+    });
+    expect(state.reads).toBe(2);
   });
 });
