@@ -12,7 +12,7 @@
  * revoked (`custody revoke`: the local equivalent of the `aws:TokenIssueTime` deny on the role).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
+import { LineAppender } from '../lambda/audit/line-appender.ts';
 import { DependencyError } from '../lambda/core/errors.ts';
 import type {
   AssumedSession,
@@ -126,13 +126,13 @@ export class LocalCredentialsPort implements CredentialsPort {
   private readonly sessions = new Map<string, StoredSession>();
   private readonly deployment: LocalDeployment;
   private readonly clock: Clock;
-  private readonly stsLogFile: string | undefined;
+  private readonly stsLog: LineAppender | undefined;
   private readonly revocations: RevocationPort | undefined;
 
   constructor(options: LocalCredentialsOptions) {
     this.deployment = options.deployment;
     this.clock = options.clock ?? (() => new Date());
-    this.stsLogFile = options.stsLogFile;
+    this.stsLog = options.stsLogFile ? new LineAppender(options.stsLogFile) : undefined;
     this.revocations = options.revocations;
   }
 
@@ -162,7 +162,7 @@ export class LocalCredentialsPort implements CredentialsPort {
       expiration: new Date(issuedAt.getTime() + input.durationSeconds * 1000),
     };
     this.sessions.set(stored.accessKeyId, stored);
-    if (this.stsLogFile) {
+    if (this.stsLog) {
       const event = {
         eventTime: issuedAt.toISOString(),
         eventSource: 'sts.local',
@@ -178,7 +178,7 @@ export class LocalCredentialsPort implements CredentialsPort {
         expiration: stored.expiration.toISOString(),
       };
       try {
-        await appendFile(this.stsLogFile, `${JSON.stringify(event)}\n`, { mode: 0o600 });
+        await this.stsLog.append(JSON.stringify(event));
       } catch (err) {
         this.sessions.delete(stored.accessKeyId);
         throw new DependencyError('credentials', 'the local STS could not record the session', {

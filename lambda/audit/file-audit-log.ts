@@ -1,9 +1,10 @@
 /**
  * Local mode's audit log: JSON lines appended to a file (`.custody/audit.log`). Writes from one
- * process are queued, so concurrent executions never interleave or lose lines.
+ * process are queued, so concurrent executions never interleave or lose lines; the lines queued
+ * while an append is in flight go to the file in one append (a write still resolves only once its
+ * own line is in the file).
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { AuditRecord } from '../core/audit-record.ts';
 import type { AuditLog } from '../core/ports.ts';
 import {
@@ -15,14 +16,15 @@ import {
 } from './audit-log-line.ts';
 import { AuditWriteError, describeError } from './errors.ts';
 import type { SignedDigest } from './item.ts';
+import { LineAppender } from './line-appender.ts';
 
 export class FileAuditLog implements AuditLog, AuditDigestLog {
   readonly path: string;
-  private queue: Promise<unknown> = Promise.resolve();
-  private dirReady: Promise<unknown> | undefined;
+  private readonly lines: LineAppender;
 
   constructor(path: string) {
     this.path = path;
+    this.lines = new LineAppender(path, { createDirectory: true });
   }
 
   write(record: AuditRecord): Promise<void> {
@@ -42,7 +44,7 @@ export class FileAuditLog implements AuditLog, AuditDigestLog {
 
   /** Every line, in order (empty if the file does not exist yet). */
   async readLines(): Promise<string[]> {
-    await this.queue.catch(() => undefined);
+    await this.lines.settled();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -58,19 +60,13 @@ export class FileAuditLog implements AuditLog, AuditDigestLog {
     return parseDigestAnchors(await this.readLines());
   }
 
-  private append(line: string): Promise<void> {
-    this.dirReady ??= mkdir(dirname(this.path), { recursive: true });
-    const write = this.queue
-      .catch(() => undefined)
-      .then(() => this.dirReady)
-      .then(() => appendFile(this.path, `${line}\n`, { mode: 0o600 }))
-      .catch((error: unknown) => {
-        this.dirReady = undefined;
-        throw new AuditWriteError(`could not append to audit log ${this.path}: ${describeError(error)}`, {
-          cause: error,
-        });
+  private async append(line: string): Promise<void> {
+    try {
+      await this.lines.append(line);
+    } catch (error) {
+      throw new AuditWriteError(`could not append to audit log ${this.path}: ${describeError(error)}`, {
+        cause: error,
       });
-    this.queue = write;
-    return write;
+    }
   }
 }
