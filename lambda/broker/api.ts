@@ -374,8 +374,9 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
         ...baseRecord(executionId, 'started', caller, auditedRequest, allowed),
         secretVariables,
       })
-      .then(() => {
+      .then((started) => {
         timings.auditStart = phaseMs(overlapFrom);
+        return started;
       });
     const assumed = (async () => {
       const out = await deps.credentials.assumeRole(
@@ -398,6 +399,8 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
       const failure = asDependencyError(startOutcome.reason, 'audit');
       return errorResponse(failure, { executionId });
     }
+    // The started line goes to the audit log while the code runs; every answer below waits for it.
+    const startLogged = startOutcome.value.logged;
 
     let session: AssumedSession | undefined;
     let secretValues: SecretValue[] = [];
@@ -406,6 +409,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
       const failedDependency = failure instanceof DependencyError ? failure.dependency : dependency;
       metrics.count(Metric.DependencyFailures, 1, { Dependency: failedDependency });
       timings.total = Math.round((performance.now() - started) * 1000) / 1000;
+      await startLogged;
       const { pending } = await trail.finish({
         ...baseRecord(executionId, 'completed', caller, auditedRequest, allowed),
         ...(session ? { role: roleOf(session) } : {}),
@@ -479,6 +483,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
       timingsMs: timings,
     };
     const auditStarted = performance.now();
+    await startLogged;
     const { pending } = await trail.finish(record);
     timings.auditComplete = Math.round((performance.now() - auditStarted) * 1000) / 1000;
     timings.total = Math.round((performance.now() - started) * 1000) / 1000;

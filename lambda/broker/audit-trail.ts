@@ -76,13 +76,18 @@ export class AuditTrail {
     }
   }
 
-  /** Writes the `started` record. Throws DependencyError('audit') if the store did not take it. */
-  async start(record: AuditRecord): Promise<void> {
+  /**
+   * Writes the `started` record to the store; throws DependencyError('audit') if the store did not
+   * take it. Then queues its log line, and returns once the store has it: `logged` settles when the
+   * line is written (or has failed and been counted). The caller awaits it before it responds, so
+   * the line is in the log before the answer, and ahead of the final record's line.
+   */
+  async start(record: AuditRecord): Promise<{ logged: Promise<boolean> }> {
     if (!(await this.putWithRetries(record))) {
       this.options.metrics.count(Metric.AuditWriteFailures, 1);
       throw new DependencyError('audit', 'The audit store is unavailable; nothing was run.');
     }
-    await this.writeLog(record);
+    return { logged: this.writeLog(record) };
   }
 
   /**

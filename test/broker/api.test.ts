@@ -342,6 +342,27 @@ describe('POST /v1/executions', () => {
       expect(order).toEqual(['assumed', 'stored started', 'secrets', 'executed', 'stored completed']);
     });
 
+    it.each([
+      ['a run', undefined],
+      ['an executor failure', new DependencyError('executor', 'The executor failed.')],
+    ])(
+      'has the started log line written, before the completed one, when it answers %s',
+      async (_l, failure) => {
+        const f = brokerFixture();
+        f.executor.failWith = failure;
+        const write = f.log.write.bind(f.log);
+        f.log.write = async (record) => {
+          // A slow log: the started line lands well after the code has run.
+          if (record.event === 'started') await new Promise((resolve) => setTimeout(resolve, 20));
+          await write(record);
+        };
+        const res = await f.api.handle(post(callers.agent, run));
+        expect(res.statusCode).toBe(failure ? 503 : 200);
+        expect(f.executor.calls).toHaveLength(1);
+        expect(events(f.log.records)).toEqual(['started', 'completed']);
+      },
+    );
+
     it('keeps the started record, then a completed record of status error, when STS fails after it', async () => {
       const f = brokerFixture();
       const put = f.store.put.bind(f.store);
