@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { transform } from 'esbuild';
 import { getQuickJS, type QuickJSWASMModule } from 'quickjs-emscripten';
 import type { RuntimeFiles } from '../lambda/sandbox/index.ts';
-import { buildSnapshot } from '../lambda/sandbox/python-sandbox.ts';
+import { buildSnapshot, denoEnv, denoRunArgs, HOST_HEAP_MIB } from '../lambda/sandbox/python-sandbox.ts';
 import { spawnTracked, stopTracked, waitForLine } from './lib/processes.ts';
 import { type SigningKey, signedClient } from './lib/signed-client.ts';
 import { type LatencySummary, runAtConcurrency, summarize } from './lib/stats.ts';
@@ -143,25 +143,11 @@ export async function measureBareQuickJs(workload: Workload, count: number): Pro
   };
 }
 
-/** The deno flags custody's Python host runs with (lambda/sandbox/python-sandbox.ts). */
+/** The deno flags custody's Python host runs with (from lambda/sandbox/python-sandbox.ts itself). */
 export function denoHostArgs(files: RuntimeFiles, snapshotPath: string, memoryMiB: number): string[] {
   return [
-    'run',
-    '--no-prompt',
-    '--no-config',
-    '--no-lock',
-    '--no-remote',
-    '--no-npm',
-    '--cached-only',
-    `--allow-read=${files.pyodideDir},${files.hostScriptPath},${snapshotPath}`,
-    '--deny-write',
-    '--deny-net',
-    '--deny-env',
-    '--deny-run',
-    '--deny-ffi',
-    '--deny-sys',
-    '--deny-import',
-    `--v8-flags=--max-old-space-size=${192 + memoryMiB}`,
+    ...denoRunArgs([files.pyodideDir, files.hostScriptPath, snapshotPath]),
+    `--v8-flags=--max-old-space-size=${HOST_HEAP_MIB + memoryMiB}`,
     files.hostScriptPath,
     'serve',
     files.pyodideDir,
@@ -203,7 +189,7 @@ export async function freshPythonRun(
   const limits = { timeoutMs: 60_000, memoryMiB: 512, maxOutputBytes: 1024 * 1024 };
   const started = performance.now();
   const child = spawnTracked(files.denoPath, denoHostArgs(files, snapshot.path, limits.memoryMiB), {
-    env: { DENO_DIR: snapshot.denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+    env: denoEnv(snapshot.denoDir),
     cwd: snapshot.denoDir,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import type { RuntimeFiles } from '../lambda/sandbox/index.ts';
+import { denoEnv, denoRunArgs } from '../lambda/sandbox/python-sandbox.ts';
 import { ROOT } from './floor.ts';
 import { spawnTracked, stopTracked, waitForLine } from './lib/processes.ts';
 import { type LatencySummary, runAtConcurrency, summarize } from './lib/stats.ts';
@@ -25,20 +26,10 @@ export async function measureNaivePyodide(
   const script = join(ROOT, 'bench/peer-host.mjs');
   const child = spawnTracked(
     files.denoPath,
-    [
-      'run',
-      '--no-prompt',
-      '--no-config',
-      '--no-lock',
-      '--no-remote',
-      '--no-npm',
-      '--cached-only',
-      `--allow-read=${files.pyodideDir},${script}`,
-      script,
-      files.pyodideDir,
-    ],
+    // The peer gets custody's own permission flags, so the comparison is of start-up alone.
+    [...denoRunArgs([files.pyodideDir, script]), script, files.pyodideDir],
     {
-      env: { DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      env: denoEnv(denoDir),
       cwd: denoDir,
       stdio: ['pipe', 'pipe', 'pipe'],
     },

@@ -34,7 +34,7 @@ export interface PythonSandboxOptions {
 }
 
 /** JS heap a Deno host needs besides the Python heap (Pyodide's own JS objects), in MiB. */
-const HOST_HEAP_MIB = 192;
+export const HOST_HEAP_MIB = 192;
 /** Resident memory a process may use beyond its baseline and the code's limit before it is killed. */
 const RSS_SLACK_MIB = 192;
 const RSS_POLL_MS = 100;
