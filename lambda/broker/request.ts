@@ -52,6 +52,12 @@ export function parseExecutionRequest(body: string | null): ExecutionRequest {
   } catch {
     throw new ValidationError('body: not valid JSON');
   }
+  // zod drops a record's "__proto__" key without checking its value: the file would vanish
+  // unaudited. Refuse it, as every other bad name is refused.
+  const files = (document as { files?: unknown } | null)?.files;
+  if (typeof files === 'object' && files !== null && Object.hasOwn(files, '__proto__')) {
+    throw new ValidationError('files["__proto__"] (file name): a reserved name, not a file name');
+  }
   const parsed = executionRequestSchema.safeParse(document);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
