@@ -163,6 +163,9 @@ try:
 except BaseException as e:
     got.append('blocked: ' + type(e).__name__)
 got`);
+    expect(result.status).toBe('succeeded');
+    // The worker started and reported back: its read was refused, not merely never attempted.
+    expect(resultOf(result)).toMatch(/^\['blocked: /);
     expect(canaries.leakedInto(result)).toBe(false);
     await expectStillWorks(sandbox, 'python');
   });
@@ -174,7 +177,7 @@ import js, pyodide.code
 out = {}
 routes = {
   'import js': lambda: js.Deno.readTextFileSync(${path}),
-  'constructor': lambda: js.constructor.constructor("return Deno.readTextFileSync(${canaries.readablePath})")(),
+  'constructor': lambda: js.constructor.constructor("return Deno.readTextFileSync('${canaries.readablePath}')")(),
   'run_js': lambda: pyodide.code.run_js("Deno.readTextFileSync('${canaries.readablePath}')"),
   'js.Deno': lambda: js.Deno.env.toObject(),
   'js.process': lambda: js.process.env.${canaries.envName},
@@ -184,21 +187,32 @@ for name, route in routes.items():
     try:
         out[name] = 'got: ' + str(route())
     except BaseException as e:
-        out[name] = 'blocked: ' + type(e).__name__
+        out[name] = 'blocked: ' + type(e).__name__ + ': ' + str(e)
 try:
     mod = await pyodide.code.run_js("import('node:fs')")
     out['dynamic import'] = 'got: ' + str(mod.readFileSync(${path}, 'utf8'))
 except BaseException as e:
-    out['dynamic import'] = 'blocked: ' + type(e).__name__
+    out['dynamic import'] = 'blocked: ' + type(e).__name__ + ': ' + str(e)
 try:
     mod = await pyodide.code.run_js("import('node:process')")
     out['node:process'] = 'got: ' + str(mod.default.env.${canaries.envName})
 except BaseException as e:
-    out['node:process'] = 'blocked: ' + type(e).__name__
+    out['node:process'] = 'blocked: ' + type(e).__name__ + ': ' + str(e)
 out`);
     expect(result.status).toBe('succeeded');
     expect(canaries.leakedInto(result)).toBe(false);
     expect(resultOf(result)).not.toContain(canaries.fileContent);
+    // Each route reached Deno and was refused by its permissions, not by a mistake in the attack.
+    for (const route of ['import js', 'constructor', 'run_js', 'dynamic import']) {
+      expect(resultOf(result)).toContain(
+        `'${route}': 'blocked: JsException: NotCapable: Requires read access`,
+      );
+    }
+    for (const route of ['js.Deno', 'js.process', 'node:process']) {
+      expect(resultOf(result)).toContain(
+        `'${route}': 'blocked: JsException: NotCapable: Requires env access`,
+      );
+    }
     await expectStillWorks(sandbox, 'python');
   });
 
