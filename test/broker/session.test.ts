@@ -44,8 +44,9 @@ describe('Session tags', () => {
     const longArn = `arn:aws:sts::111122223333:assumed-role/agent/${'s'.repeat(300)}`;
     const tags = sessionTags(longArn, 'EXEC', 'reports');
     expect(Object.keys(tags)).toEqual(['custody:caller', 'custody:execution-id', 'custody:profile']);
-    expect(tags['custody:caller']).toHaveLength(256);
+    expect(tags['custody:caller']).toBe(longArn.slice(0, 256));
     expect(tags['custody:execution-id']).toBe('EXEC');
+    expect(tags['custody:profile']).toBe('reports');
   });
 });
 
@@ -58,14 +59,23 @@ describe('Session policy', () => {
   });
 
   it('allows reading exactly the requested secrets, decrypting only through Secrets Manager', () => {
-    const doc = JSON.parse(sessionPolicy(EXECUTOR, [SECRET, 'custody/local/name']));
-    expect(doc.Statement[1]).toEqual({
-      Effect: 'Allow',
-      Action: 'secretsmanager:GetSecretValue',
-      Resource: [SECRET, 'arn:aws:secretsmanager:*:*:secret:custody/local/name-??????'],
-    });
-    expect(doc.Statement[2].Condition).toEqual({
-      StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' },
+    // The whole document: a further statement, or a wider action, would widen the session.
+    expect(JSON.parse(sessionPolicy(EXECUTOR, [SECRET, 'custody/local/name']))).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: EXECUTOR },
+        {
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: [SECRET, 'arn:aws:secretsmanager:*:*:secret:custody/local/name-??????'],
+        },
+        {
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: '*',
+          Condition: { StringLike: { 'kms:ViaService': 'secretsmanager.*.amazonaws.com' } },
+        },
+      ],
     });
   });
 
