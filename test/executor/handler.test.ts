@@ -54,7 +54,8 @@ describe('executor handler', () => {
       'input-file-content',
       'TOKEN',
     ]) {
-      expect(lines[0]).not.toContain(secret);
+      // Nowhere in the log, not only in the execution's own line.
+      expect(logged()).not.toContain(secret);
     }
   });
 
