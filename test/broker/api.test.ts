@@ -160,7 +160,8 @@ describe('POST /v1/executions', () => {
   it('keeps only the digest of the code when the profile says auditCode: digest', async () => {
     const f = brokerFixture();
     const res = await f.api.handle(post(callers.agent, { ...run, profile: 'reports' }));
-    for (const record of f.store.records) {
+    expect(f.store.records.map((r) => r.event)).toEqual(['started', 'completed']);
+    for (const record of [...f.store.records, ...f.log.records]) {
       expect(record.request.code).toBeUndefined();
       expect(record.request.codeSha256).toBe(body<ExecutionResponse>(res).codeSha256);
     }
