@@ -131,7 +131,9 @@ describe('CustodyAlarms', () => {
   });
 
   it('has no actions unless a topic is given', () => {
-    for (const [id, alarm] of resourcesOfType(s.json, 'AWS::CloudWatch::Alarm')) {
+    const alarms = resourcesOfType(s.json, 'AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(6);
+    for (const [id, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions, id).toBeUndefined();
     }
   });
