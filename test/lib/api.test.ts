@@ -110,7 +110,9 @@ describe('CustodyApi', () => {
   });
 
   it('gives every method a request validator', () => {
-    for (const [, m] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
+    const methods = resourcesOfType(s.json, 'AWS::ApiGateway::Method');
+    expect(methods.length).toBeGreaterThan(0);
+    for (const [, m] of methods) {
       const validator = s.json.Resources[referencedId(m.Properties.RequestValidatorId)];
       expect(validator?.Type).toBe('AWS::ApiGateway::RequestValidator');
     }
@@ -170,7 +172,9 @@ describe('CustodyApi', () => {
 
   it('proxies every route to the broker', () => {
     const [brokerId] = brokerFunction(s.json);
-    for (const [, m] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
+    const methods = resourcesOfType(s.json, 'AWS::ApiGateway::Method');
+    expect(methods.length).toBeGreaterThan(0);
+    for (const [, m] of methods) {
       const integration = m.Properties.Integration as { Type: string; Uri: unknown };
       expect(integration.Type).toBe('AWS_PROXY');
       expect(JSON.stringify(integration.Uri)).toContain(`"${brokerId}","Arn"`);
