@@ -289,6 +289,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       revocations,
       clock,
       origin: 'local',
+      // The store retries itself, as on AWS (lambda/broker/handler.ts): one round here.
+      auditRetry: { attempts: 1 },
     });
 
     const http = createServer((req, res) => {

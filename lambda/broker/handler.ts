@@ -66,8 +66,10 @@ export function buildAwsBroker(config: BrokerConfig): BrokerApi {
     }),
     origin: 'aws',
     metrics: new EmfMetrics(),
-    // The DynamoDB store retries throttling itself; one more round covers a lost response.
-    auditRetry: { attempts: 2 },
+    // DynamoDbAuditStore already retries (bounded, with a per-attempt timeout) and recognises its
+    // own write behind a lost response; a second round here multiplied the puts (2 x 3) and could
+    // outlast API Gateway's 29 s before answering 503.
+    auditRetry: { attempts: 1 },
   });
 }
 

@@ -6,7 +6,7 @@ import {
   CreateLogStreamCommand,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -292,5 +292,42 @@ describe('Broker on AWS adapters', () => {
     expect(logs).toHaveReceivedCommandWith(PutLogEventsCommand, { logGroupName: '/custody/audit' });
     expect(emitted).toContain('"Namespace":"Custody"');
     expect(emitted).toContain('"Executions"');
+  });
+
+  it('tries a failing audit write only as often as the store retries, then keeps the record in the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custody-broker-'));
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify(policyDocument));
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+      name: 'ProvisionedThroughputExceededException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    dynamo.on(PutItemCommand).rejects(throttled);
+    // Not revoked; and the lost-response check finds nothing stored.
+    dynamo.on(GetItemCommand).resolves({});
+    dynamo.on(QueryCommand).resolves({ Items: [] });
+    logs.on(CreateLogStreamCommand).resolves({});
+    logs.on(PutLogEventsCommand).resolves({});
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+
+    const api = buildAwsBroker(
+      readBrokerConfig({
+        CUSTODY_DEPLOYMENT: JSON.stringify(deployment),
+        CUSTODY_AUDIT_TABLE: 'custody-audit',
+        CUSTODY_AUDIT_LOG_GROUP: '/custody/audit',
+        AWS_REGION: 'eu-west-1',
+        LAMBDA_TASK_ROOT: dir,
+      }),
+    );
+    // The stranger holds no grant: one denied record, which the table refuses every time.
+    const res = await createHandler(() => api)(apiEvent(iamUserCaller));
+    stdout.mockRestore();
+    stderr.mockRestore();
+
+    expect(res.statusCode).toBe(403);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'NO_GRANT', auditPending: true } });
+    // DynamoDbAuditStore's own 3 attempts, and no second round from the broker on top of them.
+    expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 3);
+    expect(logs).toHaveReceivedCommandWith(PutLogEventsCommand, { logGroupName: '/custody/audit' });
   });
 });
