@@ -154,8 +154,16 @@ describe('the audit store stopped mid-run', () => {
     expect(
       answers.filter((a) => a.status !== 200 && a.status !== 503).map((a) => `${a.status} ${a.body}`),
     ).toEqual([]);
-    // Nothing reached the sandbox while the port was closed.
-    expect([...ranBeforeReopen].filter((id) => !ranBeforeCut.has(id))).toEqual([]);
+    // Nothing reached the sandbox while the port was closed unless its started record was already
+    // stored: a request can pass its started write just before the cut and reach the sandbox just
+    // after it. The store took no write between the cut and the reopening, so a stored started
+    // record of a run that happened before the reopening was written before the cut.
+    const ranDuringOutage = [...ranBeforeReopen].filter((id) => !ranBeforeCut.has(id));
+    expect(ranDuringOutage.length).toBeLessThanOrEqual(8); // at most one per caller in flight at the cut
+    const startedStored = new Set(
+      (await load.allRecords()).filter((r) => r.event === 'started').map((r) => r.executionId),
+    );
+    expect(ranDuringOutage.filter((id) => !startedStored.has(id))).toEqual([]);
     // Sent while the port was closed: refused, unless the store came back within the broker's retries.
     expect(answers.filter((a) => a.phase === 'down' && a.status === 503).length).toBeGreaterThanOrEqual(
       wanted.down - 4,
