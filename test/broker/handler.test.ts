@@ -222,6 +222,21 @@ describe('Broker configuration', () => {
   });
 });
 
+/** The broker as the Lambda builds it at cold start, from a bundle folder holding the policy. */
+function awsBroker() {
+  const dir = mkdtempSync(join(tmpdir(), 'custody-broker-'));
+  writeFileSync(join(dir, 'policy.json'), JSON.stringify(policyDocument));
+  return buildAwsBroker(
+    readBrokerConfig({
+      CUSTODY_DEPLOYMENT: JSON.stringify(deployment),
+      CUSTODY_AUDIT_TABLE: 'custody-audit',
+      CUSTODY_AUDIT_LOG_GROUP: '/custody/audit',
+      AWS_REGION: 'eu-west-1',
+      LAMBDA_TASK_ROOT: dir,
+    }),
+  );
+}
+
 describe('Broker on AWS adapters', () => {
   const sts = mockClient(STSClient);
   const lambda = mockClient(LambdaClient);
@@ -235,8 +250,6 @@ describe('Broker on AWS adapters', () => {
   });
 
   it('runs an execution end to end through STS, Lambda, DynamoDB and CloudWatch Logs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'custody-broker-'));
-    writeFileSync(join(dir, 'policy.json'), JSON.stringify(policyDocument));
     sts.on(AssumeRoleCommand).resolves({
       Credentials: {
         AccessKeyId: 'ASIASESSIONKEY000001',
@@ -260,15 +273,7 @@ describe('Broker on AWS adapters', () => {
     logs.on(PutLogEventsCommand).resolves({});
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
 
-    const api = buildAwsBroker(
-      readBrokerConfig({
-        CUSTODY_DEPLOYMENT: JSON.stringify(deployment),
-        CUSTODY_AUDIT_TABLE: 'custody-audit',
-        CUSTODY_AUDIT_LOG_GROUP: '/custody/audit',
-        AWS_REGION: 'eu-west-1',
-        LAMBDA_TASK_ROOT: dir,
-      }),
-    );
+    const api = awsBroker();
     const res = await createHandler(() => api)(apiEvent(assumedRoleCaller));
     const emitted = stdout.mock.calls.map((c) => String(c[0])).join('');
     stdout.mockRestore();
@@ -295,8 +300,6 @@ describe('Broker on AWS adapters', () => {
   });
 
   it('tries a failing audit write only as often as the store retries, then keeps the record in the log', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'custody-broker-'));
-    writeFileSync(join(dir, 'policy.json'), JSON.stringify(policyDocument));
     const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
       name: 'ProvisionedThroughputExceededException',
       $metadata: { httpStatusCode: 400 },
@@ -310,15 +313,7 @@ describe('Broker on AWS adapters', () => {
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
 
-    const api = buildAwsBroker(
-      readBrokerConfig({
-        CUSTODY_DEPLOYMENT: JSON.stringify(deployment),
-        CUSTODY_AUDIT_TABLE: 'custody-audit',
-        CUSTODY_AUDIT_LOG_GROUP: '/custody/audit',
-        AWS_REGION: 'eu-west-1',
-        LAMBDA_TASK_ROOT: dir,
-      }),
-    );
+    const api = awsBroker();
     // The stranger holds no grant: one denied record, which the table refuses every time.
     const res = await createHandler(() => api)(apiEvent(iamUserCaller));
     stdout.mockRestore();
