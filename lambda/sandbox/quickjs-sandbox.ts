@@ -14,17 +14,17 @@
 import variantModule from '@jitl/quickjs-singlefile-cjs-release-sync';
 import type { QuickJSSyncVariant } from 'quickjs-emscripten-core';
 import {
-  newQuickJSWASMModuleFromVariant,
   newVariant,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSRuntime,
-  type QuickJSWASMModule,
+  QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
 import type { SandboxRequest, SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
 import { transformTypeScript } from './typescript.ts';
+import { shrinkMemoryImport } from './wasm-memory.ts';
 
 /** QuickJS's own stack limit. Kept well below Node's native stack so QuickJS reports the overflow first. */
 const QUICKJS_STACK_BYTES = 200 * 1024;
@@ -32,7 +32,7 @@ const QUICKJS_STACK_BYTES = 200 * 1024;
 const JOBS_PER_SLICE = 1_000;
 const USER_FILENAME = 'main.js';
 const WASM_PAGE_BYTES = 64 * 1024;
-/** The engine's initial linear memory (what its build requires), in 64 KiB pages. */
+/** The engine's initial linear memory as its build declares it, in 64 KiB pages (see `wasm-memory.ts`). */
 const INITIAL_PAGES = 256;
 /** The engine is 32-bit: 2 GiB is its ceiling whatever the limit. */
 const MAXIMUM_PAGES = 32_768;
@@ -62,7 +62,7 @@ const WasmMemory = (
 type VariantMemory = NonNullable<Parameters<typeof newVariant>[1]['wasmMemory']>;
 
 async function newEngine(): Promise<Engine> {
-  const memory = new WasmMemory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES });
+  const memory = new WasmMemory({ initial: await initialPages(), maximum: MAXIMUM_PAGES });
   const grow = WasmMemory.prototype.grow;
   let capBytes = Number.POSITIVE_INFINITY;
   let refused = false;
@@ -124,42 +124,70 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let engineModule: Promise<WasmModule | undefined> | undefined;
+/** The compiled engine, with the initial memory its instances are created with. */
+interface CompiledEngine {
+  readonly module: WasmModule;
+  readonly pages: number;
+}
+let compiledEngine: Promise<CompiledEngine | undefined> | undefined;
+
+/**
+ * The initial pages of the next instance's memory: the module's declared size until the engine is
+ * compiled, then the size its layout needs (exported so a test notices if an engine upgrade stops
+ * the memory import from shrinking).
+ */
+export async function initialPages(): Promise<number> {
+  return (await compiledEngine)?.pages ?? INITIAL_PAGES;
+}
 
 /**
  * A fresh engine instance on `memory`, from the engine's compiled WebAssembly module. Compiling is
  * most of what a fresh instance costs (about 10 ms); a compiled module holds no state, so it is
  * compiled once per process and shared, while every execution still gets its own instance and its
  * own linear memory. The single-file variant compiles from bytes it embeds and does not expose, so
- * the module is taken from the first instantiation; should that fail, the next instance tries
- * again, and meanwhile each instance compiles its own (slower, same isolation).
+ * the module is taken from the first instantiation, whose bytes first get a smaller memory import
+ * (`wasm-memory.ts`). Should that instantiation fail, the next instance tries again, and meanwhile
+ * each instance compiles its own (slower, same isolation).
  */
 async function instantiateEngine(memory: VariantMemory): Promise<QuickJSWASMModule> {
-  if (engineModule === undefined) {
-    let settle: (compiled: WasmModule | undefined) => void = () => undefined;
-    engineModule = new Promise((resolve) => {
+  if (compiledEngine === undefined) {
+    let settle: (compiled: CompiledEngine | undefined) => void = () => undefined;
+    compiledEngine = new Promise((resolve) => {
       settle = resolve;
     });
     const instantiate = wasmApi.instantiate;
-    let captured: WasmModule | undefined;
-    wasmApi.instantiate = async function capture(this: unknown, ...args: unknown[]) {
-      const result = await Reflect.apply(instantiate, this, args);
+    let captured: CompiledEngine | undefined;
+    wasmApi.instantiate = async function capture(this: unknown, bytes: unknown, ...rest: unknown[]) {
+      const shrunk = bytes instanceof Uint8Array ? shrinkMemoryImport(bytes) : undefined;
+      const result = await Reflect.apply(instantiate, this, [shrunk?.bytes ?? bytes, ...rest]);
       const compiled = (result as { module?: WasmModule } | undefined)?.module;
-      if (compiled !== undefined) captured ??= compiled;
+      if (compiled !== undefined) captured ??= { module: compiled, pages: shrunk?.pages ?? INITIAL_PAGES };
       return result;
     };
     try {
-      return await newQuickJSWASMModuleFromVariant(newVariant(loadedVariant, { wasmMemory: memory }));
+      return await engineFromVariant(newVariant(loadedVariant, { wasmMemory: memory }));
     } finally {
       wasmApi.instantiate = instantiate;
-      if (captured === undefined) engineModule = undefined;
+      if (captured === undefined) compiledEngine = undefined;
       settle(captured);
     }
   }
-  const wasmModule = await engineModule;
-  return newQuickJSWASMModuleFromVariant(
+  const wasmModule = (await compiledEngine)?.module;
+  return engineFromVariant(
     newVariant(loadedVariant, { wasmMemory: memory, ...(wasmModule ? { wasmModule } : {}) }),
   );
+}
+
+/**
+ * What `newQuickJSWASMModuleFromVariant` does, without the dynamic import it makes on every call
+ * (milliseconds per instance under a module loader hook, as `npm start` runs under tsx).
+ */
+async function engineFromVariant(variant: QuickJSSyncVariant): Promise<QuickJSWASMModule> {
+  const [loadModule, Ffi] = await Promise.all([variant.importModuleLoader(), variant.importFFI()]);
+  const wasm = await (loadModule as unknown as () => Promise<{ type: string }>)();
+  wasm.type = 'sync';
+  type EngineParts = ConstructorParameters<typeof QuickJSWASMModule>;
+  return new QuickJSWASMModule(wasm as EngineParts[0], new Ffi(wasm as never) as EngineParts[1]);
 }
 
 type Interruption = 'deadline' | 'output' | undefined;
