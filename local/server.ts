@@ -30,6 +30,7 @@ import { createSandbox } from '../lambda/sandbox/index.ts';
 import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from './config.ts';
 import { LocalCredentialsPort } from './credentials.ts';
 import { localDeployment } from './deployment.ts';
+import { embeddedDynamoDbClient } from './embedded-dynamodb.ts';
 import { LocalExecutorPort } from './executor.ts';
 import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from './home.ts';
 import { type LocalIdentity, loadOrCreateIdentities } from './identities.ts';
@@ -225,7 +226,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const byAccessKey = new Map(identities.map((i) => [i.accessKeyId, i]));
 
     // The audit store: dynalite on a free loopback port, persisted under the data directory.
+    // The server's own calls go to it in process (embedded-dynamodb.ts); it also listens on loopback
+    // for the CLI.
     let dynamodbEndpoint = options.dynamodbEndpoint;
+    let dynamo: DynamoDBClient;
     if (dynamodbEndpoint === undefined) {
       const db = dynalite({ path: paths.dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
       const dbPort = await listen(db, 0, '127.0.0.1');
@@ -234,12 +238,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         return new Promise<void>((resolve) => db.close(() => resolve()));
       });
       dynamodbEndpoint = `http://127.0.0.1:${dbPort}`;
+      dynamo = embeddedDynamoDbClient(db, dynamodbEndpoint, region);
+    } else {
+      dynamo = new DynamoDBClient({
+        endpoint: dynamodbEndpoint,
+        region,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
     }
-    const dynamo = new DynamoDBClient({
-      endpoint: dynamodbEndpoint,
-      region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
     cleanups.push(() => dynamo.destroy());
     const auditTableName = LOCAL_AUDIT_TABLE_NAME;
     await createAuditTable(dynamo, auditTableName);
