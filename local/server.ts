@@ -251,6 +251,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await createAuditTable(dynamo, auditTableName);
     const auditStore = new DynamoDbAuditStore({ client: dynamo, tableName: auditTableName, clock });
     const auditLog = new FileAuditLog(paths.auditLog);
+    cleanups.push(() => auditLog.close());
     const signer = await FileAuditSigner.open(paths.auditSigningKey);
     const digests = scheduleDigests({
       client: dynamo,
@@ -272,6 +273,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       stsLogFile: paths.stsLog,
       revocations,
     });
+    cleanups.push(() => credentials.close());
     const secrets = new LocalSecretsPort({ file: paths.secretsFile, credentials, deployment });
     let sandbox = options.sandbox;
     if (!sandbox) {

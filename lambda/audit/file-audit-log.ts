@@ -55,6 +55,11 @@ export class FileAuditLog implements AuditLog, AuditDigestLog {
     return text.split('\n').filter((line) => line.length > 0);
   }
 
+  /** Waits for the lines written so far and closes the file (a later write opens it again). */
+  close(): Promise<void> {
+    return this.lines.close();
+  }
+
   /** The digests this log anchors, for `verifyAudit({ anchors })`. */
   async readDigestAnchors(): Promise<DigestAnchor[]> {
     return parseDigestAnchors(await this.readLines());

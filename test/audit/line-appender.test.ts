@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,5 +68,49 @@ describe('LineAppender', () => {
     const appender = new LineAppender(join(dir, 'made', 'here', 'audit.log'), { createDirectory: true });
     await appender.append('first');
     expect(fileLines(appender.path)).toEqual(['first']);
+  });
+
+  /** How many of this process's file descriptors are open on `path` (Linux). */
+  const openOn = (path: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    }).length;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('keeps the file open between writes and closes it once idle', async () => {
+    const path = join(dir, 'idle.log');
+    const appender = new LineAppender(path, { idleCloseMs: 50 });
+    await appender.append('one');
+    await appender.append('two');
+    expect(openOn(path)).toBe(1);
+    // Moved away while open: the lines follow the open file until it is closed.
+    renameSync(path, `${path}.1`);
+    await appender.append('three');
+    expect(fileLines(`${path}.1`)).toEqual(['one', 'two', 'three']);
+    await sleep(150);
+    await appender.settled();
+    expect(openOn(`${path}.1`)).toBe(0);
+    await appender.append('four');
+    expect(fileLines(path)).toEqual(['four']);
+    await appender.close();
+    expect(openOn(path)).toBe(0);
+    await appender.append('five');
+    expect(fileLines(path)).toEqual(['four', 'five']);
+    await appender.close();
+  });
+
+  it('closes only after the lines already appended are written', async () => {
+    const path = join(dir, 'close.log');
+    const appender = new LineAppender(path);
+    const lines = Array.from({ length: 20 }, (_, i) => `line ${i}`);
+    const pending = lines.map((line) => appender.append(line));
+    await appender.close();
+    await Promise.all(pending);
+    expect(fileLines(path)).toEqual(lines);
+    expect(openOn(path)).toBe(0);
   });
 });
