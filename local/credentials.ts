@@ -241,18 +241,30 @@ export class LocalCredentialsPort implements CredentialsPort {
     return checked;
   }
 
+  /** Waits for the STS log lines written so far and closes the file. */
+  async close(): Promise<void> {
+    await this.stsLog?.close();
+  }
+
   /** Sessions issued and not yet expired (for inspection and tests). */
   activeSessions(): IssuedSession[] {
     this.forgetExpired();
-    return [...this.sessions.values()].map(
-      ({ secretAccessKey: _s, sessionToken: _t, ...session }) => session,
-    );
+    const now = this.clock().getTime();
+    return [...this.sessions.values()]
+      .filter((session) => session.expiration.getTime() > now)
+      .map(({ secretAccessKey: _s, sessionToken: _t, ...session }) => session);
   }
 
+  /**
+   * Drops expired sessions from the front of the map (issue order) up to the first live one, so
+   * each call costs what has expired since the last, not every session held. One with a shorter
+   * duration issued after a longer one waits for it; `check` refuses it as expired meanwhile.
+   */
   private forgetExpired(): void {
     const now = this.clock().getTime();
     for (const [key, session] of this.sessions) {
-      if (session.expiration.getTime() <= now) this.sessions.delete(key);
+      if (session.expiration.getTime() > now) return;
+      this.sessions.delete(key);
     }
   }
 }

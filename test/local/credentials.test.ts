@@ -52,6 +52,24 @@ describe('LocalCredentialsPort', () => {
     expect(a.credentials.secretAccessKey).not.toBe(b.credentials.secretAccessKey);
   });
 
+  it('forgets expired sessions as time passes, and refuses a short one issued after a long one once it expires', async () => {
+    const now = { t: Date.parse('2026-03-01T12:00:00Z') };
+    const p = port(now);
+    const long = await p.assumeRole({ ...valid, durationSeconds: 3600 });
+    const short = await p.assumeRole({ ...valid, sessionName: 'custody-agent-short' });
+    for (let i = 0; i < 50; i++) await p.assumeRole({ ...valid, sessionName: `custody-agent-${i}` });
+    expect(p.activeSessions()).toHaveLength(52);
+    now.t += 901_000;
+    expect(p.check(short.credentials)).toEqual({ ok: false, reason: 'EXPIRED_SESSION' });
+    expect(p.check(long.credentials)).toMatchObject({ ok: true });
+    expect(p.activeSessions().map((s) => s.accessKeyId)).toEqual([long.credentials.accessKeyId]);
+    now.t += 3600_000;
+    await p.assumeRole(valid);
+    expect(p.check(long.credentials)).toEqual({ ok: false, reason: 'UNKNOWN_SESSION' }); // forgotten
+    expect(p.check(short.credentials)).toEqual({ ok: false, reason: 'UNKNOWN_SESSION' });
+    expect(p.activeSessions()).toHaveLength(1);
+  });
+
   it('accepts its own session until it expires, and nothing else', async () => {
     const now = { t: Date.parse('2026-03-01T12:00:00Z') };
     const p = port(now);
