@@ -95,6 +95,7 @@ export function denoEnv(denoDir: string): NodeJS.ProcessEnv {
 /** One Deno process: loads Pyodide, takes one job, exits. */
 class HostProcess {
   readonly ready: Promise<void>;
+  /** Settles once the process has exited and its output is all read. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
   private listener: ((message: HostMessage) => void) | undefined;
@@ -128,7 +129,11 @@ class HostProcess {
         detached: true, // its own process group, killed as a whole
       },
     );
-    this.exited = once(this.child, 'exit').then(([code, signal]) => ({
+    // 'close', not 'exit': 'exit' can come before the last of stdout has been read, and with it
+    // the result line (seen under load: "ended (code 0) before reporting a result"). 'close' comes
+    // once the process has exited and its pipes are drained. Nothing else can hold them open: the
+    // code may not start processes, and the deadline kills the whole group.
+    this.exited = once(this.child, 'close').then(([code, signal]) => ({
       code: code as number | null,
       signal: signal as NodeJS.Signals | null,
     }));
@@ -492,7 +497,7 @@ export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promi
   });
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => diagnostics.append(chunk));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  const [code] = (await once(child, 'close')) as [number | null]; // all of stdout read, as above
   if (code !== 0 || size === 0 || size > SNAPSHOT_MAX_BYTES) {
     throw new Error(`deno exited with code ${code}: ${diagnostics.toString().slice(0, 2000)}`);
   }
