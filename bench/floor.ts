@@ -17,8 +17,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { transform } from 'esbuild';
 import { getQuickJS, type QuickJSWASMModule } from 'quickjs-emscripten';
+import { loadPolicyFile } from '../lambda/core/policy.ts';
 import type { RuntimeFiles } from '../lambda/sandbox/index.ts';
 import { buildSnapshot, denoEnv, denoRunArgs, HOST_HEAP_MIB } from '../lambda/sandbox/python-sandbox.ts';
+import { QuickJsSandbox } from '../lambda/sandbox/quickjs-sandbox.ts';
 import { spawnTracked, stopTracked, waitForLine } from './lib/processes.ts';
 import { type SigningKey, signedClient } from './lib/signed-client.ts';
 import { type LatencySummary, runAtConcurrency, summarize } from './lib/stats.ts';
@@ -141,6 +143,46 @@ export async function measureBareQuickJs(workload: Workload, count: number): Pro
         ? 'esbuild transform + quickjs-emscripten: new runtime and context per run on one loaded module'
         : 'quickjs-emscripten: new runtime and context per run on one loaded module',
   };
+}
+
+/**
+ * custody's own QuickJS sandbox alone (lambda/sandbox/quickjs-sandbox.ts), with no request, policy
+ * or audit around it: a fresh WebAssembly instance and memory per run, its prelude, limits and
+ * output capture. Not part of the floor: it shows how much of custody's overhead over the floor is
+ * the isolation of each run and how much the signed, audited path around it.
+ */
+export async function measureCustodyQuickJs(workload: Workload, count: number): Promise<SandboxFloor> {
+  const profile = loadPolicyFile(join(ROOT, 'custody.policy.json')).profiles.sandbox;
+  const sandbox = new QuickJsSandbox();
+  let n = 0;
+  const once = async () => {
+    const result = await sandbox.run({
+      executionId: `bench-${n++}`,
+      language: workload.language,
+      code: workload.code,
+      limits: {
+        timeoutMs: profile?.timeoutMs ?? 10_000,
+        memoryMiB: profile?.memoryMiB ?? 1024,
+        maxOutputBytes: profile?.maxOutputBytes ?? 1_048_576,
+      },
+      ...(workload.files ? { files: workload.files } : {}),
+    });
+    if (result.status !== 'succeeded' || !result.stdout.includes(workload.expect)) {
+      throw new Error(
+        `custody's sandbox: ${workload.name} ended ${result.status}: ${result.stdout.slice(0, 200)}`,
+      );
+    }
+  };
+  try {
+    for (let i = 0; i < 20; i++) await once();
+    const run = await runAtConcurrency(count, 1, once);
+    return {
+      summary: summarize(run.latenciesMs, run.wallMs),
+      note: "custody's QuickJsSandbox: a fresh WebAssembly instance and memory per run, back to back",
+    };
+  } finally {
+    await sandbox.close();
+  }
 }
 
 /** The deno flags custody's Python host runs with (from lambda/sandbox/python-sandbox.ts itself). */

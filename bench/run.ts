@@ -30,6 +30,7 @@ import {
 import {
   measureBarePython,
   measureBareQuickJs,
+  measureCustodyQuickJs,
   measureRequestFloor,
   preparePythonSnapshot,
   ROOT,
@@ -135,6 +136,12 @@ async function main(): Promise<void> {
       sandboxFloor[name] = await measureBareQuickJs(all[name]!, SAMPLES.bareQuickJs(name));
     }
   });
+  const custodySandbox: Record<string, SandboxFloor> = {};
+  await phase("custody's QuickJS sandbox alone", phases, async () => {
+    for (const name of ['js-trivial', 'ts-trivial', 'js-csv']) {
+      custodySandbox[name] = await measureCustodyQuickJs(all[name]!, SAMPLES.bareQuickJs(name));
+    }
+  });
   const snapshot = await phase('floor: Pyodide snapshot', phases, () => preparePythonSnapshot(files));
   let peer: PeerFigures;
   try {
@@ -164,7 +171,8 @@ async function main(): Promise<void> {
       const tracker = concurrency32Memory(server.pid);
       for (const name of ['js-trivial', 'ts-trivial', 'py-trivial', 'js-csv', 'py-csv']) {
         const workload = all[name]!;
-        const warmUp = workload.language === 'python' ? 3 : name.endsWith('csv') ? 3 : 20;
+        // Trivial programs: enough runs for the server's own code paths to be compiled by V8 first.
+        const warmUp = workload.language === 'python' ? 3 : name.endsWith('csv') ? 3 : 100;
         log(`  ${name}`);
         e2e[name] = await measureWorkload(server, workload, SAMPLES.e2e[name]!, warmUp, tracker.hook);
       }
@@ -207,7 +215,7 @@ async function main(): Promise<void> {
       loadAverageEnd: loadavg().map((l) => round(l)),
     },
     csv: { bytes: Buffer.byteLength(csv.text), rows: csv.rows },
-    floor: { request: requestFloor, sandbox: sandboxFloor },
+    floor: { request: requestFloor, sandbox: sandboxFloor, custodySandbox },
     custody: { workloads: e2e, memory, ...(pacedPython ? { pacedPython } : {}) },
     peer,
     lambda,
