@@ -111,7 +111,9 @@ describe('embeddedDynamoDbClient', () => {
   });
 
   it('raises the same typed errors as over the network', async () => {
-    await client.send(new PutItemCommand({ TableName: 'embedded', Item: { pk: { S: 'c' }, sk: { S: '1' } } }));
+    await client.send(
+      new PutItemCommand({ TableName: 'embedded', Item: { pk: { S: 'c' }, sk: { S: '1' } } }),
+    );
     await expect(
       client.send(
         new PutItemCommand({
