@@ -164,8 +164,8 @@ export function shrinkMemoryImport(bytes: Uint8Array, headroomPages = 2): Shrunk
   if (layout === undefined) return undefined;
   const pages = Math.ceil(layout.highestByte / PAGE_BYTES) + headroomPages;
   if (pages >= layout.declaredPages) return undefined;
-  // Rewritten in place, padded to the same number of LEB128 bytes, so no offset moves.
-  if (pages >= 2 ** (7 * layout.minimumLength)) return undefined;
+  // Rewritten in place, padded to the same number of LEB128 bytes (a smaller value always fits),
+  // so no offset in the module moves.
   const out = new Uint8Array(bytes);
   let rest = pages;
   for (let i = 0; i < layout.minimumLength; i++) {
