@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { formatAmzDate } from './sigv4.ts';
 
 /** The parts of the SDK's HttpRequest and HttpResponse used here. */
 interface OutgoingRequest {
@@ -40,10 +41,7 @@ export function unsignedAuthorization(
   region: string,
   date: Date,
 ): { authorization: string; amzDate: string } {
-  const amzDate = date
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
+  const amzDate = formatAmzDate(date);
   return {
     amzDate,
     authorization: `AWS4-HMAC-SHA256 Credential=local/${amzDate.slice(0, 8)}/${region}/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=unsigned`,

@@ -224,12 +224,15 @@ function parseAmzDate(value: string): Date | undefined {
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const date = new Date(ms);
   // Reject dates that do not round-trip (20240231T...).
+  return formatAmzDate(date) === value ? date : undefined;
+}
+
+/** `date` as SigV4's X-Amz-Date: YYYYMMDDTHHMMSSZ, in UTC. */
+export function formatAmzDate(date: Date): string {
   return date
     .toISOString()
     .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '') === value
-    ? date
-    : undefined;
+    .replace(/\.\d{3}/, '');
 }
 
 function hmac(key: Buffer | string, data: string): Buffer {
