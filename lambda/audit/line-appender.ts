@@ -78,7 +78,6 @@ export class LineAppender {
   }
 
   private async write(text: string): Promise<void> {
-    clearTimeout(this.idleTimer);
     try {
       if (this.file === undefined) {
         if (this.createDirectory) {
@@ -93,15 +92,19 @@ export class LineAppender {
       await this.closeFile();
       throw error;
     }
-    this.idleTimer = setTimeout(() => {
-      // Queued behind any write in flight, so the file is never closed under one.
-      this.tail = this.tail.catch(() => undefined).then(() => this.closeFile());
-    }, this.idleCloseMs);
-    this.idleTimer.unref();
+    if (this.idleTimer) this.idleTimer.refresh();
+    else {
+      this.idleTimer = setTimeout(() => {
+        // Queued behind any write in flight, so the file is never closed under one.
+        this.tail = this.tail.catch(() => undefined).then(() => this.closeFile());
+      }, this.idleCloseMs);
+      this.idleTimer.unref();
+    }
   }
 
   private async closeFile(): Promise<void> {
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const file = this.file;
     this.file = undefined;
     await file?.close().catch(() => undefined);
