@@ -1,4 +1,7 @@
 /** What Python code gets from the Pyodide-in-Deno sandbox when it behaves, and executor failures. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyError } from '../../lambda/core/errors.ts';
 import { PythonSandbox } from '../../lambda/sandbox/python-sandbox.ts';
@@ -136,6 +139,39 @@ except OSError:
       await expect(broken.run(request('python', '1'))).rejects.toBeInstanceOf(DependencyError);
     } finally {
       await broken.close();
+    }
+  });
+
+  it('reads the output of the host to the end, even what arrives after the host process has exited', async () => {
+    // A stand-in for deno: ready, take the job, then exit at once while a child still holding
+    // stdout writes the result a moment later. Waiting for 'exit' instead of 'close' loses it.
+    const dir = mkdtempSync(join(tmpdir(), 'custody-fake-deno-'));
+    const fakeDeno = join(dir, 'deno');
+    const result = JSON.stringify({
+      t: 'result',
+      outcome: { ok: true, result: 'late' },
+      outputExceeded: false,
+      memoryExhausted: false,
+      files: {},
+      filesTruncated: false,
+      prepMs: 0,
+      runMs: 0,
+    });
+    writeFileSync(
+      fakeDeno,
+      `#!/bin/bash\necho '{"t":"ready","loadMs":1}'\n/bin/cat > /dev/null\n(/bin/sleep 0.3; echo '${result}') &\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const late = new PythonSandbox(
+      { ...resolveRuntimeFiles(), denoPath: fakeDeno, snapshotPath: fakeDeno },
+      { prestartedProcesses: 0 },
+    );
+    try {
+      const outcome = await late.run(request('python', 'ignored'));
+      expect(outcome).toMatchObject({ status: 'succeeded', result: 'late' });
+    } finally {
+      await late.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
