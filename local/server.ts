@@ -34,6 +34,7 @@ import { embeddedDynamoDbClient } from './embedded-dynamodb.ts';
 import { LocalExecutorPort } from './executor.ts';
 import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from './home.ts';
 import { type LocalIdentity, loadOrCreateIdentities } from './identities.ts';
+import { QuickJsWorker } from './quickjs-worker.ts';
 import { ensureSecretsFile, LocalSecretsPort } from './secrets.ts';
 import { type SigV4ErrorCode, verifySigV4 } from './sigv4.ts';
 
@@ -277,7 +278,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const secrets = new LocalSecretsPort({ file: paths.secretsFile, credentials, deployment });
     let sandbox = options.sandbox;
     if (!sandbox) {
-      const own = createSandbox();
+      // JavaScript in a worker thread: its garbage collection does not pause this one (quickjs-worker.ts).
+      const own = createSandbox({ javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs }) });
       cleanups.push(() => own.close());
       // Prepare Python (snapshot, pre-started process) while the server starts taking requests.
       own.warmUp().catch((error: unknown) => {

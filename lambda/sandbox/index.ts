@@ -7,7 +7,7 @@
  */
 import type { Sandbox, SandboxRequest, SandboxResult } from '../core/types.ts';
 import { PythonSandbox, type PythonSandboxOptions } from './python-sandbox.ts';
-import { QuickJsSandbox } from './quickjs-sandbox.ts';
+import { QuickJsSandbox, type QuickJsSandboxOptions } from './quickjs-sandbox.ts';
 import { type RuntimeFiles, resolveRuntimeFiles } from './runtime-files.ts';
 
 export type { RuntimeFiles } from './runtime-files.ts';
@@ -19,6 +19,17 @@ export interface SandboxOptions extends PythonSandboxOptions {
    * @default CUSTODY_RUNTIME_DIR, else ${LAMBDA_TASK_ROOT}/runtime, else node_modules
    */
   readonly runtimeDir?: string;
+  /**
+   * Where JavaScript and TypeScript run, given the QuickJS options this function derives from the
+   * runtime files (the local server passes one that runs them in a worker thread).
+   * @default the QuickJsSandbox, in this thread
+   */
+  readonly javascript?: (options: QuickJsSandboxOptions) => JavaScriptSandbox;
+}
+
+/** What runs JavaScript and TypeScript: QuickJsSandbox, or something that hosts one. */
+export interface JavaScriptSandbox extends Sandbox {
+  close(): Promise<void>;
 }
 
 export interface CustodySandbox extends Sandbox {
@@ -29,9 +40,10 @@ export interface CustodySandbox extends Sandbox {
 
 export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
   const files: RuntimeFiles = resolveRuntimeFiles(options.runtimeDir);
-  const javascript = new QuickJsSandbox(
-    files.esbuildBinaryPath ? { esbuildBinaryPath: files.esbuildBinaryPath } : {},
-  );
+  const quickJsOptions: QuickJsSandboxOptions = files.esbuildBinaryPath
+    ? { esbuildBinaryPath: files.esbuildBinaryPath }
+    : {};
+  const javascript = options.javascript?.(quickJsOptions) ?? new QuickJsSandbox(quickJsOptions);
   let python: PythonSandbox | undefined;
   const pythonSandbox = () => {
     python ??= new PythonSandbox(files, options);

@@ -1,0 +1,20 @@
+/**
+ * The worker thread of `quickjs-worker.ts`: runs each JavaScript or TypeScript execution it is
+ * sent in the project's QuickJsSandbox (a fresh WebAssembly instance and memory each), and posts
+ * back the result, or the message of an infrastructure failure.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SandboxRequest } from '../lambda/core/types.ts';
+import { QuickJsSandbox, type QuickJsSandboxOptions } from '../lambda/sandbox/quickjs-sandbox.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('quickjs-worker-thread.ts runs only as a worker thread');
+const sandbox = new QuickJsSandbox((workerData ?? {}) as QuickJsSandboxOptions);
+
+port.on('message', (message: { readonly id: number; readonly request: SandboxRequest }) => {
+  sandbox.run(message.request).then(
+    (result) => port.postMessage({ id: message.id, result }),
+    (error: unknown) =>
+      port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) }),
+  );
+});

@@ -1,0 +1,123 @@
+/**
+ * The local server's JavaScript worker: the real sandbox in a worker thread, and what happens when
+ * the worker fails, exits or stops answering (stand-in workers).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DependencyError } from '../../lambda/core/errors.ts';
+import { QuickJsWorker } from '../../local/quickjs-worker.ts';
+import { LIMITS, request } from '../sandbox/helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'custody-js-worker-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A stand-in worker: answers with its thread id, or hangs, throws or exits when the code says so. */
+const standIn = join(dir, 'stand-in.mjs');
+writeFileSync(
+  standIn,
+  `import { parentPort, threadId } from 'node:worker_threads';
+parentPort.on('message', ({ id, request }) => {
+  if (request.code === 'hang') return;
+  if (request.code === 'throw') throw new Error('stand-in threw');
+  if (request.code === 'exit') process.exit(3);
+  if (request.code === 'error') return parentPort.postMessage({ id, error: 'the engine could not start' });
+  parentPort.postMessage({ id, result: { status: 'succeeded', stdout: String(threadId), stderr: '', stdoutTruncated: false, stderrTruncated: false, files: {}, filesTruncated: false, timings: { startMs: 0, runMs: 0 } } });
+});
+`,
+);
+
+describe('QuickJsWorker with the real sandbox', () => {
+  const worker = new QuickJsWorker();
+  afterAll(() => worker.close());
+
+  it('runs JavaScript and TypeScript, each execution in a fresh engine', async () => {
+    const js = await worker.run(request('javascript', 'globalThis.leak = "x"; console.log(6 * 7)'));
+    expect(js).toMatchObject({ status: 'succeeded', stdout: '42\n' });
+    const ts = await worker.run(
+      request('typescript', 'const n: number = typeof leak === "undefined" ? 1 : 0; n'),
+    );
+    expect(ts).toMatchObject({ status: 'succeeded', result: '1' });
+  });
+
+  it('answers concurrent executions, each with its own output', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => worker.run(request('javascript', `console.log("run", ${i})`))),
+    );
+    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 6 }, (_, i) => `run ${i}\n`));
+  });
+
+  it('stops code at its deadline inside the worker and goes on serving', async () => {
+    const spin = await worker.run({
+      ...request('javascript', 'for (;;) {}'),
+      limits: { ...LIMITS, timeoutMs: 200 },
+    });
+    expect(spin.status).toBe('timed_out');
+    expect(await worker.run(request('javascript', '"after"'))).toMatchObject({
+      status: 'succeeded',
+      result: '"after"',
+    });
+  });
+});
+
+describe('QuickJsWorker when its worker misbehaves', () => {
+  const make = () => new QuickJsWorker({ entry: pathToFileURL(standIn), hangGraceMs: 100 });
+  const limits = { ...LIMITS, timeoutMs: 100 };
+
+  it('fails every execution waiting on a worker that stopped answering, then starts a new one', async () => {
+    const worker = make();
+    try {
+      const first = (await worker.run(request('javascript', 'ok'))).stdout;
+      const hung = worker.run({ ...request('javascript', 'hang'), limits });
+      const queued = worker
+        .run({ ...request('javascript', 'hang'), limits: { ...limits, timeoutMs: 60_000 } })
+        .catch((error: unknown) => error); // failed together with `hung`
+      await expect(hung).rejects.toThrow(/did not answer within 200 ms/);
+      expect(await queued).toBeInstanceOf(DependencyError);
+      const next = (await worker.run(request('javascript', 'ok'))).stdout;
+      expect(next).not.toBe(first);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it.each([
+    ['throws', 'throw', /JavaScript worker failed: stand-in threw/],
+    ['exits', 'exit', /JavaScript worker exited \(code 3\)/],
+  ])('fails the execution when the worker %s, then starts a new one', async (_what, code, message) => {
+    const worker = make();
+    try {
+      const first = (await worker.run(request('javascript', 'ok'))).stdout;
+      await expect(worker.run({ ...request('javascript', code), limits })).rejects.toThrow(message);
+      const next = (await worker.run(request('javascript', 'ok'))).stdout;
+      expect(next).not.toBe(first);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('turns a failure the sandbox reports from inside the worker into an executor error', async () => {
+    const worker = make();
+    try {
+      const failed = worker.run(request('javascript', 'error'));
+      await expect(failed).rejects.toBeInstanceOf(DependencyError);
+      await expect(failed).rejects.toThrow('the JavaScript sandbox failed: the engine could not start');
+      expect(await worker.run(request('javascript', 'ok'))).toMatchObject({ status: 'succeeded' });
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('fails what is waiting when closed, and refuses runs after', async () => {
+    const worker = make();
+    const waiting = worker
+      .run({ ...request('javascript', 'hang'), limits: { ...limits, timeoutMs: 60_000 } })
+      .catch((error: unknown) => error); // settled by close(), before the assertions below
+    await worker.close();
+    expect(await waiting).toBeInstanceOf(DependencyError);
+    expect(String(await waiting)).toMatch(/was closed/);
+    await expect(worker.run(request('javascript', 'ok'))).rejects.toBeInstanceOf(DependencyError);
+  });
+});
