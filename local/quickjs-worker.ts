@@ -12,9 +12,12 @@
  * time in it, each in its own instance. The executor Lambda runs one execution per invocation
  * and keeps the sandbox in its own thread.
  *
- * If the worker fails, exits, or does not answer within an execution's deadline plus
- * `hangGraceMs`, it is terminated, every execution waiting on it fails with a DependencyError
- * (nothing is reported as run), and the next execution starts a new worker.
+ * If the worker fails or exits, or goes longer without answering anything than the longest
+ * deadline of what it has been given plus `hangGraceMs`, it is terminated, every execution
+ * waiting on it fails with a DependencyError (nothing is reported as run), and the next execution
+ * starts a new worker. The silence is measured from its last answer, not from each request: under
+ * load, executions wait their turn in the worker, and one answer per deadline is all a live
+ * worker owes (a queued execution's own deadline runs while it waits, as it does in-thread).
  */
 import { Worker } from 'node:worker_threads';
 import { DependencyError } from '../lambda/core/errors.ts';
@@ -24,7 +27,7 @@ import type { QuickJsSandboxOptions } from '../lambda/sandbox/quickjs-sandbox.ts
 export interface QuickJsWorkerOptions {
   /** Options of the QuickJsSandbox inside the worker. @default {} */
   readonly sandbox?: QuickJsSandboxOptions;
-  /** How long past an execution's own deadline the worker may take to answer. @default 5_000 */
+  /** How much longer than the longest deadline it holds the worker may go without answering. @default 5_000 */
   readonly hangGraceMs?: number;
   /** The worker's entry module (tests use stand-ins). @default ./quickjs-worker-entry.mjs */
   readonly entry?: URL;
@@ -33,12 +36,15 @@ export interface QuickJsWorkerOptions {
 interface Waiting {
   readonly resolve: (result: SandboxResult) => void;
   readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timeoutMs: number;
 }
 
 interface Thread {
   readonly worker: Worker;
   readonly waiting: Map<number, Waiting>;
+  /** When the worker last answered, or was first given work after being idle. */
+  lastProgressAt: number;
+  watchdog: NodeJS.Timeout | undefined;
 }
 
 type Reply =
@@ -62,14 +68,13 @@ export class QuickJsWorker {
       return Promise.reject(new DependencyError('executor', 'the JavaScript sandbox is closed'));
     const thread = this.current();
     const id = this.nextId++;
-    thread.worker.ref();
+    if (thread.waiting.size === 0) {
+      thread.worker.ref();
+      thread.lastProgressAt = performance.now();
+    }
     return new Promise<SandboxResult>((resolve, reject) => {
-      const waitMs = request.limits.timeoutMs + this.hangGraceMs;
-      const timer = setTimeout(
-        () => this.fail(thread, `the JavaScript worker did not answer within ${waitMs} ms`),
-        waitMs,
-      );
-      thread.waiting.set(id, { resolve, reject, timer });
+      thread.waiting.set(id, { resolve, reject, timeoutMs: request.limits.timeoutMs });
+      this.watch(thread);
       thread.worker.postMessage({ id, request });
     });
   }
@@ -83,12 +88,18 @@ export class QuickJsWorker {
   private current(): Thread {
     if (this.thread) return this.thread;
     const worker = new Worker(this.entry, { workerData: this.options.sandbox ?? {} });
-    const thread: Thread = { worker, waiting: new Map() };
+    const thread: Thread = {
+      worker,
+      waiting: new Map(),
+      lastProgressAt: performance.now(),
+      watchdog: undefined,
+    };
     worker.on('message', (reply: Reply) => {
       const waiting = thread.waiting.get(reply.id);
       if (!waiting) return;
       thread.waiting.delete(reply.id);
-      clearTimeout(waiting.timer);
+      thread.lastProgressAt = performance.now();
+      this.watch(thread);
       if (thread.waiting.size === 0) worker.unref();
       if ('result' in reply) waiting.resolve(reply.result);
       else waiting.reject(new DependencyError('executor', `the JavaScript sandbox failed: ${reply.error}`));
@@ -100,13 +111,30 @@ export class QuickJsWorker {
     return thread;
   }
 
+  /**
+   * (Re)arms the watchdog: the worker must answer something within the longest deadline of what
+   * it holds, plus the grace, of its last answer. Nothing waiting, no watchdog.
+   */
+  private watch(thread: Thread): void {
+    clearTimeout(thread.watchdog);
+    thread.watchdog = undefined;
+    if (thread.waiting.size === 0) return;
+    let longestMs = 0;
+    for (const waiting of thread.waiting.values()) longestMs = Math.max(longestMs, waiting.timeoutMs);
+    const silenceMs = longestMs + this.hangGraceMs;
+    const dueInMs = thread.lastProgressAt + silenceMs - performance.now();
+    thread.watchdog = setTimeout(
+      () => void this.fail(thread, `the JavaScript worker answered nothing for ${silenceMs} ms`),
+      Math.max(0, dueInMs),
+    );
+  }
+
   /** Fails everything waiting on `thread` and terminates it; the next run starts a new one. */
   private async fail(thread: Thread, reason: string): Promise<void> {
     if (this.thread === thread) this.thread = undefined;
-    for (const waiting of thread.waiting.values()) {
-      clearTimeout(waiting.timer);
-      waiting.reject(new DependencyError('executor', reason));
-    }
+    clearTimeout(thread.watchdog);
+    thread.watchdog = undefined;
+    for (const waiting of thread.waiting.values()) waiting.reject(new DependencyError('executor', reason));
     thread.waiting.clear();
     await thread.worker.terminate();
   }
