@@ -19,10 +19,10 @@ const standIn = join(dir, 'stand-in.mjs');
 writeFileSync(
   standIn,
   `import { parentPort, threadId } from 'node:worker_threads';
-let queued = 0; // 'slow' answers come one after another, 120 ms apart, as queued executions would
+let queued = 0; // 'slow' answers come one after another, 150 ms apart, as queued executions would
 parentPort.on('message', ({ id, request }) => {
   if (request.code === 'hang') return;
-  if (request.code === 'slow') return setTimeout(() => parentPort.postMessage({ id, result: { status: 'succeeded', stdout: 'slow', stderr: '', stdoutTruncated: false, stderrTruncated: false, files: {}, filesTruncated: false, timings: { startMs: 0, runMs: 0 } } }), 120 * (1 + queued++));
+  if (request.code === 'slow') return setTimeout(() => parentPort.postMessage({ id, result: { status: 'succeeded', stdout: 'slow', stderr: '', stdoutTruncated: false, stderrTruncated: false, files: {}, filesTruncated: false, timings: { startMs: 0, runMs: 0 } } }), 150 * (1 + queued++));
   if (request.code === 'throw') throw new Error('stand-in threw');
   if (request.code === 'exit') process.exit(3);
   if (request.code === 'error') return parentPort.postMessage({ id, error: 'the engine could not start' });
@@ -88,9 +88,11 @@ describe('QuickJsWorker when its worker misbehaves', () => {
   it('gives queued executions their turn: a worker that keeps answering is not hung', async () => {
     const worker = make();
     try {
-      // Five answers 120 ms apart: 600 ms in all, over three times the 200 ms a silence may last.
+      await worker.run(request('javascript', 'ok')); // started, so its start-up is not counted
+      // Five answers 150 ms apart: 750 ms in all, against 400 ms (300 + 100) a silence may last.
+      const slowLimits = { ...LIMITS, timeoutMs: 300 };
       const results = await Promise.all(
-        Array.from({ length: 5 }, () => worker.run({ ...request('javascript', 'slow'), limits })),
+        Array.from({ length: 5 }, () => worker.run({ ...request('javascript', 'slow'), limits: slowLimits })),
       );
       expect(results.map((r) => r.stdout)).toEqual(['slow', 'slow', 'slow', 'slow', 'slow']);
     } finally {
