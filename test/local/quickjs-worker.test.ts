@@ -19,14 +19,15 @@ const standIn = join(dir, 'stand-in.mjs');
 writeFileSync(
   standIn,
   `import { parentPort, threadId } from 'node:worker_threads';
+const succeeded = (id, stdout) => ({ id, result: { status: 'succeeded', stdout, stderr: '', stdoutTruncated: false, stderrTruncated: false, files: {}, filesTruncated: false, timings: { startMs: 0, runMs: 0 } } });
 let queued = 0; // 'slow' answers come one after another, 150 ms apart, as queued executions would
 parentPort.on('message', ({ id, request }) => {
   if (request.code === 'hang') return;
-  if (request.code === 'slow') return setTimeout(() => parentPort.postMessage({ id, result: { status: 'succeeded', stdout: 'slow', stderr: '', stdoutTruncated: false, stderrTruncated: false, files: {}, filesTruncated: false, timings: { startMs: 0, runMs: 0 } } }), 150 * (1 + queued++));
+  if (request.code === 'slow') return setTimeout(() => parentPort.postMessage(succeeded(id, 'slow')), 150 * (1 + queued++));
   if (request.code === 'throw') throw new Error('stand-in threw');
   if (request.code === 'exit') process.exit(3);
   if (request.code === 'error') return parentPort.postMessage({ id, error: 'the engine could not start' });
-  parentPort.postMessage({ id, result: { status: 'succeeded', stdout: String(threadId), stderr: '', stdoutTruncated: false, stderrTruncated: false, files: {}, filesTruncated: false, timings: { startMs: 0, runMs: 0 } } });
+  parentPort.postMessage(succeeded(id, String(threadId)));
 });
 `,
 );
@@ -66,11 +67,19 @@ describe('QuickJsWorker with the real sandbox', () => {
 
 describe('QuickJsWorker when its worker misbehaves', () => {
   const make = () => new QuickJsWorker({ entry: pathToFileURL(standIn), hangGraceMs: 100 });
-  const limits = { ...LIMITS, timeoutMs: 100 };
-
-  it('fails every execution waiting on a worker that stopped answering, then starts a new one', async () => {
+  /** Runs `test` against a fresh stand-in worker, and closes it whatever happens. */
+  const withStandIn = async (test: (worker: QuickJsWorker) => Promise<void>) => {
     const worker = make();
     try {
+      await test(worker);
+    } finally {
+      await worker.close();
+    }
+  };
+  const limits = { ...LIMITS, timeoutMs: 100 };
+
+  it('fails every execution waiting on a worker that stopped answering, then starts a new one', () =>
+    withStandIn(async (worker) => {
       const first = (await worker.run(request('javascript', 'ok'))).stdout;
       const hung = worker.run({ ...request('javascript', 'hang'), limits });
       const queued = worker
@@ -80,14 +89,10 @@ describe('QuickJsWorker when its worker misbehaves', () => {
       expect(await queued).toBeInstanceOf(DependencyError);
       const next = (await worker.run(request('javascript', 'ok'))).stdout;
       expect(next).not.toBe(first);
-    } finally {
-      await worker.close();
-    }
-  });
+    }));
 
-  it('gives queued executions their turn: a worker that keeps answering is not hung', async () => {
-    const worker = make();
-    try {
+  it('gives queued executions their turn: a worker that keeps answering is not hung', () =>
+    withStandIn(async (worker) => {
       await worker.run(request('javascript', 'ok')); // started, so its start-up is not counted
       // Five answers 150 ms apart: 750 ms in all, against 400 ms (300 + 100) a silence may last.
       const slowLimits = { ...LIMITS, timeoutMs: 300 };
@@ -95,37 +100,27 @@ describe('QuickJsWorker when its worker misbehaves', () => {
         Array.from({ length: 5 }, () => worker.run({ ...request('javascript', 'slow'), limits: slowLimits })),
       );
       expect(results.map((r) => r.stdout)).toEqual(['slow', 'slow', 'slow', 'slow', 'slow']);
-    } finally {
-      await worker.close();
-    }
-  });
+    }));
 
   it.each([
     ['throws', 'throw', /JavaScript worker failed: stand-in threw/],
     ['exits', 'exit', /JavaScript worker exited \(code 3\)/],
-  ])('fails the execution when the worker %s, then starts a new one', async (_what, code, message) => {
-    const worker = make();
-    try {
+  ])('fails the execution when the worker %s, then starts a new one', (_what, code, message) =>
+    withStandIn(async (worker) => {
       const first = (await worker.run(request('javascript', 'ok'))).stdout;
       await expect(worker.run({ ...request('javascript', code), limits })).rejects.toThrow(message);
       const next = (await worker.run(request('javascript', 'ok'))).stdout;
       expect(next).not.toBe(first);
-    } finally {
-      await worker.close();
-    }
-  });
+    }),
+  );
 
-  it('turns a failure the sandbox reports from inside the worker into an executor error', async () => {
-    const worker = make();
-    try {
+  it('turns a failure the sandbox reports from inside the worker into an executor error', () =>
+    withStandIn(async (worker) => {
       const failed = worker.run(request('javascript', 'error'));
       await expect(failed).rejects.toBeInstanceOf(DependencyError);
       await expect(failed).rejects.toThrow('the JavaScript sandbox failed: the engine could not start');
       expect(await worker.run(request('javascript', 'ok'))).toMatchObject({ status: 'succeeded' });
-    } finally {
-      await worker.close();
-    }
-  });
+    }));
 
   it('fails what is waiting when closed, and refuses runs after', async () => {
     const worker = make();
