@@ -13,12 +13,14 @@ import {
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
+import { DYNAMODB_MAX_ITEM_BYTES } from '../core/audit-bounds.ts';
 import type { AuditRecord } from '../core/audit-record.ts';
 import { AUDIT_TABLE } from '../core/audit-table.ts';
 import type { AuditStore, Clock } from '../core/ports.ts';
 import { AuditReadError, AuditRecordExistsError, AuditWriteError, describeError } from './errors.ts';
 import {
   type Item,
+  itemSizeBytes,
   putNewItemCommand,
   RECORD_PK_PREFIX,
   readRecordItem,
@@ -122,6 +124,14 @@ export class DynamoDbAuditStore implements AuditStore {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       // Stamped per attempt: the digest covers items by write time, so the stamp must be fresh.
       const item = recordToItem(record, this.clock().toISOString(), this.timeShards);
+      const size = itemSizeBytes(item);
+      if (size > DYNAMODB_MAX_ITEM_BYTES) {
+        // Not sent: DynamoDB would refuse it, and retrying cannot help. The broker bounds its records
+        // (boundAuditRecord) so that this never happens to them.
+        throw new AuditWriteError(
+          `audit record ${record.executionId}/${record.event} not written to table ${this.tableName}: its item is ${size} bytes; DynamoDB accepts at most ${DYNAMODB_MAX_ITEM_BYTES}`,
+        );
+      }
       try {
         await this.client.send(putNewItemCommand(this.tableName, item), {
           abortSignal: AbortSignal.timeout(this.attemptTimeoutMs),

@@ -123,6 +123,23 @@ export function recordToItem(record: AuditRecord, writtenAt: string, shards: num
   };
 }
 
+/**
+ * An item's size as DynamoDB counts it against its 400 KB limit: for each attribute, the UTF-8
+ * bytes of its name plus its value (strings: UTF-8 bytes; numbers: at most their digits; binary:
+ * its bytes). A safe upper bound for the attribute types custody writes.
+ */
+export function itemSizeBytes(item: Item): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name, 'utf8');
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S, 'utf8');
+    else if (value.N !== undefined) bytes += value.N.length + 1;
+    else if (value.B !== undefined) bytes += value.B.byteLength;
+    else bytes += Buffer.byteLength(JSON.stringify(value), 'utf8');
+  }
+  return bytes;
+}
+
 export function isRecordItem(item: Item): boolean {
   return item[PK]?.S?.startsWith(RECORD_PK_PREFIX) === true;
 }

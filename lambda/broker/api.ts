@@ -361,7 +361,10 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     }
 
     const allowed = { allowed: true, reason: 'ALLOWED' } as const;
-    const auditedRequest = auditRequest(request, profile.auditCode === 'full');
+    const auditedRequest: AuditRequest = {
+      ...auditRequest(request, profile.auditCode === 'full'),
+      timeoutMs: limits.timeoutMs,
+    };
     const secretVariables = profile.secrets.map((s) => s.variable);
 
     // 4 and 5, at once: audit "started" and assume the profile's role for this execution only.
@@ -396,8 +399,9 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     const [startOutcome, assumeOutcome] = await Promise.allSettled([startWrite, assumed]);
     mark = performance.now();
     if (startOutcome.status === 'rejected') {
+      // Nothing runs; the refusal itself still goes to the audit log (and the table if it recovers).
       const failure = asDependencyError(startOutcome.reason, 'audit');
-      return errorResponse(failure, { executionId });
+      return refuse(executionId, caller, request, failure, timings);
     }
     // The started line goes to the audit log while the code runs; every answer below waits for it.
     const startLogged = startOutcome.value.logged;

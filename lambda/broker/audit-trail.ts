@@ -6,8 +6,11 @@
  *   store write still fails, the log line stands in for it and the caller is told the record is
  *   pending; if the log fails too, the record is written to the process's own error stream (the
  *   function's log group on AWS) as a last resort and counted.
+ * - Every record is bounded first (`boundAuditRecord`): it fits a DynamoDB item and a CloudWatch
+ *   event by construction, so no input can make a record too large to store.
  */
 
+import { boundAuditRecord } from '../core/audit-bounds.ts';
 import type { AuditRecord } from '../core/audit-record.ts';
 import { DependencyError } from '../core/errors.ts';
 import { Metric } from '../core/metrics.ts';
@@ -82,7 +85,8 @@ export class AuditTrail {
    * line is written (or has failed and been counted). The caller awaits it before it responds, so
    * the line is in the log before the answer, and ahead of the final record's line.
    */
-  async start(record: AuditRecord): Promise<{ logged: Promise<boolean> }> {
+  async start(unbounded: AuditRecord): Promise<{ logged: Promise<boolean> }> {
+    const record = boundAuditRecord(unbounded);
     if (!(await this.putWithRetries(record))) {
       this.options.metrics.count(Metric.AuditWriteFailures, 1);
       throw new DependencyError('audit', 'The audit store is unavailable; nothing was run.');
@@ -94,7 +98,8 @@ export class AuditTrail {
    * Writes a final record (`completed` or `denied`) to the store and the log.
    * Returns `pending: true` when the store did not take it (the log, or the fallback, has it).
    */
-  async finish(record: AuditRecord): Promise<{ pending: boolean }> {
+  async finish(unbounded: AuditRecord): Promise<{ pending: boolean }> {
+    const record = boundAuditRecord(unbounded);
     const [stored, logged] = await Promise.all([this.putWithRetries(record), this.writeLog(record)]);
     if (!stored) this.options.metrics.count(Metric.AuditWriteFailures, 1);
     if (!stored && !logged) {

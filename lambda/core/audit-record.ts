@@ -39,6 +39,22 @@ export interface AuditRequest {
   /** The prompt or task that produced the code, as the agent stated it. */
   readonly purpose?: string;
   readonly fileNames?: readonly string[];
+  /** The run's time limit (`started`, `completed`): `audit verify` expects an outcome by then. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A field cut to keep the record within its bounds (`lambda/core/audit-bounds.ts`): the record
+ * keeps a prefix of `keptBytes` (0: none) and this says how large the whole was and its sha256.
+ */
+export interface AuditCut {
+  /** Path of the field: `request.code`, `request.purpose`, `decision.message`, ... */
+  readonly field: string;
+  /** UTF-8 bytes of the whole value (a list: of its JSON). */
+  readonly bytes: number;
+  /** sha256 (hex) of the whole value's UTF-8 bytes (a list: of its JSON). */
+  readonly sha256: string;
+  readonly keptBytes: number;
 }
 
 /** The role session the code ran under. */
@@ -97,6 +113,8 @@ export interface AuditRecord {
   readonly timingsMs?: Readonly<Record<string, number>>;
   /** Set on `revoked` and `reinstated` events only. */
   readonly revocation?: AuditRevocation;
+  /** The fields cut to fit the record's bounds, if any (see AuditCut). */
+  readonly cut?: readonly AuditCut[];
   /** Where the request came in: 'aws' or 'local'. */
   readonly origin: 'aws' | 'local';
 }

@@ -309,7 +309,13 @@ describe('POST /v1/executions', () => {
       });
       expect(f.secrets.calls).toHaveLength(0);
       expect(f.executor.calls).toHaveLength(0);
-      expect(f.store.records).toEqual([]);
+      // No started record; the refusal is recorded instead, in the store and the log.
+      expect(events(f.store.records)).toEqual(['denied']);
+      expect(f.store.records[0]?.decision).toMatchObject({
+        allowed: false,
+        reason: 'DEPENDENCY_UNAVAILABLE',
+      });
+      expect(events(f.log.records)).toEqual(['denied']);
       expect(res.body).not.toContain(SESSION_KEYS.secretAccessKey);
     });
 
