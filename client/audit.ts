@@ -149,7 +149,8 @@ interface VerifySource {
  * (`--stack NAME`, or `--table T --key-id K [--log-group G]`) read with your own credentials: the
  * table, the signing key's public key (KMS GetPublicKey; signatures are checked here, with
  * node:crypto, never by a KMS Verify call), and the digest anchors in the audit log group.
- * Exit 0 intact, 1 tampered (the report names the first bad record and what is wrong with it).
+ * Exit 0 intact, 1 tampered (the report names the first bad record and what is wrong with it),
+ * 10 incomplete (no tampering, but a started execution has no outcome after its deadline).
  */
 export async function auditVerify(
   args: string[],
@@ -196,7 +197,7 @@ export async function auditVerify(
       ...(recentDigests !== undefined ? { recentDigests } : {}),
     });
     line(io.stdout, values.json ? JSON.stringify(result, null, 2) : formatVerifyReport(result));
-    const exit = result.ok ? EXIT.succeeded : EXIT.failed;
+    const exit = !result.ok ? EXIT.failed : result.incomplete.length > 0 ? EXIT.incomplete : EXIT.succeeded;
     if (values.record && source.log !== undefined) {
       try {
         // The same line the digester writes after each run: the dashboard's "Last audit verification".

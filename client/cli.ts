@@ -35,6 +35,8 @@ export const EXIT = {
   rejected: 7,
   unavailable: 8,
   config: 9,
+  /** `audit verify`: no tampering, but a started execution has no outcome after its deadline. */
+  incomplete: 10,
 } as const;
 
 export interface CliIo {
@@ -77,7 +79,8 @@ Credentials: the AWS default chain (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, en
 Local mode: AWS_SHARED_CREDENTIALS_FILE=.custody/credentials AWS_PROFILE=agent custody run ...
 
 Exit codes: 0 succeeded, 1 code failed, 2 usage, 3 timed out, 4 out of memory, 5 output limit,
-            6 denied, 7 request rejected (400/404/413/429), 8 service unavailable, 9 no credentials/endpoint.
+            6 denied, 7 request rejected (400/404/413/429), 8 service unavailable, 9 no credentials/endpoint,
+            10 audit incomplete (a started execution has no outcome after its deadline).
 `;
 
 const COMMON_OPTIONS = {

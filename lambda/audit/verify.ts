@@ -64,6 +64,20 @@ export interface VerifySummary {
   };
   /** 'all' (whole table) or 'recent' (last n digests, via the index). */
   readonly scope: 'all' | 'recent';
+  /**
+   * Executions whose `started` record has no outcome (`completed` or `denied`) although their
+   * deadline has passed: the outcome was lost, or is only in the audit log (pending reconciliation).
+   * Not tampering, but not a complete trail either: the CLI reports INCOMPLETE.
+   */
+  readonly incomplete: readonly IncompleteExecution[];
+}
+
+/** A `started` record with no outcome after its deadline. */
+export interface IncompleteExecution {
+  readonly executionId: string;
+  readonly startedAt: string;
+  /** `startedAt` + the run's time limit (`request.timeoutMs`, else the broker's 15 min) + the margin. */
+  readonly deadline: string;
 }
 
 export type VerifyResult =
@@ -90,7 +104,15 @@ export interface VerifyOptions {
   readonly recentDigests?: number;
   /** Must match the store's. @default 1 */
   readonly timeShards?: number;
+  /**
+   * How long after a run's time limit its outcome may still be missing before it is reported
+   * incomplete (the broker's STS, secrets and audit retries). @default 300_000
+   */
+  readonly outcomeMarginMs?: number;
 }
+
+/** A run's limit when its started record does not say (the broker Lambda's longest life). */
+const MAX_RUN_MS = 900_000;
 
 const FUTURE_TOLERANCE_MS = 300_000;
 const SEP = '\u0000';
@@ -120,11 +142,13 @@ export async function verifyAudit(options: VerifyOptions): Promise<VerifyResult>
   let digestsChecked = 0;
   let previous: SignedDigest | undefined;
   const covered = new Set<string>();
+  const incomplete = await incompleteExecutions(snapshot, now, options.outcomeMarginMs ?? 300_000);
   const summary = (): VerifySummary => ({
     records: recordsChecked,
     digests: digestsChecked,
     uncovered: 0,
     scope,
+    incomplete,
     ...(previous === undefined
       ? {}
       : {
@@ -532,6 +556,56 @@ async function resolveKey(options: VerifyOptions): Promise<KeyObject> {
   throw new TypeError('verifyAudit needs publicKey or signer');
 }
 
+/** Started records with no outcome although their deadline has passed, oldest first. */
+async function incompleteExecutions(
+  snapshot: Snapshot,
+  now: Date,
+  marginMs: number,
+): Promise<IncompleteExecution[]> {
+  const events = new Map<string, Set<string>>();
+  for (const item of snapshot.records.values()) {
+    const { executionId, event } = identify(item);
+    let seen = events.get(executionId);
+    if (seen === undefined) {
+      seen = new Set();
+      events.set(executionId, seen);
+    }
+    seen.add(event);
+  }
+  const found: IncompleteExecution[] = [];
+  for (const item of snapshot.records.values()) {
+    const { executionId, event } = identify(item);
+    if (event !== 'started') continue;
+    const seen = events.get(executionId);
+    if (seen?.has('completed') || seen?.has('denied')) continue;
+    let record: Partial<AuditRecord>;
+    try {
+      record = JSON.parse(str(item, 'record') ?? '') as Partial<AuditRecord>;
+    } catch {
+      continue; // an unreadable record is the chain check's finding (modified)
+    }
+    const startedMs = Date.parse(record.timestamp ?? '');
+    if (Number.isNaN(startedMs)) continue;
+    const limitMs = record.request?.timeoutMs;
+    const runMs = typeof limitMs === 'number' && limitMs > 0 ? Math.min(limitMs, MAX_RUN_MS) : MAX_RUN_MS;
+    const deadline = startedMs + runMs + marginMs;
+    if (deadline >= now.getTime()) continue;
+    // A recent check holds only the records written in its window: look the outcome up by key.
+    if (!snapshot.fromGenesis || snapshot.digests.length === 0) {
+      const outcome =
+        (await snapshot.getRecord(executionId, 'completed')) ??
+        (await snapshot.getRecord(executionId, 'denied'));
+      if (outcome !== undefined) continue;
+    }
+    found.push({
+      executionId,
+      startedAt: new Date(startedMs).toISOString(),
+      deadline: new Date(deadline).toISOString(),
+    });
+  }
+  return found.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
 // ---------------------------------------------------------------- reading the table
 
 async function scanAll(options: VerifyOptions): Promise<Snapshot> {
@@ -660,7 +734,12 @@ async function readRecent(options: VerifyOptions, count: number): Promise<Snapsh
 export function formatVerifyReport(result: VerifyResult): string {
   const lines: string[] = [];
   const scope = result.scope === 'all' ? 'whole table' : 'recent digests';
-  if (result.ok) {
+  const incomplete = result.incomplete ?? [];
+  if (result.ok && incomplete.length > 0) {
+    lines.push(
+      `audit verification: INCOMPLETE (${incomplete.length} execution${incomplete.length === 1 ? '' : 's'} started with no outcome after the deadline; no tampering found)`,
+    );
+  } else if (result.ok) {
     lines.push('audit verification: INTACT');
   } else {
     const p = result.problem;
@@ -677,5 +756,21 @@ export function formatVerifyReport(result: VerifyResult): string {
     );
   }
   if (result.ok) lines.push(`  not yet covered:  ${result.uncovered} records written after the last digest`);
+  const shown = incomplete.slice(0, 20);
+  for (const e of shown) {
+    lines.push(
+      `  missing outcome:  execution ${e.executionId}, started ${e.startedAt}, no completed or denied record by ${e.deadline}`,
+    );
+  }
+  if (incomplete.length > shown.length) {
+    lines.push(
+      `  missing outcome:  ... and ${incomplete.length - shown.length} more (--json lists them all)`,
+    );
+  }
+  if (incomplete.length > 0) {
+    lines.push(
+      '  an outcome the table lacks may be in the audit log: `custody audit reconcile` writes it back',
+    );
+  }
   return lines.join('\n');
 }

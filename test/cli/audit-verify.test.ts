@@ -228,6 +228,56 @@ describe('custody audit verify on AWS', () => {
       );
     });
 
+    /** A started record written after the last digest, at the trail's "now" (16 min before the real now). */
+    async function startedOnly(executionId: string, timeoutMs: number) {
+      const store = new DynamoDbAuditStore({
+        client: db.client,
+        tableName: trail.tableName,
+        clock: () => trail.now,
+      });
+      const record = auditRecord(executionId, 'started', trail.now);
+      await store.put({ ...record, request: { ...record.request, timeoutMs } });
+    }
+
+    it('exits 10 (INCOMPLETE, not tampering) for a started execution with no outcome after its deadline', async () => {
+      await startedOnly('exec-lost', 10_000);
+
+      const out = await custody(['--stack', 'Custody']);
+
+      expect(out.code).toBe(EXIT.incomplete);
+      expect(out.stdout).toContain('audit verification: INCOMPLETE (1 execution started with no outcome');
+      expect(out.stdout).toContain(
+        `missing outcome:  execution exec-lost, started ${trail.now.toISOString()}, no completed or denied record by ${new Date(trail.now.getTime() + 10_000 + 300_000).toISOString()}`,
+      );
+      const recent = await custody(['--stack', 'Custody', '--recent', '1', '--json']);
+      expect(recent.code).toBe(EXIT.incomplete);
+      expect(JSON.parse(recent.stdout)).toMatchObject({
+        ok: true,
+        scope: 'recent',
+        incomplete: [{ executionId: 'exec-lost', startedAt: trail.now.toISOString() }],
+      });
+    });
+
+    it('exits 0 while a started execution is still within its deadline', async () => {
+      await startedOnly('exec-running', 900_000);
+
+      const out = await custody(['--stack', 'Custody']);
+
+      expect(out.code).toBe(EXIT.succeeded);
+      expect(out.stdout).toContain('audit verification: INTACT');
+    });
+
+    it('reports tampering before an incomplete execution (exit 1)', async () => {
+      await startedOnly('exec-lost', 10_000);
+      await tamper(trail.tableName, 'exec-3', 'completed');
+
+      const out = await custody(['--stack', 'Custody']);
+
+      expect(out.code).toBe(EXIT.failed);
+      expect(out.stdout).toContain('audit verification: FAILED (modified)');
+      expect(out.stdout).toContain('missing outcome:  execution exec-lost');
+    });
+
     it('prints the result as JSON with --json', async () => {
       await tamper(trail.tableName, 'exec-1', 'completed');
 
