@@ -17,6 +17,7 @@ import { DynamoDbAuditStore } from '../lambda/audit/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../lambda/audit/file-audit-log.ts';
 import { FileAuditSigner } from '../lambda/audit/file-audit-signer.ts';
 import { KmsAuditSigner } from '../lambda/audit/kms-audit-signer.ts';
+import { formatReconcileReport, reconcileAuditLog } from '../lambda/audit/reconcile.ts';
 import type { PublicKeyInput } from '../lambda/audit/signer.ts';
 import { formatVerifyReport, verifyAudit } from '../lambda/audit/verify.ts';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
@@ -234,7 +235,13 @@ async function localVerifySource(io: CliIo, clock: Clock): Promise<VerifySource>
     warnings: [],
     log,
     digestFirst: async () => {
-      // Digest what has settled first, so the check covers all but the last minute.
+      // Records that reached only the audit log (auditPending) go back to the table first ...
+      const store = new DynamoDbAuditStore({ client: target.client, tableName: target.tableName });
+      const reconciled = await reconcileAuditLog({ store, lines: await log.readLines() });
+      if (reconciled.written.length > 0 || reconciled.conflicts.length > 0 || reconciled.failed.length > 0) {
+        line(io.stderr, `custody: ${formatReconcileReport(reconciled).replaceAll('\n', '\ncustody: ')}`);
+      }
+      // ... then digest what has settled, so the check covers all but the last minute.
       const signer = await FileAuditSigner.open(keyFile);
       await digestUntilCurrent({ client: target.client, tableName: target.tableName, signer, log, clock });
     },

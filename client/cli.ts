@@ -67,6 +67,7 @@ Usage:
   custody audit verify --stack NAME | --table NAME --key-id KEY [--log-group NAME]
                        [--region R] [--recent N] [--json] [--record]
   custody audit report [--since-hours N] [--recent N] [--html FILE] [--json] [--no-verify]
+  custody audit reconcile [--json] [--stack NAME | --table NAME --log-group NAME] [--since-hours N]
   custody revoke --profile NAME | --principal ID [--reason TEXT] [--stack NAME]
   custody reinstate --profile NAME | --principal ID [--stack NAME]
   custody mcp
@@ -399,8 +400,12 @@ async function auditCommand(args: string[], io: CliIo): Promise<number> {
     const { auditReport } = await import('./audit-report.ts');
     return auditReport(rest, io);
   }
+  if (sub === 'reconcile') {
+    const { auditReconcile } = await import('./audit-reconcile.ts');
+    return auditReconcile(rest, io);
+  }
   if (sub === undefined || sub === '--help' || sub === '-h') return help(io);
-  throw new UsageError(`custody audit: unknown subcommand "${sub}" (tail, verify, report)`);
+  throw new UsageError(`custody audit: unknown subcommand "${sub}" (tail, verify, report, reconcile)`);
 }
 
 function help(io: CliIo): number {

@@ -38,6 +38,9 @@ export interface CloudWatchAuditLogOptions {
 /** Selects the digest lines (`{"auditDigest":{"sequence":n,...},...}`) of the audit log group. */
 export const DIGEST_LINE_FILTER_PATTERN = '{ $.auditDigest.sequence > 0 }';
 
+/** Selects the audit record lines (`{"executionId":...}`) of the audit log group. */
+export const RECORD_LINE_FILTER_PATTERN = '{ $.executionId = "*" }';
+
 /** CloudWatch's limit on one event's message (1 MiB minus the 26-byte per-event overhead). */
 const MAX_MESSAGE_BYTES = 1_048_576 - 26;
 
@@ -102,6 +105,34 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
       nextToken = out.nextToken;
     } while (nextToken !== undefined);
     return anchors;
+  }
+
+  /**
+   * The audit record lines of every stream written since `since` (FilterLogEvents, all pages), for
+   * reconciliation (`reconcile.ts`). Events arrive in time order per page.
+   */
+  async *readRecordLines(options: { readonly since?: Date } = {}): AsyncGenerator<string> {
+    let nextToken: string | undefined;
+    do {
+      let out: FilterLogEventsCommandOutput;
+      try {
+        out = await this.client.send(
+          new FilterLogEventsCommand({
+            logGroupName: this.logGroupName,
+            filterPattern: RECORD_LINE_FILTER_PATTERN,
+            ...(options.since === undefined ? {} : { startTime: options.since.getTime() }),
+            ...(nextToken === undefined ? {} : { nextToken }),
+          }),
+        );
+      } catch (error) {
+        throw new AuditReadError(
+          `could not read the record lines of log group ${this.logGroupName}: ${describeError(error)}`,
+          { cause: error },
+        );
+      }
+      for (const event of out.events ?? []) if (event.message !== undefined) yield event.message;
+      nextToken = out.nextToken;
+    } while (nextToken !== undefined);
   }
 
   /** Writes one line; `what` names it in errors. */

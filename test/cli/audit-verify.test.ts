@@ -489,6 +489,79 @@ describe('custody audit verify on AWS', () => {
   });
 
   describe('on the local stack', () => {
+    /** A local home on the shared dynalite, its table holding a started record whose outcome is only in the log. */
+    async function pendingHome() {
+      const home = await mkdtemp(join(tmpdir(), 'custody-reconcile-'));
+      const tableName = `local-reconcile-${++tables}`;
+      await createAuditTable(db.client, tableName);
+      const auditLog = join(home, 'audit.log');
+      await writeFile(
+        join(home, 'local.json'),
+        JSON.stringify({
+          apiEndpoint: 'http://127.0.0.1:9',
+          region: 'us-east-1',
+          credentialsFile: join(home, 'credentials'),
+          dynamodbEndpoint: db.endpoint,
+          auditTableName: tableName,
+          auditLog,
+        }),
+      );
+      await FileAuditSigner.open(join(home, 'audit-signing-key.pem'));
+      const startedAt = new Date(Date.now() - 20 * MINUTE);
+      const started = auditRecord('exec-pending', 'started', startedAt);
+      const completed = auditRecord('exec-pending', 'completed', new Date(startedAt.getTime() + 1000));
+      await new DynamoDbAuditStore({ client: db.client, tableName }).put(started);
+      await writeFile(auditLog, `${canonicalJson(started)}\n${canonicalJson(completed)}\n`);
+      const run = async (args: string[]) => {
+        const { io: streams, out } = io();
+        const code = await main(args, { ...streams, env: { CUSTODY_HOME: home }, cwd: home });
+        return { code, ...out };
+      };
+      return { home, tableName, completed, run };
+    }
+
+    it('audit reconcile writes the outcome that is only in the audit log to the table, once', async () => {
+      const { home, tableName, completed, run } = await pendingHome();
+      try {
+        const before = await run(['audit', 'verify', '--no-digest']);
+        expect(before.code).toBe(EXIT.incomplete);
+        expect(before.stdout).toContain('missing outcome:  execution exec-pending');
+
+        const out = await run(['audit', 'reconcile']);
+        expect(out.code).toBe(EXIT.succeeded);
+        expect(out.stderr).toContain(
+          `custody: reconciling audit table ${tableName} with ${join(home, 'audit.log')}`,
+        );
+        expect(out.stdout).toContain(
+          'audit reconcile: 1 written, 1 already in the table, 0 conflicts, 0 failed',
+        );
+        const item = await db.client.send(
+          new GetItemCommand({ TableName: tableName, Key: recordKey('exec-pending', 'completed') }),
+        );
+        expect(item.Item?.record?.S).toBe(canonicalJson(completed));
+
+        const again = await run(['audit', 'reconcile', '--json']);
+        expect(again.code).toBe(EXIT.succeeded);
+        expect(JSON.parse(again.stdout)).toMatchObject({ written: [], alreadyStored: 2 });
+        const after = await run(['audit', 'verify', '--no-digest']);
+        expect(after.code).toBe(EXIT.succeeded);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
+    });
+
+    it('audit verify reconciles pending records before it digests and verifies', async () => {
+      const { home, run } = await pendingHome();
+      try {
+        const out = await run(['audit', 'verify']);
+        expect(out.stderr).toContain('custody: audit reconcile: 1 written');
+        expect(out.stdout).toContain('audit verification: INTACT');
+        expect(out.code).toBe(EXIT.succeeded);
+      } finally {
+        await rm(home, { recursive: true, force: true });
+      }
+    });
+
     it('digests what is due, verifies, and appends the result to the audit log with --record', async () => {
       const home = await mkdtemp(join(tmpdir(), 'custody-verify-'));
       try {
