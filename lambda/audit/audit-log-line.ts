@@ -9,7 +9,7 @@
  * - a digest: `{"auditDigest":{...body},"digestSha256":"...","signature":"..."}` (select with
  *   `filter ispresent(auditDigest.sequence)`). These lines anchor the digest chain outside the
  *   table: `verifyAudit({ anchors })` checks the table's chain against them.
- * - a verification result: `{"auditVerification":{"ok":true|false,...}}` (see `verificationLine`).
+ * - a verification result: `{"auditVerification":{"ok":true|false,...,"incomplete":n}}` (see `verificationLine`).
  */
 import type { AuditRecord } from '../core/audit-record.ts';
 import { canonicalJson, sha256Hex } from './canonical-json.ts';
@@ -73,6 +73,8 @@ export function verificationLine(
     readonly uncovered?: number;
     readonly scope: string;
     readonly lastDigest?: { readonly sequence: number };
+    /** Started executions with no outcome after their deadline (counted in the line). */
+    readonly incomplete?: readonly unknown[];
     readonly problem?: {
       readonly kind: string;
       readonly executionId?: string;
@@ -92,6 +94,7 @@ export function verificationLine(
       digests: result.digests,
       uncovered: result.uncovered,
       lastDigestSequence: result.lastDigest?.sequence,
+      incomplete: result.incomplete?.length,
       problem: result.problem,
     },
   });

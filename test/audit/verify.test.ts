@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { verificationLine } from '../../lambda/audit/audit-log-line.ts';
 import { canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
 import {
   AuditChainError,
@@ -521,5 +522,46 @@ describe('scheduleDigests', () => {
     } finally {
       await schedule.stop();
     }
+  });
+});
+
+describe('verifyAudit on an incomplete trail', () => {
+  it('lists a started execution with no outcome once its deadline has passed, in the full and the recent check', async () => {
+    const trail = await Trail.build();
+    const started = await trail.write('exec-7', 'started'); // no timeoutMs: the broker's 15 minutes
+    await trail.digest();
+    trail.clock.advance(15 * MINUTE);
+    expect((await trail.verify()).incomplete).toEqual([]);
+
+    trail.clock.advance(6 * MINUTE);
+    const deadline = new Date(Date.parse(started.timestamp) + 20 * MINUTE).toISOString();
+    for (const result of [await trail.verify(), await trail.verify({ recentDigests: 1 })]) {
+      expect(result).toMatchObject({
+        ok: true,
+        incomplete: [{ executionId: 'exec-7', startedAt: started.timestamp, deadline }],
+      });
+      expect(formatVerifyReport(result)).toContain(
+        'audit verification: INCOMPLETE (1 execution started with no outcome',
+      );
+      expect(JSON.parse(verificationLine(result, trail.clock.now()))).toMatchObject({
+        auditVerification: { ok: true, incomplete: 1 },
+      });
+    }
+
+    await trail.write('exec-7', 'denied');
+    expect((await trail.verify()).incomplete).toEqual([]);
+    expect((await trail.verify({ recentDigests: 1 })).incomplete).toEqual([]);
+  });
+
+  it('uses the run time limit the started record carries, and the margin given', async () => {
+    const trail = await Trail.build();
+    trail.clock.advance(20_000);
+    const record = auditRecord('exec-8', 'started', trail.clock.now());
+    await trail.store.put({ ...record, request: { ...record.request, timeoutMs: 30_000 } });
+    trail.clock.advance(MINUTE);
+    expect((await trail.verify({ outcomeMarginMs: 0 })).incomplete.map((e) => e.executionId)).toEqual([
+      'exec-8',
+    ]);
+    expect((await trail.verify()).incomplete).toEqual([]);
   });
 });
