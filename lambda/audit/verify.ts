@@ -20,6 +20,7 @@ import { canonicalJson, sha256Hex } from './canonical-json.ts';
 import { readDigestItem } from './digest.ts';
 import { DynamoDbAuditStore } from './dynamodb-audit-store.ts';
 import { AuditReadError, describeError } from './errors.ts';
+import { findIncompleteExecutions, type IncompleteExecution } from './incomplete-executions.ts';
 import {
   DIGEST_PK,
   type DigestEntry,
@@ -33,6 +34,8 @@ import {
   str,
 } from './item.ts';
 import { type AuditSigner, type PublicKeyInput, toPublicKey, verifySignature } from './signer.ts';
+
+export type { IncompleteExecution } from './incomplete-executions.ts';
 
 export type TamperKind =
   | 'modified'
@@ -72,14 +75,6 @@ export interface VerifySummary {
   readonly incomplete: readonly IncompleteExecution[];
 }
 
-/** A `started` record with no outcome after its deadline. */
-export interface IncompleteExecution {
-  readonly executionId: string;
-  readonly startedAt: string;
-  /** `startedAt` + the run's time limit (`request.timeoutMs`, else the broker's 15 min) + the margin. */
-  readonly deadline: string;
-}
-
 export type VerifyResult =
   | ({ readonly ok: true } & VerifySummary)
   | ({ readonly ok: false; readonly problem: VerifyProblem } & VerifySummary);
@@ -111,9 +106,6 @@ export interface VerifyOptions {
   readonly outcomeMarginMs?: number;
 }
 
-/** A run's limit when its started record does not say (the broker Lambda's longest life). */
-const MAX_RUN_MS = 900_000;
-
 const FUTURE_TOLERANCE_MS = 300_000;
 const SEP = '\u0000';
 
@@ -142,7 +134,13 @@ export async function verifyAudit(options: VerifyOptions): Promise<VerifyResult>
   let digestsChecked = 0;
   let previous: SignedDigest | undefined;
   const covered = new Set<string>();
-  const incomplete = await incompleteExecutions(snapshot, now, options.outcomeMarginMs ?? 300_000);
+  const incomplete = await findIncompleteExecutions({
+    records: snapshot.records.values(),
+    // A recent check holds only the records written in its window: look an outcome up by key.
+    lookup: snapshot.fromGenesis && snapshot.digests.length > 0 ? undefined : snapshot.getRecord,
+    now,
+    marginMs: options.outcomeMarginMs ?? 300_000,
+  });
   const summary = (): VerifySummary => ({
     records: recordsChecked,
     digests: digestsChecked,
@@ -554,56 +552,6 @@ async function resolveKey(options: VerifyOptions): Promise<KeyObject> {
   if (options.publicKey !== undefined) return toPublicKey(options.publicKey);
   if (options.signer !== undefined) return options.signer.publicKey();
   throw new TypeError('verifyAudit needs publicKey or signer');
-}
-
-/** Started records with no outcome although their deadline has passed, oldest first. */
-async function incompleteExecutions(
-  snapshot: Snapshot,
-  now: Date,
-  marginMs: number,
-): Promise<IncompleteExecution[]> {
-  const events = new Map<string, Set<string>>();
-  for (const item of snapshot.records.values()) {
-    const { executionId, event } = identify(item);
-    let seen = events.get(executionId);
-    if (seen === undefined) {
-      seen = new Set();
-      events.set(executionId, seen);
-    }
-    seen.add(event);
-  }
-  const found: IncompleteExecution[] = [];
-  for (const item of snapshot.records.values()) {
-    const { executionId, event } = identify(item);
-    if (event !== 'started') continue;
-    const seen = events.get(executionId);
-    if (seen?.has('completed') || seen?.has('denied')) continue;
-    let record: Partial<AuditRecord>;
-    try {
-      record = JSON.parse(str(item, 'record') ?? '') as Partial<AuditRecord>;
-    } catch {
-      continue; // an unreadable record is the chain check's finding (modified)
-    }
-    const startedMs = Date.parse(record.timestamp ?? '');
-    if (Number.isNaN(startedMs)) continue;
-    const limitMs = record.request?.timeoutMs;
-    const runMs = typeof limitMs === 'number' && limitMs > 0 ? Math.min(limitMs, MAX_RUN_MS) : MAX_RUN_MS;
-    const deadline = startedMs + runMs + marginMs;
-    if (deadline >= now.getTime()) continue;
-    // A recent check holds only the records written in its window: look the outcome up by key.
-    if (!snapshot.fromGenesis || snapshot.digests.length === 0) {
-      const outcome =
-        (await snapshot.getRecord(executionId, 'completed')) ??
-        (await snapshot.getRecord(executionId, 'denied'));
-      if (outcome !== undefined) continue;
-    }
-    found.push({
-      executionId,
-      startedAt: new Date(startedMs).toISOString(),
-      deadline: new Date(deadline).toISOString(),
-    });
-  }
-  return found.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
 
 // ---------------------------------------------------------------- reading the table
