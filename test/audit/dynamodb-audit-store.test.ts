@@ -6,7 +6,9 @@ import {
   LIST_RECENT_MAX_LOOKBACK_DAYS,
 } from '../../lambda/audit/dynamodb-audit-store.ts';
 import { AuditRecordExistsError, AuditWriteError } from '../../lambda/audit/errors.ts';
+import { itemSizeBytes, recordToItem } from '../../lambda/audit/item.ts';
 import { createAuditTable, tableCreatedAt } from '../../lambda/audit/table.ts';
+import { DYNAMODB_MAX_ITEM_BYTES } from '../../lambda/core/audit-bounds.ts';
 import { DependencyError } from '../../lambda/core/errors.ts';
 import { dynamoDbClient, type RunningDynalite, startDynalite } from '../support/dynalite.ts';
 import { auditRecord, ManualClock } from './records.ts';
@@ -53,6 +55,41 @@ describe('DynamoDbAuditStore', () => {
     await store.put(record);
 
     expect(await store.get('exec-retry')).toEqual([record]);
+  });
+
+  it('refuses an item over 400 KB as DynamoDB counts it, before sending it, naming its size', async () => {
+    const base = auditRecord('exec-huge', 'started', clock.now());
+    // 69,000 control characters: 69,000 bytes of UTF-8, 414,000 once escaped in the record attribute.
+    const huge = { ...base, request: { ...base.request, purpose: '\u0001'.repeat(69_000) } };
+    const item = recordToItem(huge, clock.now().toISOString(), 1);
+    const size = itemSizeBytes(item);
+    expect(size).toBeGreaterThan(DYNAMODB_MAX_ITEM_BYTES);
+    expect(size).toBe(
+      Object.entries(item).reduce(
+        (n, [name, v]) => n + Buffer.byteLength(name) + Buffer.byteLength(v.S ?? ''),
+        0,
+      ),
+    );
+    let sent = 0;
+    const counting = new DynamoDbAuditStore({ client: db.client, tableName: db.tableName, clock: clock.now });
+    db.client.middlewareStack.add(
+      (next) => async (args) => {
+        sent++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countSends' },
+    );
+    try {
+      const error = await counting.put(huge).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuditWriteError);
+      expect((error as Error).message).toBe(
+        `audit record exec-huge/started not written to table ${db.tableName}: its item is ${size} bytes; DynamoDB accepts at most 409600`,
+      );
+      expect(sent).toBe(0);
+    } finally {
+      db.client.middlewareStack.remove('countSends');
+    }
+    expect(await store.get('exec-huge')).toEqual([]);
   });
 
   it('refuses a record without an execution id, naming the field', async () => {
