@@ -254,6 +254,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     request: Partial<ExecutionRequest> | undefined,
     error: CustodyError,
     timingsMs: Record<string, number>,
+    where: 'store and log' | 'log only' = 'store and log',
   ): Promise<ApiResponse> {
     const record: AuditRecord = {
       ...baseRecord(executionId, 'denied', caller, auditRequest(request, false), {
@@ -266,7 +267,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     metrics.count(Metric.Denials, 1);
     metrics.count(Metric.Denials, 1, { Reason: error.code });
     if (error.code === 'HARDCODED_CREDENTIAL') metrics.count(Metric.HardcodedCredentialAttempts, 1);
-    const { pending } = await trail.finish(record);
+    const { pending } = where === 'log only' ? await trail.refuseInLog(record) : await trail.finish(record);
     return errorResponse(error, { executionId, auditPending: pending });
   }
 
@@ -399,9 +400,9 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
     const [startOutcome, assumeOutcome] = await Promise.allSettled([startWrite, assumed]);
     mark = performance.now();
     if (startOutcome.status === 'rejected') {
-      // Nothing runs; the refusal itself still goes to the audit log (and the table if it recovers).
+      // Nothing runs; the refusal still goes to the audit log (pending: reconcile copies it to the table).
       const failure = asDependencyError(startOutcome.reason, 'audit');
-      return refuse(executionId, caller, request, failure, timings);
+      return refuse(executionId, caller, request, failure, timings, 'log only');
     }
     // The started line goes to the audit log while the code runs; every answer below waits for it.
     const startLogged = startOutcome.value.logged;

@@ -95,6 +95,20 @@ export class AuditTrail {
   }
 
   /**
+   * Writes a refusal to the log only, for a request whose `started` record the store has just
+   * refused: trying the store again would double the wait (on AWS past API Gateway's 29 s) for a
+   * write that has just failed. The record is pending: `custody audit reconcile` copies it into
+   * the table from its log line. If the log fails too, the fallback takes it.
+   */
+  async refuseInLog(unbounded: AuditRecord): Promise<{ pending: true }> {
+    const record = boundAuditRecord(unbounded);
+    if (!(await this.writeLog(record))) {
+      this.fallback(JSON.stringify({ level: 'ERROR', message: 'custody audit record pending', record }));
+    }
+    return { pending: true };
+  }
+
+  /**
    * Writes a final record (`completed` or `denied`) to the store and the log.
    * Returns `pending: true` when the store did not take it (the log, or the fallback, has it).
    */

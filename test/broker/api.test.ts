@@ -309,13 +309,12 @@ describe('POST /v1/executions', () => {
       });
       expect(f.secrets.calls).toHaveLength(0);
       expect(f.executor.calls).toHaveLength(0);
-      // No started record; the refusal is recorded instead, in the store and the log.
-      expect(events(f.store.records)).toEqual(['denied']);
-      expect(f.store.records[0]?.decision).toMatchObject({
-        allowed: false,
-        reason: 'DEPENDENCY_UNAVAILABLE',
-      });
+      // No started record; the refusal is in the log (the store has just failed), pending.
+      expect(f.store.records).toEqual([]);
       expect(events(f.log.records)).toEqual(['denied']);
+      expect(f.log.records[0]?.decision).toMatchObject({ allowed: false, reason: 'DEPENDENCY_UNAVAILABLE' });
+      expect(errorOf(res).auditPending).toBe(true);
+      expect(f.store.putAttempts).toBe(3);
       expect(res.body).not.toContain(SESSION_KEYS.secretAccessKey);
     });
 

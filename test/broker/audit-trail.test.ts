@@ -12,6 +12,7 @@ import { sha256Hex } from '../../lambda/audit/canonical-json.ts';
 import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/audit/file-audit-log.ts';
 import { type Item, itemSizeBytes, recordKey } from '../../lambda/audit/item.ts';
+import { reconcileAuditLog } from '../../lambda/audit/reconcile.ts';
 import { MAX_BODY_BYTES } from '../../lambda/broker/request.ts';
 import { CLOUDWATCH_MAX_EVENT_BYTES, DYNAMODB_MAX_ITEM_BYTES } from '../../lambda/core/audit-bounds.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
@@ -185,20 +186,31 @@ describe('refusals leave a durable record', () => {
     expect(denied?.decision).toMatchObject({ allowed: false, reason: code });
   });
 
-  it('records the refusal in the log when the started write fails, and answers 503 without a trace', async () => {
+  it('records the refusal in the log when the started write fails, answers 503 without a trace, and reconciles it into the table', async () => {
     const f = realAuditBroker();
     const put = f.store.put.bind(f.store);
+    let failStarted = true;
     f.store.put = async (record) => {
-      if (record.event === 'started') throw new Error('ProvisionedThroughputExceededException');
+      if (record.event === 'started' && failStarted)
+        throw new Error('ProvisionedThroughputExceededException');
       return put(record);
     };
     const res = await f.api.handle(
       post(callers.agent, { profile: 'sandbox', language: 'python', code: 'print(1)', purpose: 'p' }),
     );
     expect(res.statusCode).toBe(503);
+    expect(res.body).not.toMatch(/\n\s+at /);
     expect(f.executor.calls).toHaveLength(0);
-    const error = (JSON.parse(res.body) as { error: { code: string; executionId: string } }).error;
-    expect(error.code).toBe('DEPENDENCY_UNAVAILABLE');
+    const error = (
+      JSON.parse(res.body) as { error: { code: string; executionId: string; auditPending?: boolean } }
+    ).error;
+    expect(error).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', auditPending: true });
+    const logged = (await f.log.readLines()).map((l) => JSON.parse(l) as AuditRecord);
+    expect(logged.filter((r) => r.executionId === error.executionId).map((r) => r.event)).toEqual(['denied']);
+    expect(await f.store.get(error.executionId)).toEqual([]);
+
+    failStarted = false;
+    await reconcileAuditLog({ store: f.store, lines: await f.log.readLines() });
     const [denied] = await expectLanded(f.store, f.log, error.executionId, ['denied']);
     expect(denied?.decision.reason).toBe('DEPENDENCY_UNAVAILABLE');
     expect(denied?.request.purpose).toBe('p');
