@@ -22,6 +22,7 @@ import {
   describeError,
   type ExecutionResponse,
 } from './index.ts';
+import { printable, printableLines } from './terminal-text.ts';
 
 /** Exit codes: the execution's status, or why nothing ran. Documented in docs/local.md. */
 export const EXIT = {
@@ -208,8 +209,10 @@ function connect(io: CliIo, flags: { endpoint?: string; region?: string }): Targ
   return { client: new CustodyClient(options), local };
 }
 
+/** Writes one line (or block): control characters escaped on the way out, `\n` and `\t` kept. */
 function line(stream: Writable, text: string): void {
-  stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  const safe = printableLines(text);
+  stream.write(safe.endsWith('\n') ? safe : `${safe}\n`);
 }
 
 function exitForStatus(status: ExecutionResponse['status'] | 'error'): number {
@@ -343,7 +346,12 @@ async function profilesCommand(args: string[], io: CliIo): Promise<number> {
   return EXIT.succeeded;
 }
 
+/** One audit record on one line, every field made printable (the caller wrote most of them). */
 function describeRecord(r: AuditRecord): string {
+  return printable(describeRecordRaw(r));
+}
+
+function describeRecordRaw(r: AuditRecord): string {
   const who = r.caller.principalId ?? r.caller.arn;
   if (r.revocation) {
     const { scope, target, reason } = r.revocation;
@@ -376,8 +384,8 @@ async function showCommand(args: string[], io: CliIo): Promise<number> {
     line(io.stdout, describeRecord(record));
     if (record.request.codeSha256) line(io.stdout, `  code sha256   ${record.request.codeSha256}`);
     if (record.outcome?.outputSha256) line(io.stdout, `  output sha256 ${record.outcome.outputSha256}`);
-    if (record.request.purpose) line(io.stdout, `  purpose       ${record.request.purpose}`);
-    if (record.decision.message) line(io.stdout, `  decision      ${record.decision.message}`);
+    if (record.request.purpose) line(io.stdout, `  purpose       ${printable(record.request.purpose)}`);
+    if (record.decision.message) line(io.stdout, `  decision      ${printable(record.decision.message)}`);
   }
   return EXIT.succeeded;
 }
