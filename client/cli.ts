@@ -11,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
+import { fileMap } from '../lambda/core/file-map.ts';
 import { LANGUAGES, type Language } from '../lambda/core/types.ts';
 import {
   CustodyApiError,
@@ -292,7 +293,8 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--timeout-ms: "${values['timeout-ms']}" must be an integer of at least 100`);
     }
   }
-  const files: Record<string, string> = {};
+  // No prototype: an input may be named `constructor` or `__proto__` like any other file.
+  const files = fileMap();
   for (const spec of values.input ?? []) {
     const eq = spec.indexOf('=');
     if (eq <= 0 || eq === spec.length - 1) throw new UsageError(`--input: "${spec}" must be NAME=PATH`);
