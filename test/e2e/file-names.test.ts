@@ -5,7 +5,11 @@
  * JavaScript and in Python. Before, an output `constructor` failed the run with a 503 counted as a
  * dependency failure, and `__proto__` vanished.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../client/cli.ts';
+import { runCli } from '../support/cli.ts';
 import { sdkSigned, startTestServer, type TestServer } from './support.ts';
 
 const NAMES = ['constructor', 'toString', '__proto__', 'hasOwnProperty'] as const;
@@ -96,5 +100,17 @@ describe('files named like Object.prototype members', () => {
     expect(body.status, JSON.stringify(body)).toBe('succeeded');
     expect(body.stdout).toBe(`${[...NAMES].sort().join(',')}\n`);
     expectEveryName(body.files);
+  });
+
+  it('the CLI sends inputs given with --input under those names', async () => {
+    const args = ['run', '--profile', 'sandbox', '-l', 'js', '--json'];
+    for (const name of NAMES) {
+      writeFileSync(join(t.home, `in-${name}`), `content of ${name}`);
+      args.push('--input', `${name}=in-${name}`);
+    }
+    args.push('-c', 'for (const n of files.list()) files.write(n, "out:" + files.read(n))');
+    const out = await runCli(args, { env: t.cliEnv('agent'), cwd: t.home });
+    expect(out.code, out.stderr).toBe(EXIT.succeeded);
+    expectEveryName((JSON.parse(out.stdout) as RunBody).files);
   });
 });
