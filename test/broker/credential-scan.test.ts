@@ -146,6 +146,12 @@ describe('Hard-coded credentials written to dodge a scan (issue #12, class 8)', 
     ['ordinary escapes', 'print("caf\\u00e9\\n\\t\\x41")'],
     ['an empty interpolation in ordinary text', `const s = \`total: $\{""}$\{n}\`;`],
     ['an AWS-looking prefix joined to a short word', `k = '${akia}' + 'IS A PREFIX'`],
+    ['escaped letters that spell no key', 'k = "\\u0041\\x42CDEFGHIJKLMNOPQRST"'],
+    ["Python's implicit concatenation of a message", `msg = ('the key ' 'is rotated daily')`],
+    ['a line continuation in ordinary text', `msg = 'first half ' \\\n    'second half'`],
+    ['a literal interpolation of a word', `const s = \`${akia}$\{'-'}${rest}\`;`],
+    ['a key id cut by a variable (folded only between literals)', `k = '${akia}' + x + '${rest}'`],
+    ['a GitLab prefix joined to too little', `t = "glpat-" + "abc"`],
   ])('does not flag %s', (_label, code) => {
     expect(scanForCredentials(code)).toEqual([]);
   });
