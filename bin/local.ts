@@ -32,10 +32,15 @@ async function main(): Promise<void> {
     `  ${homeEnv}AWS_SHARED_CREDENTIALS_FILE=${creds} AWS_PROFILE=${agent?.profileName ?? 'agent'} npx custody run --profile ${firstProfile} --language python -c 'print(6 * 7)'`,
   ];
   if (agent) {
-    const token = agent.sessionToken ? ` -H "x-amz-security-token: ${agent.sessionToken}"` : '';
+    // Never the keys themselves: the banner lands in terminals' scrollback and in logs. The
+    // example reads them from the credentials file into shell variables.
+    const section = agent.profileName.replace(/[^\w-]/g, '');
+    const read = (key: string) => `$(sed -n '/^\\[${section}\\]/,/^\\[/s/^${key} = //p' ${creds})`;
+    const token = agent.sessionToken ? ' -H "x-amz-security-token: $TOKEN"' : '';
     lines.push(
-      'or with curl:',
-      `  curl -s -w '\\n' --aws-sigv4 aws:amz:${server.region}:execute-api --user '${agent.accessKeyId}:${agent.secretAccessKey}'${token} -H 'content-type: application/json' -d '{"profile":"${firstProfile}","language":"javascript","code":"console.log(6 * 7)"}' ${server.url}/v1/executions`,
+      `or with curl (keys of [${section}] read from the file):`,
+      `  AK=${read('aws_access_key_id')} SK=${read('aws_secret_access_key')}${agent.sessionToken ? ` TOKEN=${read('aws_session_token')}` : ''}`,
+      `  curl -s -w '\\n' --aws-sigv4 aws:amz:${server.region}:execute-api --user "$AK:$SK"${token} -H 'content-type: application/json' -d '{"profile":"${firstProfile}","language":"javascript","code":"console.log(6 * 7)"}' ${server.url}/v1/executions`,
     );
   }
   lines.push('', `Ctrl-C stops the server; audit history is kept in ${quote(home)}.`);

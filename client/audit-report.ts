@@ -14,6 +14,7 @@ import { formatVerifyReport, type VerifyResult, verifyAudit } from '../lambda/au
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
 import { auditTarget } from './audit.ts';
 import { type CliIo, EXIT, line, parseCommandArgs, UsageError } from './cli.ts';
+import { printable, printableLines } from './terminal-text.ts';
 
 /** One execution (or refused request) as the report lists it. */
 export interface ReportedExecution {
@@ -209,8 +210,10 @@ export function buildAuditReport(records: readonly AuditRecord[], options: Build
 
 // ---------------------------------------------------------------- terminal
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  if (rows.length === 0) return ['  (none)'];
+function table(headers: readonly string[], cells: readonly (readonly string[])[]): string[] {
+  if (cells.length === 0) return ['  (none)'];
+  // Record text is the callers' (a profile, a reason): one printable line per cell.
+  const rows = cells.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const format = (cells: readonly string[]) =>
     `  ${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')}`.trimEnd();
@@ -297,7 +300,7 @@ function htmlTable(headers: readonly string[], rows: readonly (readonly string[]
   const body = rows
     .map(
       (r) =>
-        `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`,
+        `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="n"' : ''}>${escapeHtml(printable(c))}</td>`).join('')}</tr>`,
     )
     .join('\n');
   return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
@@ -309,7 +312,7 @@ function bars(entries: readonly (readonly [string, number])[], css: string): str
   return `<div class="bars">${entries
     .map(
       ([label, n]) =>
-        `<div class="bar"><span class="label">${escapeHtml(label)}</span><span class="track"><span class="fill ${css}" style="width:${Math.max(2, Math.round((n / max) * 100))}%"></span></span><span class="n">${n}</span></div>`,
+        `<div class="bar"><span class="label">${escapeHtml(printable(label))}</span><span class="track"><span class="fill ${css}" style="width:${Math.max(2, Math.round((n / max) * 100))}%"></span></span><span class="n">${n}</span></div>`,
     )
     .join('\n')}</div>`;
 }
@@ -465,7 +468,7 @@ export async function auditReport(
     if (values.html !== undefined) {
       const file = resolve(io.cwd, values.html);
       try {
-        writeFileSync(file, renderAuditReportHtml(report));
+        writeFileSync(file, printableLines(renderAuditReportHtml(report)));
       } catch (error) {
         throw new UsageError(
           `--html: cannot write ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -474,7 +477,7 @@ export async function auditReport(
       line(io.stderr, `custody: report written to ${file}`);
     }
     if (values.json) line(io.stdout, JSON.stringify(report, null, 2));
-    else if (values.html === undefined) io.stdout.write(formatAuditReport(report));
+    else if (values.html === undefined) io.stdout.write(printableLines(formatAuditReport(report)));
     return verification && !verification.ok ? EXIT.failed : EXIT.succeeded;
   } finally {
     target.client.destroy();

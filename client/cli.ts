@@ -11,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
+import { fileMap } from '../lambda/core/file-map.ts';
 import { LANGUAGES, type Language } from '../lambda/core/types.ts';
 import {
   CustodyApiError,
@@ -22,6 +23,7 @@ import {
   describeError,
   type ExecutionResponse,
 } from './index.ts';
+import { printable, printableLines } from './terminal-text.ts';
 
 /** Exit codes: the execution's status, or why nothing ran. Documented in docs/local.md. */
 export const EXIT = {
@@ -212,8 +214,10 @@ function connect(io: CliIo, flags: { endpoint?: string; region?: string }): Targ
   return { client: new CustodyClient(options), local };
 }
 
+/** Writes one line (or block): control characters escaped on the way out, `\n` and `\t` kept. */
 function line(stream: Writable, text: string): void {
-  stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  const safe = printableLines(text);
+  stream.write(safe.endsWith('\n') ? safe : `${safe}\n`);
 }
 
 function exitForStatus(status: ExecutionResponse['status'] | 'error'): number {
@@ -293,7 +297,8 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--timeout-ms: "${values['timeout-ms']}" must be an integer of at least 100`);
     }
   }
-  const files: Record<string, string> = {};
+  // No prototype: an input may be named `constructor` or `__proto__` like any other file.
+  const files = fileMap();
   for (const spec of values.input ?? []) {
     const eq = spec.indexOf('=');
     if (eq <= 0 || eq === spec.length - 1) throw new UsageError(`--input: "${spec}" must be NAME=PATH`);
@@ -347,7 +352,12 @@ async function profilesCommand(args: string[], io: CliIo): Promise<number> {
   return EXIT.succeeded;
 }
 
+/** One audit record on one line, every field made printable (the caller wrote most of them). */
 function describeRecord(r: AuditRecord): string {
+  return printable(describeRecordRaw(r));
+}
+
+function describeRecordRaw(r: AuditRecord): string {
   const who = r.caller.principalId ?? r.caller.arn;
   if (r.revocation) {
     const { scope, target, reason } = r.revocation;
@@ -380,8 +390,8 @@ async function showCommand(args: string[], io: CliIo): Promise<number> {
     line(io.stdout, describeRecord(record));
     if (record.request.codeSha256) line(io.stdout, `  code sha256   ${record.request.codeSha256}`);
     if (record.outcome?.outputSha256) line(io.stdout, `  output sha256 ${record.outcome.outputSha256}`);
-    if (record.request.purpose) line(io.stdout, `  purpose       ${record.request.purpose}`);
-    if (record.decision.message) line(io.stdout, `  decision      ${record.decision.message}`);
+    if (record.request.purpose) line(io.stdout, `  purpose       ${printable(record.request.purpose)}`);
+    if (record.decision.message) line(io.stdout, `  decision      ${printable(record.decision.message)}`);
   }
   return EXIT.succeeded;
 }

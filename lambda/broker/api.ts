@@ -36,7 +36,7 @@ import type {
 } from '../core/ports.ts';
 import type { SandboxRequest, SandboxResult } from '../core/types.ts';
 import { AuditTrail } from './audit-trail.ts';
-import { redactCredentials } from './credential-scan.ts';
+import { storableText } from './credential-scan.ts';
 import { type Decision, decide, usableProfiles } from './decision.ts';
 import { identify } from './identity.ts';
 import { type MetricsSink, NoopMetrics } from './metrics-sink.ts';
@@ -209,7 +209,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
       ...(caller.accountId ? { accountId: caller.accountId } : {}),
       ...(caller.accessKeyId ? { accessKeyId: caller.accessKeyId } : {}),
       ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}),
-      ...(caller.userAgent ? { userAgent: caller.userAgent.slice(0, 512) } : {}),
+      ...(caller.userAgent ? { userAgent: storableText(caller.userAgent.slice(0, 512)) } : {}),
     };
   }
 
@@ -236,15 +236,15 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
   function auditRequest(request: Partial<ExecutionRequest> | undefined, includeCode: boolean): AuditRequest {
     if (!request) return {};
     const out: { -readonly [K in keyof AuditRequest]: AuditRequest[K] } = {};
-    if (request.profile !== undefined) out.profile = request.profile;
+    if (request.profile !== undefined) out.profile = storableText(request.profile);
     if (request.language !== undefined) out.language = request.language;
     if (request.code !== undefined) {
       out.codeSha256 = sha256Hex(request.code);
       out.codeBytes = Buffer.byteLength(request.code, 'utf8');
       if (includeCode) out.code = request.code;
     }
-    if (request.purpose !== undefined) out.purpose = redactCredentials(request.purpose).text;
-    if (request.files !== undefined) out.fileNames = Object.keys(request.files);
+    if (request.purpose !== undefined) out.purpose = storableText(request.purpose);
+    if (request.files !== undefined) out.fileNames = Object.keys(request.files).map(storableText);
     return out;
   }
 
@@ -260,7 +260,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
       ...baseRecord(executionId, 'denied', caller, auditRequest(request, false), {
         allowed: false,
         reason: error.code,
-        message: error.message,
+        message: storableText(error.message),
       }),
       timingsMs,
     };
@@ -637,7 +637,7 @@ export function createBrokerApi(deps: BrokerDeps): BrokerApi {
         'denied',
         auditCaller(caller, identity.matched ? identity.principal : undefined),
         {},
-        { allowed: false, reason, message: `${method} ${path}: ${message}` },
+        { allowed: false, reason, message: storableText(`${method} ${path}: ${message}`) },
       );
       metrics.count(Metric.Denials, 1);
       metrics.count(Metric.Denials, 1, { Reason: reason });

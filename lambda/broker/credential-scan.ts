@@ -1,11 +1,22 @@
 /**
- * Hard-coded credential detection, used twice: to refuse code that carries a credential (step 3,
- * reason HARDCODED_CREDENTIAL) and to redact credential-shaped strings from output (step 8).
+ * Hard-coded credential detection, custody's engine over two rule sets, used three ways: to refuse
+ * a request that carries a credential in any field that is stored or run (step 3, reason
+ * HARDCODED_CREDENTIAL), to redact what is stored of a refused request (the audit keeps a redacted
+ * form), and to redact credential-shaped strings from output (step 8).
  *
- * Rules aim at few false positives: fixed-format tokens are matched by their documented shape;
- * free-form secrets only when a quoted literal of high entropy is assigned to a name that ENDS in
- * password / secret / token / api key (so `tokenizer = "bert-base"` or `password_hint` do not count).
+ * Rules: secretlint's recommended preset (see secretlint-rules.ts: fixed-format tokens of about
+ * twenty services, database URLs with a password, private keys) and custody's own below, which aim
+ * at few false positives: fixed-format tokens by their documented shape; free-form secrets only when
+ * a quoted literal of high entropy is assigned to a name that ENDS in password / secret / token /
+ * api key (so `tokenizer = "bert-base"` or `password_hint` do not count).
+ *
+ * The scan also reads a folded view of the text (fold-literals.ts: escapes decoded, adjacent
+ * literals joined), so `"\u0041KIA…"` or `'AKIA…' '…'` is found too. Every rule is a regular
+ * expression without nested quantifiers, run once per view: time is linear in the text.
  */
+import { createHash } from 'node:crypto';
+import { foldLiterals } from './fold-literals.ts';
+import { type RuleMatch, secretlintMatches } from './secretlint-rules.ts';
 
 export interface CredentialFinding {
   /** Which rule matched, e.g. `aws-access-key-id`. Never the value. */
@@ -113,40 +124,86 @@ const RULES: readonly Rule[] = [
   },
 ];
 
-function lineOf(text: string, index: number): number {
-  let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
-  return line;
-}
+/** At most this many findings are reported per text (a refusal names the first few anyway). */
+const MAX_FINDINGS = 100;
 
-/** Every credential-shaped string in `text`, by kind and line (never the value). */
-export function scanForCredentials(text: string): CredentialFinding[] {
-  const findings: CredentialFinding[] = [];
+function custodyMatches(text: string): RuleMatch[] {
+  const found: RuleMatch[] = [];
   for (const rule of RULES) {
     for (const match of text.matchAll(rule.regex)) {
       const value = match.groups?.value ?? '';
       const pre = match.groups?.pre ?? '';
       if (rule.accept && !rule.accept(value, pre)) continue;
-      findings.push({ kind: rule.kind, line: lineOf(text, (match.index ?? 0) + pre.length) });
+      const start = (match.index ?? 0) + pre.length;
+      found.push({ kind: rule.kind, start, end: start + value.length });
     }
   }
-  return findings.sort((a, b) => a.line - b.line);
+  return found;
+}
+
+/** Every credential-shaped range of `text`, from both rule sets. */
+export function credentialMatches(text: string): RuleMatch[] {
+  return [...custodyMatches(text), ...secretlintMatches(text)];
+}
+
+/** 1-based lines of the findings, in one pass over the text. */
+function withLines(text: string, matches: readonly RuleMatch[]): CredentialFinding[] {
+  const sorted = [...matches].sort((a, b) => a.start - b.start).slice(0, MAX_FINDINGS);
+  const out: CredentialFinding[] = [];
+  let line = 1;
+  let at = 0;
+  for (const m of sorted) {
+    for (let i = text.indexOf('\n', at); i !== -1 && i < m.start; i = text.indexOf('\n', i + 1)) {
+      line++;
+      at = i + 1;
+    }
+    out.push({ kind: m.kind, line });
+  }
+  return out;
+}
+
+/**
+ * Every credential-shaped string in `text`, by kind and line (never the value): in the text as it
+ * is, and in its folded view (escapes decoded, literals joined; lines are then the folded view's).
+ */
+export function scanForCredentials(text: string): CredentialFinding[] {
+  const findings = withLines(text, credentialMatches(text));
+  const folded = foldLiterals(text);
+  if (folded !== text) {
+    const seen = new Set(findings.map((f) => `${f.kind}:${f.line}`));
+    for (const f of withLines(folded, credentialMatches(folded))) {
+      if (!seen.has(`${f.kind}:${f.line}`)) findings.push(f);
+    }
+  }
+  return findings.sort((a, b) => a.line - b.line).slice(0, MAX_FINDINGS);
 }
 
 /** Replaces each credential-shaped value with `[REDACTED:kind]`; returns the text and the count. */
 export function redactCredentials(text: string): { text: string; count: number } {
+  const matches = credentialMatches(text).sort((a, b) => a.start - b.start || b.end - a.end);
+  if (matches.length === 0) return { text, count: 0 };
+  const parts: string[] = [];
+  let at = 0;
   let count = 0;
-  let out = text;
-  for (const rule of RULES) {
-    out = out.replace(rule.regex, (...args: unknown[]) => {
-      const groups = args.at(-1) as { pre?: string; value?: string };
-      const whole = args[0] as string;
-      const pre = groups.pre ?? '';
-      const value = groups.value ?? '';
-      if (rule.accept && !rule.accept(value, pre)) return whole;
-      count++;
-      return `${pre}[REDACTED:${rule.kind}]`;
-    });
+  for (const m of matches) {
+    if (m.start < at) continue; // inside a range already redacted
+    parts.push(text.slice(at, m.start), `[REDACTED:${m.kind}]`);
+    at = m.end;
+    count++;
   }
-  return { text: out, count };
+  parts.push(text.slice(at));
+  return { text: parts.join(''), count };
+}
+
+/**
+ * What may be stored of a caller's text field (a profile, a purpose, a file name, a user agent):
+ * the text itself when it holds no credential; its credentials redacted when they can be located;
+ * and when only the folded view shows one, a marker with the kinds and the field's sha256 instead.
+ */
+export function storableText(text: string): string {
+  const redacted = redactCredentials(text).text;
+  const left = scanForCredentials(redacted);
+  if (left.length === 0) return redacted;
+  const kinds = [...new Set(left.map((f) => f.kind))].join(',');
+  return `[REDACTED:${kinds} sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}]`;
 }

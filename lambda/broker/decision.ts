@@ -6,7 +6,7 @@
 import type { Grant, Policy, Principal, Profile } from '../core/policy.ts';
 import type { SandboxLimits } from '../core/types.ts';
 import { MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT } from '../executor/event.ts';
-import { scanForCredentials } from './credential-scan.ts';
+import { scanForCredentials, storableText } from './credential-scan.ts';
 import type { ExecutionRequest } from './request.ts';
 import { sha256Hex } from './seal.ts';
 
@@ -91,7 +91,29 @@ export interface DecisionInput {
   readonly now: Date;
 }
 
+/** What a refusal says about the request's own text fields that carry credentials (never the value). */
+function fieldFindings(request: ExecutionRequest): string[] {
+  const fields: [string, string][] = [['profile', request.profile]];
+  if (request.purpose !== undefined) fields.push(['purpose', request.purpose]);
+  for (const name of Object.keys(request.files ?? {}))
+    fields.push([`file name ${JSON.stringify(storableText(name))}`, name]);
+  return fields.flatMap(([where, text]) => scanForCredentials(text).map((f) => `${f.kind} in ${where}`));
+}
+
+function credentialDenial(findings: readonly string[]): Decision {
+  return deny(
+    'HARDCODED_CREDENTIAL',
+    `The request contains what looks like a hard-coded credential (${findings.slice(0, 3).join('; ')}). ` +
+      "Use the profile's secrets instead.",
+  );
+}
+
 export function decide({ policy, principal, request, now }: DecisionInput): Decision {
+  // The fields stored with any decision (profile, purpose, file names) are checked first: a request
+  // that carries a credential there is refused for it, whatever else it lacks.
+  const inFields = fieldFindings(request);
+  if (inFields.length > 0) return credentialDenial(inFields);
+
   const profile = Object.hasOwn(policy.profiles, request.profile)
     ? policy.profiles[request.profile]
     : undefined;
@@ -137,16 +159,12 @@ export function decide({ policy, principal, request, now }: DecisionInput): Deci
   const findings = [
     ...scanForCredentials(request.code).map((f) => `${f.kind} in code line ${f.line}`),
     ...Object.entries(request.files ?? {}).flatMap(([name, content]) =>
-      scanForCredentials(content).map((f) => `${f.kind} in file ${JSON.stringify(name)} line ${f.line}`),
+      scanForCredentials(content).map(
+        (f) => `${f.kind} in file ${JSON.stringify(storableText(name))} line ${f.line}`,
+      ),
     ),
   ];
-  if (findings.length > 0) {
-    return deny(
-      'HARDCODED_CREDENTIAL',
-      `The request contains what looks like a hard-coded credential (${findings.slice(0, 3).join('; ')}). ` +
-        "Use the profile's secrets instead.",
-    );
-  }
+  if (findings.length > 0) return credentialDenial(findings);
 
   return {
     allowed: true,

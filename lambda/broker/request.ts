@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.ts';
+import { fileMapSchema } from '../core/file-map.ts';
 import { LANGUAGES } from '../core/types.ts';
 
 /** Largest body the broker parses at all; the executor payload limit (6 MB) is checked later. */
@@ -19,11 +20,9 @@ export const executionRequestSchema = z.strictObject({
   profile: z.string().min(1, 'must not be empty').max(64),
   language: z.enum(LANGUAGES),
   code: z.string().min(1, 'must not be empty'),
-  files: z
-    .record(
-      z.string().max(255).regex(FILE_NAME, 'must be a relative path of [A-Za-z0-9._-] segments without ..'),
-      z.string(),
-    )
+  files: fileMapSchema(
+    z.string().max(255).regex(FILE_NAME, 'must be a relative path of [A-Za-z0-9._-] segments without ..'),
+  )
     .refine((files) => Object.keys(files).length <= MAX_FILES, `at most ${MAX_FILES} files`)
     .optional(),
   timeoutMs: z.number().int().min(100).max(300_000).optional(),
@@ -52,12 +51,6 @@ export function parseExecutionRequest(body: string | null): ExecutionRequest {
   } catch {
     throw new ValidationError('body: not valid JSON');
   }
-  // zod drops a record's "__proto__" key without checking its value: the file would vanish
-  // unaudited. Refuse it, as every other bad name is refused.
-  const files = (document as { files?: unknown } | null)?.files;
-  if (typeof files === 'object' && files !== null && Object.hasOwn(files, '__proto__')) {
-    throw new ValidationError('files["__proto__"] (file name): a reserved name, not a file name');
-  }
   const parsed = executionRequestSchema.safeParse(document);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -65,7 +58,8 @@ export function parseExecutionRequest(body: string | null): ExecutionRequest {
   if (issue.code === 'unrecognized_keys') {
     throw new ValidationError(`${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: unknown field`);
   }
-  const where =
-    issue.code === 'invalid_key' ? `${describePath(issue.path)} (file name)` : describePath(issue.path);
+  const aboutName =
+    issue.code === 'invalid_key' || (issue.code === 'custom' && issue.params?.fileName === true);
+  const where = aboutName ? `${describePath(issue.path)} (file name)` : describePath(issue.path);
   throw new ValidationError(`${where}: ${issue.message}`);
 }

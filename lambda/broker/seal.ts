@@ -4,6 +4,7 @@
  * are redacted. Then the sealed output is hashed, so the audit record can prove what was returned.
  */
 import { createHash } from 'node:crypto';
+import { fileMap } from '../core/file-map.ts';
 import type { SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
 import { redactCredentials } from './credential-scan.ts';
 
@@ -32,7 +33,8 @@ export function sha256Hex(data: string): string {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const sorted: Record<string, unknown> = {};
+      // No prototype: a key named `__proto__` (a file name) is kept, and hashed, like any other.
+      const sorted = Object.create(null) as Record<string, unknown>;
       for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
       return sorted;
     }
@@ -127,8 +129,7 @@ export function seal(result: SandboxResult, secrets: readonly SecretValue[]): Se
     redactions += r.count;
     return r.text;
   };
-  const files: Record<string, string> = {};
-  for (const [name, content] of Object.entries(result.files)) files[clean(name)] = clean(content);
+  const files = fileMap(Object.entries(result.files).map(([name, content]) => [clean(name), clean(content)]));
   const error =
     'error' in result && result.error
       ? {

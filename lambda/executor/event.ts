@@ -3,6 +3,7 @@
  * edge, so a malformed event is refused with the field that is wrong and nothing runs.
  */
 import { z } from 'zod';
+import { fileMapSchema } from '../core/file-map.ts';
 import { LANGUAGES, type SandboxRequest } from '../core/types.ts';
 import { unsafeFileNameReason } from '../sandbox/capped-text.ts';
 
@@ -35,7 +36,7 @@ export const sandboxRequestSchema = z
         maxOutputBytes: z.number().int().positive().max(MAX_OUTPUT_BYTES_LIMIT),
       })
       .strict(),
-    files: z.record(fileName, z.string()).optional(),
+    files: fileMapSchema(fileName).optional(),
     env: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name'), z.string())
       .optional(),

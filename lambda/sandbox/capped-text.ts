@@ -1,3 +1,5 @@
+import { type FileMap, fileMap } from '../core/file-map.ts';
+
 /**
  * A text buffer with a byte cap: keeps the first `maxBytes` bytes (UTF-8) and remembers that
  * more was offered. Used for stdout, stderr and rendered results in every sandbox.
@@ -53,9 +55,9 @@ export function truncateUtf8(text: string, maxBytes: number): string {
  * by all files (the content bytes plus the names) and a file-count cap.
  */
 export class CappedFiles {
-  private readonly entries: Record<string, string> = {};
+  // A Map, not an object: a file may be named `constructor`, `toString` or `__proto__`.
+  private readonly entries = new Map<string, string>();
   private bytes = 0;
-  private count = 0;
   private overflowed = false;
 
   constructor(
@@ -66,17 +68,16 @@ export class CappedFiles {
   /** Adds one file; returns false (and marks the set truncated) if it does not fit. */
   add(name: string, content: string): boolean {
     const size = Buffer.byteLength(name, 'utf8') + Buffer.byteLength(content, 'utf8');
-    const previous = this.entries[name];
+    const previous = this.entries.get(name);
     const previousSize =
       previous === undefined ? 0 : Buffer.byteLength(name, 'utf8') + Buffer.byteLength(previous, 'utf8');
-    const nextCount = previous === undefined ? this.count + 1 : this.count;
+    const nextCount = previous === undefined ? this.entries.size + 1 : this.entries.size;
     if (this.bytes - previousSize + size > this.maxBytes || nextCount > this.maxFiles) {
       this.overflowed = true;
       return false;
     }
-    this.entries[name] = content;
+    this.entries.set(name, content);
     this.bytes += size - previousSize;
-    this.count = nextCount;
     return true;
   }
 
@@ -84,8 +85,9 @@ export class CappedFiles {
     return this.overflowed;
   }
 
-  toRecord(): Record<string, string> {
-    return { ...this.entries };
+  /** The files as a prototype-free object (see lambda/core/file-map.ts). */
+  toRecord(): FileMap {
+    return fileMap(this.entries);
   }
 }
 

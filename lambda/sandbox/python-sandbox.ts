@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { DependencyError, ValidationError } from '../core/errors.ts';
+import { fileMapSchema } from '../core/file-map.ts';
 import type { SandboxRequest, SandboxResult, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
@@ -52,7 +53,7 @@ const messageSchema = z.discriminatedUnion('t', [
     outcome: outcomeSchema,
     outputExceeded: z.boolean(),
     memoryExhausted: z.boolean(),
-    files: z.record(z.string(), z.string()),
+    files: fileMapSchema(z.string()),
     filesTruncated: z.boolean(),
     prepMs: z.number(),
     runMs: z.number(),

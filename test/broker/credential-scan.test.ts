@@ -3,7 +3,9 @@ import {
   redactCredentials,
   scanForCredentials,
   shannonEntropy,
+  storableText,
 } from '../../lambda/broker/credential-scan.ts';
+import { TOKENS } from './credential-fixtures.ts';
 
 // Fixtures are assembled at run time so that no credential-shaped literal sits in the repository.
 const join = (...parts: string[]) => parts.join('');
@@ -112,5 +114,92 @@ describe('Hard-coded credential scanner', () => {
   it('measures entropy in bits per character', () => {
     expect(shannonEntropy('aaaa')).toBe(0);
     expect(shannonEntropy('abcd')).toBe(2);
+  });
+});
+
+describe('Hard-coded credentials written to dodge a scan (issue #12, class 8)', () => {
+  const [akia, rest] = [AWS_KEY_ID.slice(0, 4), AWS_KEY_ID.slice(4)];
+  it.each([
+    ['a \\u escape in JavaScript', `const k = "\\u0041${AWS_KEY_ID.slice(1)}";`],
+    ['a \\u{} escape', `const k = "\\u{41}${AWS_KEY_ID.slice(1)}";`],
+    ['a \\x escape in Python', `k = "\\x41${AWS_KEY_ID.slice(1)}"`],
+    [
+      'every character escaped',
+      `k = "${[...AWS_KEY_ID].map((c) => `\\x${c.charCodeAt(0).toString(16)}`).join('')}"`,
+    ],
+    ["Python's implicit concatenation", `k = '${akia}' '${rest}'`],
+    ['a + concatenation over two lines', `const k = "${akia}" +\n  "${rest}";`],
+    ['a line continuation between Python literals', `k = '${akia}' \\\n    '${rest}'`],
+    ['an empty template interpolation', `const k = \`${akia}\${""}${rest}\`;`],
+    ['a literal template interpolation', `const k = \`${akia}\${'${rest.slice(0, 4)}'}${rest.slice(4)}\`;`],
+    ['a GitLab token split in two', `t = "glpat-" + "${TOKENS.gitlab.slice(6)}"`],
+    [
+      'an OpenAI key split in three',
+      `k = "${TOKENS.openai.slice(0, 30)}" "${TOKENS.openai.slice(30, 100)}" "${TOKENS.openai.slice(100)}"`,
+    ],
+  ])('finds an AWS-style key hidden by %s', (_label, code) => {
+    expect(scanForCredentials(code).length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['ordinary concatenation', `greeting = 'hello' + ' ' + 'world'`],
+    ['ordinary escapes', 'print("caf\\u00e9\\n\\t\\x41")'],
+    ['an empty interpolation in ordinary text', `const s = \`total: $\{""}$\{n}\`;`],
+    ['an AWS-looking prefix joined to a short word', `k = '${akia}' + 'IS A PREFIX'`],
+    ['escaped letters that spell no key', 'k = "\\u0041\\x42CDEFGHIJKLMNOPQRST"'],
+    ["Python's implicit concatenation of a message", `msg = ('the key ' 'is rotated daily')`],
+    ['a line continuation in ordinary text', `msg = 'first half ' \\\n    'second half'`],
+    ['a literal interpolation of a word', `const s = \`${akia}$\{'-'}${rest}\`;`],
+    ['a key id cut by a variable (folded only between literals)', `k = '${akia}' + x + '${rest}'`],
+    ['a GitLab prefix joined to too little', `t = "glpat-" + "abc"`],
+  ])('does not flag %s', (_label, code) => {
+    expect(scanForCredentials(code)).toEqual([]);
+  });
+});
+
+describe('storableText', () => {
+  it('keeps a field without a credential as it is', () => {
+    expect(storableText('weekly report for finance')).toBe('weekly report for finance');
+  });
+
+  it('redacts a credential it can locate, keeping the rest', () => {
+    expect(storableText(`run with ${AWS_KEY_ID} please`)).toBe(
+      'run with [REDACTED:aws-access-key-id] please',
+    );
+  });
+
+  it('replaces a field whose credential only the folded view shows by a marker and a digest', () => {
+    const text = `'${AWS_KEY_ID.slice(0, 8)}' '${AWS_KEY_ID.slice(8)}'`;
+    const stored = storableText(text);
+    expect(stored).toMatch(/^\[REDACTED:aws-access-key-id sha256:[0-9a-f]{64}\]$/);
+    expect(stored).not.toContain(AWS_KEY_ID.slice(8));
+  });
+});
+
+describe('scan time', () => {
+  const MB = 1 << 20;
+  const fill = (unit: string) => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB);
+  it.each([
+    [
+      'random printable text',
+      Array.from({ length: MB }, (_, i) => String.fromCharCode(32 + ((i * 7919) % 95))).join(''),
+    ],
+    ['one long word', fill('a')],
+    ['Slack token prefixes', fill('xoxb-a')],
+    ['database URL starts', fill('postgres://u:')],
+    ['quotes', fill("'")],
+    ['adjacent literals', fill("'a' ")],
+    ['escapes', fill('\\u0041')],
+    ['empty interpolations', fill(`$\{""}`)],
+    ['assignment openings', fill('a_password="')],
+    ['private key headers', fill('-----BEGIN PRIVATE KEY-----')],
+    ['JWT-like segments', fill('eyJaaaaaaaaa.')],
+  ])('scans and redacts 1 MB of %s in bounded time', (_label, text) => {
+    const started = performance.now();
+    scanForCredentials(text);
+    redactCredentials(text);
+    storableText(text);
+    // About 0.1-0.4 s on an idle machine; the bound leaves room for a loaded one, not for quadratic.
+    expect(performance.now() - started).toBeLessThan(4000);
   });
 });

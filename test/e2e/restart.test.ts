@@ -61,6 +61,32 @@ describe('npm start', () => {
     }
   });
 
+  it('prints no secret key or session token, and its curl example runs as printed (issue #12, class 12)', async () => {
+    const home = newHome();
+    const server = await startServerProcess(serverEnv(home));
+    try {
+      const banner = server.output();
+      const files = parseCredentialsFile(readFileSync(join(home, 'credentials'), 'utf8'), 'credentials');
+      expect(files.size).toBeGreaterThan(1);
+      for (const [name, values] of files) {
+        expect(banner).toContain(name);
+        for (const key of ['aws_secret_access_key', 'aws_session_token']) {
+          const value = values.get(key);
+          if (value) expect(banner, `${name} ${key}`).not.toContain(value);
+        }
+      }
+      const lines = banner.split('\n');
+      const at = lines.findIndex((line) => line.startsWith('or with curl'));
+      expect(at).toBeGreaterThan(0);
+      const script = lines.slice(at + 1, at + 3).join('\n');
+      const out = await runProcess('sh', ['-c', script], { env: baseEnv() });
+      expect(out.code, out.stderr).toBe(0);
+      expect(JSON.parse(out.stdout)).toMatchObject({ status: 'succeeded', stdout: '42\n' });
+    } finally {
+      expect(await server.stop('SIGTERM')).toBe(0);
+    }
+  });
+
   it('names the variable when CUSTODY_PORT is not a port', async () => {
     const out = await runProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/local.ts')], {
       env: { ...serverEnv(newHome()), CUSTODY_PORT: 'eighty' },

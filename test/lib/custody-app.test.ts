@@ -117,6 +117,15 @@ describe('the CDK app', () => {
       expect(readFileSync(path.join(dir, 'index.mjs'), 'utf8')).toContain('createRequire');
     });
 
+    it("bundles secretlint's recommended rules into the broker, for the credential scan", () => {
+      const bundle = readFileSync(
+        path.join(assetOf('custody broker: identity, policy, STS, audit'), 'index.mjs'),
+        'utf8',
+      );
+      // Regular expressions of the preset's OpenAI, Anthropic and GitLab rules survive minification.
+      for (const marker of ['T3BlbkFJ', 'sk-ant-api0', 'glpat-']) expect(bundle).toContain(marker);
+    });
+
     it('ships the sandbox runtimes next to the executor bundle, in the layout the sandbox reads', () => {
       const dir = assetOf('custody executor of profile sandbox');
       expect(existsSync(path.join(dir, 'index.mjs'))).toBe(true);

@@ -3,6 +3,7 @@
  * it (the executor is a separate function; its answer is input like any other).
  */
 import { z } from 'zod';
+import { fileMapSchema } from '../../core/file-map.ts';
 import type { SandboxResult } from '../../core/types.ts';
 
 const userCodeError = z.object({ name: z.string(), message: z.string(), traceback: z.string() });
@@ -12,7 +13,7 @@ const base = {
   stderr: z.string(),
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
-  files: z.record(z.string(), z.string()),
+  files: fileMapSchema(z.string()),
   filesTruncated: z.boolean(),
   timings: z.object({ startMs: z.number().nonnegative(), runMs: z.number().nonnegative() }),
 };
