@@ -322,7 +322,11 @@ function verificationHtml(report: AuditReport): string {
   if (!v) {
     return `<div class="verify unknown"><strong>Audit verification: not run</strong><p>${escapeHtml(report.verificationNote ?? 'skipped')}</p></div>`;
   }
-  return `<div class="verify ${v.ok ? 'ok' : 'bad'}"><strong>Audit verification: ${v.ok ? 'INTACT' : 'FAILED'}</strong><pre>${escapeHtml(formatVerifyReport(v).split('\n').slice(1).join('\n'))}</pre></div>`;
+  // The same verdict as the text report's first line: a trail with a lost outcome is not INTACT.
+  const incomplete = v.ok && (v.incomplete?.length ?? 0) > 0;
+  const css = !v.ok ? 'bad' : incomplete ? 'unknown' : 'ok';
+  const verdict = !v.ok ? 'FAILED' : incomplete ? 'INCOMPLETE' : 'INTACT';
+  return `<div class="verify ${css}"><strong>Audit verification: ${verdict}</strong><pre>${escapeHtml(formatVerifyReport(v).split('\n').slice(1).join('\n'))}</pre></div>`;
 }
 
 /** A self-contained HTML page (inline CSS, no script, no external resource). */
@@ -478,7 +482,8 @@ export async function auditReport(
     }
     if (values.json) line(io.stdout, JSON.stringify(report, null, 2));
     else if (values.html === undefined) io.stdout.write(printableLines(formatAuditReport(report)));
-    return verification && !verification.ok ? EXIT.failed : EXIT.succeeded;
+    if (verification && !verification.ok) return EXIT.failed;
+    return (verification?.incomplete?.length ?? 0) > 0 ? EXIT.incomplete : EXIT.succeeded;
   } finally {
     target.client.destroy();
   }

@@ -8,13 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditReport, escapeHtml } from '../../client/audit-report.ts';
+import {
+  type AuditReport,
+  buildAuditReport,
+  escapeHtml,
+  renderAuditReportHtml,
+} from '../../client/audit-report.ts';
 import { EXIT } from '../../client/cli.ts';
 import { digestUntilCurrent } from '../../lambda/audit/digest.ts';
 import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/audit/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/audit/file-audit-signer.ts';
 import { recordKey } from '../../lambda/audit/item.ts';
+import type { IncompleteExecution, VerifyResult } from '../../lambda/audit/verify.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { revocationRecord } from '../../lambda/revocation/revocation-record.ts';
 import { runCli } from '../support/cli.ts';
@@ -232,6 +238,36 @@ describe('custody audit report', () => {
     expect(out.code).toBe(EXIT.failed);
     expect(out.stdout).toContain('audit verification: FAILED (modified)');
     expect(out.stdout).toContain('execution EXEC-D');
+  });
+});
+
+describe('renderAuditReportHtml', () => {
+  const verified = (incomplete: IncompleteExecution[]): VerifyResult => ({
+    ok: true,
+    records: 4,
+    digests: 1,
+    uncovered: 0,
+    scope: 'all',
+    incomplete,
+  });
+  const report = (verification: VerifyResult) =>
+    buildAuditReport([], { now: new Date(), since: new Date(0), verification });
+
+  it('titles a trail with a started execution and no outcome INCOMPLETE, not INTACT', () => {
+    const html = renderAuditReportHtml(
+      report(
+        verified([
+          { executionId: 'EXEC-LOST', startedAt: '2026-01-01T00:00:00Z', deadline: '2026-01-01T00:05:00Z' },
+        ]),
+      ),
+    );
+    expect(html).toContain('Audit verification: INCOMPLETE');
+    expect(html).not.toContain('INTACT');
+    expect(html).toContain('EXEC-LOST');
+  });
+
+  it('titles a complete, unaltered trail INTACT', () => {
+    expect(renderAuditReportHtml(report(verified([])))).toContain('Audit verification: INTACT');
   });
 });
 
