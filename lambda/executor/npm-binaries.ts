@@ -34,18 +34,20 @@ export interface NpmBinary {
   readonly file: string;
 }
 
-/** The Linux binaries of each function architecture (glibc: Lambda's Amazon Linux 2023). */
+/** The Linux deno and esbuild packages of a CPU, as npm names it (glibc: Amazon Linux 2023). */
+function linuxBinaries(cpu: 'x64' | 'arm64'): { readonly deno: NpmBinary; readonly esbuild: NpmBinary } {
+  return {
+    deno: { packageName: `@deno/linux-${cpu}-glibc`, file: 'deno' },
+    esbuild: { packageName: `@esbuild/linux-${cpu}`, file: 'bin/esbuild' },
+  };
+}
+
+/** The Linux binaries of each function architecture. */
 export const LINUX_BINARIES: Readonly<
   Record<FunctionArchitecture, { readonly deno: NpmBinary; readonly esbuild: NpmBinary }>
 > = {
-  x86_64: {
-    deno: { packageName: '@deno/linux-x64-glibc', file: 'deno' },
-    esbuild: { packageName: '@esbuild/linux-x64', file: 'bin/esbuild' },
-  },
-  arm64: {
-    deno: { packageName: '@deno/linux-arm64-glibc', file: 'deno' },
-    esbuild: { packageName: '@esbuild/linux-arm64', file: 'bin/esbuild' },
-  },
+  x86_64: linuxBinaries('x64'),
+  arm64: linuxBinaries('arm64'),
 };
 
 /** The deno package for a host (`process.platform`, `process.arch`), or undefined if there is none. */
