@@ -224,5 +224,8 @@ export function executorBundleCommands(
   const argument = Buffer.from(
     JSON.stringify({ inputDir, outputDir, architecture: options.architecture ?? 'x86_64' }),
   ).toString('base64url');
-  return [`${quoted(process.execPath)} --import ${quoted(tsxLoader)} ${quoted(CLI_SCRIPT)} ${argument}`];
+  const command = `${quoted(process.execPath)} --import ${quoted(tsxLoader)} ${quoted(CLI_SCRIPT)} ${argument}`;
+  // The CDK runs a hook with `cmd /c` on Windows, which strips a line's first and last quote
+  // when it holds more than two: one more pair keeps the line whole.
+  return [process.platform === 'win32' ? `"${command}"` : command];
 }
