@@ -21,13 +21,16 @@ import { PYODIDE_RUNTIME_FILES } from '../lambda/sandbox/runtime-files.ts';
 /** Raised when the inputs change the way they are hashed (not their content). */
 const HASH_SCHEME = 'custody-executor-asset/1';
 
-/** The files that make the runtime folder, besides the binaries the lock file pins. */
+/** The files that shape the bundle and its runtime folder besides esbuild's inputs. */
 const BUNDLING_CODE = [
   'lambda/executor/bundle-files.ts',
   'lambda/executor/bundle-runtime-cli.ts',
   'lambda/executor/npm-binaries.ts',
   'lambda/sandbox/python-host.mjs',
   'package-lock.json',
+  // esbuild reads both (module type, TypeScript settings) when it bundles the entry.
+  'package.json',
+  'tsconfig.json',
 ];
 
 export interface ExecutorAssetHashOptions {
