@@ -63,11 +63,16 @@ export function bundleInputs(projectRoot: string, entry: string): string[] {
     .sort();
 }
 
+/** The hash, memoized per options for the process (one synth hashes once for all executors). */
 export function executorAssetHash(options: ExecutorAssetHashOptions): string {
   const key = JSON.stringify(options);
-  const known = computed.get(key);
-  if (known) return known;
+  const known = computed.get(key) ?? executorInputHash(options);
+  computed.set(key, known);
+  return known;
+}
 
+/** The hash of the inputs as they are now (not memoized). */
+export function executorInputHash(options: ExecutorAssetHashOptions): string {
   const hash = createHash('sha256');
   const add = (label: string, content: string | Buffer) => {
     hash.update(`${label}\0${content.length}\0`);
@@ -85,7 +90,5 @@ export function executorAssetHash(options: ExecutorAssetHashOptions): string {
   for (const file of PYODIDE_RUNTIME_FILES) {
     add(`file ${relative(root, join(pyodide, file))}`, readFileSync(join(pyodide, file)));
   }
-  const digest = hash.digest('hex');
-  computed.set(key, digest);
-  return digest;
+  return hash.digest('hex');
 }

@@ -7,14 +7,23 @@
  * these three. Then a `cdk synth` whose cached deno was tampered with.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockedPackage } from '../../lambda/executor/npm-binaries.ts';
 import { RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
 import type { FunctionArchitecture } from '../../lib/architecture.ts';
-import { executorAssetHash } from '../../lib/executor-asset-hash.ts';
+import { executorAssetHash, executorInputHash } from '../../lib/executor-asset-hash.ts';
 import { ELF_MACHINE, elfMachine } from '../executor/elf.ts';
 import { executorFunction, PROJECT_ROOT, synthCustody } from './synth.ts';
 
@@ -79,13 +88,6 @@ describe('the executor asset', () => {
   it('changes its hash when an input changes: the architecture', () => {
     expect(arm.hash).not.toBe(first.hash);
   });
-
-  it('is hashed over its inputs: another entry file gives another input hash', () => {
-    const options = { projectRoot: process.cwd(), architecture: 'x86_64' } as const;
-    expect(executorAssetHash({ ...options, entry: 'lambda/executor/handler.ts' })).not.toBe(
-      executorAssetHash({ ...options, entry: 'lambda/broker/handler.ts' }),
-    );
-  });
 });
 
 describe('`cdk synth` with a cached binary that does not match package-lock.json', () => {
@@ -111,4 +113,44 @@ describe('`cdk synth` with a cached binary that does not match package-lock.json
       ),
     );
   }, 300_000);
+});
+
+describe('executorAssetHash', () => {
+  /** A copy of the project's inputs (node_modules linked) whose files a test may change. */
+  function projectCopy(name: string): string {
+    const root = path.join(work, name);
+    mkdirSync(root);
+    for (const item of ['lambda', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+      cpSync(path.join(PROJECT_ROOT, item), path.join(root, item), { recursive: true });
+    }
+    symlinkSync(realpathSync(path.join(PROJECT_ROOT, 'node_modules')), path.join(root, 'node_modules'));
+    return root;
+  }
+  const entry = 'lambda/executor/handler.ts';
+
+  it('changes when a bundled source file, the Deno host script or the lock file changes', () => {
+    const root = projectCopy('inputs');
+    const hash = () => executorInputHash({ projectRoot: root, entry, architecture: 'x86_64' });
+    const seen = new Set([hash()]);
+    expect(seen.has(hash())).toBe(true);
+    const edits: Array<[string, (text: string) => string]> = [
+      ['lambda/sandbox/runtime-files.ts', (t) => `${t}\n// changed\n`],
+      ['lambda/sandbox/python-host.mjs', (t) => `${t}\n// changed\n`],
+      ['package-lock.json', (t) => t.replace('"name": "custody"', '"name": "custody-changed"')],
+    ];
+    for (const [file, edit] of edits) {
+      const full = path.join(root, file);
+      writeFileSync(full, edit(readFileSync(full, 'utf8')));
+      const changed = hash();
+      expect(seen.has(changed), file).toBe(false);
+      seen.add(changed);
+    }
+  }, 120_000);
+
+  it('differs for another entry file', () => {
+    const options = { projectRoot: PROJECT_ROOT, architecture: 'x86_64' } as const;
+    expect(executorAssetHash({ ...options, entry })).not.toBe(
+      executorAssetHash({ ...options, entry: 'lambda/broker/handler.ts' }),
+    );
+  });
 });
