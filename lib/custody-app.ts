@@ -4,6 +4,7 @@
  */
 import type { App } from 'aws-cdk-lib';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../lambda/core/policy.ts';
+import { ARCHITECTURE_CONTEXT_KEY, parseArchitecture } from './architecture.ts';
 import { CustodyStack } from './custody-stack.ts';
 
 /** Default stack name; override with `-c stackName=...`. */
@@ -13,10 +14,19 @@ export const DEFAULT_STACK_NAME = 'Custody';
 export function addCustodyStack(app: App): CustodyStack {
   const policyFile = contextString(app, 'policyFile') ?? DEFAULT_POLICY_FILE;
   const stackName = contextString(app, 'stackName') ?? DEFAULT_STACK_NAME;
+  const architectureValue = contextString(app, ARCHITECTURE_CONTEXT_KEY);
+  const architecture =
+    architectureValue === undefined
+      ? undefined
+      : parseArchitecture(
+          architectureValue,
+          `Context ${ARCHITECTURE_CONTEXT_KEY} (-c ${ARCHITECTURE_CONTEXT_KEY}=...)`,
+        );
   const policy = loadPolicyFile(policyFile);
   return new CustodyStack(app, stackName, {
     description: `custody: identity-bound code interpreter (policy ${policyFile})`,
     policy,
+    ...(architecture ? { architecture } : {}),
   });
 }
 

@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import type { Policy } from '../lambda/core/policy.ts';
 import { CustodyAlarms } from './alarms.ts';
 import { CustodyApi, type CustodyApiThrottle, DEFAULT_INTEGRATION_TIMEOUT } from './api.ts';
+import { CONSTRUCT_ARCHITECTURE_KEY, type FunctionArchitecture, parseArchitecture } from './architecture.ts';
 import { CustodyAudit } from './audit.ts';
 import { brokerTimeout, CustodyBroker, type DeployedProfile } from './broker.ts';
 import { AuditContributorInsights } from './contributor-insights.ts';
@@ -59,6 +60,12 @@ export interface CustodyConstructProps {
   readonly alarmTopic?: sns.ITopic;
   /** Denials in 5 minutes that raise the denial-spike alarm. @default 20 */
   readonly denialSpikeThreshold?: number;
+  /**
+   * CPU architecture of every custody Lambda: 'arm64' for Graviton. The executor's bundle then
+   * carries the Linux deno and esbuild of that architecture, whatever machine runs `cdk synth`.
+   * @default 'x86_64'
+   */
+  readonly architecture?: FunctionArchitecture;
 }
 
 export class CustodyConstruct extends Construct {
@@ -89,6 +96,13 @@ export class CustodyConstruct extends Construct {
 
   constructor(scope: Construct, id: string, props: CustodyConstructProps) {
     super(scope, id);
+    // Recorded before any child exists, so every CustodyFunction below reads it (architecture.ts).
+    if (props.architecture !== undefined) {
+      this.node.setContext(
+        CONSTRUCT_ARCHITECTURE_KEY,
+        parseArchitecture(props.architecture, 'CustodyConstruct: props.architecture'),
+      );
+    }
     const { policy } = props;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;

@@ -3,7 +3,7 @@
  * isolated subnets, behind a security group with no egress, with a role that may only attach to
  * the VPC and write its own logs.
  */
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,7 +11,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Profile } from '../lambda/core/policy.ts';
 import { executorBundleCommands } from '../lambda/executor/bundle-files.ts';
-import { CustodyFunction } from './lambda-defaults.ts';
+import { architectureOf } from './architecture.ts';
+import { executorAssetHash } from './executor-asset-hash.ts';
+import { CustodyFunction, PROJECT_ROOT } from './lambda-defaults.ts';
 import type { CustodyNetwork } from './network.ts';
 
 /** Time the executor needs beyond the user's deadline: cold start of the runtime, sealing. */
@@ -34,7 +36,10 @@ export interface ProfileExecutorProps {
   readonly reservedConcurrency?: number;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
-  /** Shell commands that put the sandbox runtimes next to the bundle. @default executorBundleCommands */
+  /**
+   * Shell commands that put the sandbox runtimes next to the bundle.
+   * @default executorBundleCommands for the architecture of the CustodyConstruct above
+   */
   readonly bundleCommands?: (inputDir: string, outputDir: string) => string[];
 }
 
@@ -57,8 +62,10 @@ export class ProfileExecutor extends Construct {
       allowAllIpv6Outbound: false,
     });
 
+    const entry = 'lambda/executor/handler.ts';
+    const architecture = architectureOf(this);
     const executor = new CustodyFunction(this, 'Executor', {
-      entry: 'lambda/executor/handler.ts',
+      entry,
       description: `custody executor of profile ${props.profileName}`,
       roleDescription: `custody executor of profile ${props.profileName}: VPC attachment and own logs only`,
       memoryMiB: props.profile.memoryMiB,
@@ -77,7 +84,15 @@ export class ProfileExecutor extends Construct {
         // Where the afterBundling hook put the sandbox runtimes (the bundle is unpacked in /var/task).
         CUSTODY_RUNTIME_DIR: '/var/task/runtime',
       },
-      afterBundling: props.bundleCommands ?? executorBundleCommands,
+      afterBundling:
+        props.bundleCommands ??
+        ((inputDir, outputDir) => executorBundleCommands(inputDir, outputDir, { architecture })),
+      // The Pyodide snapshot differs from build to build: hash the inputs, not the output, so an
+      // unchanged executor keeps its asset (computed only when this stack is bundled, and only
+      // for the default commands, whose inputs the hash knows).
+      ...(Stack.of(this).bundlingRequired && !props.bundleCommands
+        ? { assetHash: executorAssetHash({ projectRoot: PROJECT_ROOT, entry, architecture }) }
+        : {}),
     });
     this.function = executor.function;
     this.role = executor.role;

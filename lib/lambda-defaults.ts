@@ -11,6 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { architectureOf, DEFAULT_ARCHITECTURE, lambdaArchitecture } from './architecture.ts';
 
 /** The repository root: entries are resolved from it and esbuild runs in it. */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
@@ -21,8 +22,11 @@ export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
  */
 export const CUSTODY_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
-/** x86_64: the executor ships a linux-x64 deno binary. */
-export const CUSTODY_ARCHITECTURE = lambda.Architecture.X86_64;
+/**
+ * The default architecture (x86_64). A CustodyConstruct's `architecture` prop (or the app's
+ * `-c architecture=arm64`) sets it for every custody function below it: see architecture.ts.
+ */
+export const CUSTODY_ARCHITECTURE = lambdaArchitecture(DEFAULT_ARCHITECTURE);
 
 /**
  * Defines `require` in the ESM bundle, for CommonJS dependencies that call it (esbuild's ESM
@@ -53,6 +57,11 @@ export interface CustodyFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** Role description; the role is created here and may only write this function's logs. */
   readonly roleDescription: string;
+  /**
+   * The asset's hash, computed over its inputs, where its bytes are not reproducible (the
+   * executor's Pyodide snapshot). @default - a hash of the bundled output
+   */
+  readonly assetHash?: string;
 }
 
 /** A NodejsFunction with custody's defaults, its own log group and its own minimal role. */
@@ -91,7 +100,7 @@ export class CustodyFunction extends Construct {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       description: props.description,
       runtime: CUSTODY_RUNTIME,
-      architecture: CUSTODY_ARCHITECTURE,
+      architecture: lambdaArchitecture(architectureOf(this)),
       memorySize: props.memoryMiB,
       timeout: props.timeout,
       role: this.role,
@@ -106,6 +115,7 @@ export class CustodyFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       bundling: {
         forceDockerBundling: false,
+        ...(props.assetHash ? { assetHash: props.assetHash } : {}),
         format: nodejs.OutputFormat.ESM,
         target: 'node22',
         mainFields: ['module', 'main'],
