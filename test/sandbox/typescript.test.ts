@@ -2,10 +2,10 @@
  * The TypeScript transform runs inside the run's limits, in an esbuild process of its own that is
  * killed at the deadline, past the memory limit, or past the output bound.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QuickJsSandbox } from '../../lambda/sandbox/quickjs-sandbox.ts';
 import { maxTransformOutputBytes, transformTypeScript } from '../../lambda/sandbox/typescript.ts';
+import { esbuildChildren } from '../support/processes.ts';
 import { LIMITS, request } from './helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -13,22 +13,6 @@ const MiB = 1024 * 1024;
 const BRACES = `${'{'.repeat(8192)}${'}'.repeat(8192)}`;
 /** 2,000 nested functions: seconds of esbuild CPU. */
 const NESTED_FUNCTIONS = `${Array.from({ length: 2000 }, (_, i) => `function f${i}() {`).join('')}1${'}'.repeat(2000)}`;
-
-/** The esbuild processes that are children of this one (Linux /proc). */
-function esbuildChildren(): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (stat.includes('(esbuild)') && Number(fields[1]) === process.pid) found.push(Number(entry));
-    } catch {
-      // The process ended while being read.
-    }
-  }
-  return found;
-}
 
 const sandbox = new QuickJsSandbox();
 afterAll(() => sandbox.close());
