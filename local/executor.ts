@@ -5,19 +5,45 @@
  * profile's role invoke only its own executor. Locally the same rule is checked here: the
  * credentials must be a live session issued by the local credentials port, for the role of the
  * profile asked for. The sandbox gives every execution fresh state, as the executor Lambda does.
+ *
+ * On AWS every execution gets an executor Lambda environment of its own; here they share the
+ * machine. So runs are admitted through two fair queues (`fair-queue.ts`), one per sandbox
+ * (JavaScript and TypeScript; Python), keyed by the caller (the session's source identity): callers
+ * take turns, one caller never holds every slot, and a full queue is refused with 429 THROTTLED.
  */
+import { availableParallelism } from 'node:os';
 import { DependencyError } from '../lambda/core/errors.ts';
 import type { AssumedSession, ExecutionContext, ExecutorPort } from '../lambda/core/ports.ts';
 import type { Sandbox, SandboxRequest, SandboxResult } from '../lambda/core/types.ts';
 import { type LocalCredentialsPort, sessionProblem } from './credentials.ts';
+import { FairQueue, type FairQueueOptions } from './fair-queue.ts';
+
+/** How one sandbox's queue admits runs (see `FairQueueOptions`; the name is given here). */
+export type LaneOptions = Omit<FairQueueOptions, 'name'>;
 
 export interface LocalExecutorOptions {
   readonly sandbox: Sandbox;
   readonly credentials: LocalCredentialsPort;
+  /** JavaScript and TypeScript runs. @default { concurrency: 2 } (the local server's worker threads) */
+  readonly javascript?: LaneOptions;
+  /** Python runs. @default { concurrency: availableParallelism() } (the Python sandbox's own limit) */
+  readonly python?: LaneOptions;
 }
 
 export class LocalExecutorPort implements ExecutorPort {
-  constructor(private readonly options: LocalExecutorOptions) {}
+  private readonly javascript: FairQueue;
+  private readonly python: FairQueue;
+
+  constructor(private readonly options: LocalExecutorOptions) {
+    this.javascript = new FairQueue({
+      name: 'JavaScript and TypeScript',
+      ...(options.javascript ?? { concurrency: 2 }),
+    });
+    this.python = new FairQueue({
+      name: 'Python',
+      ...(options.python ?? { concurrency: Math.max(1, availableParallelism()) }),
+    });
+  }
 
   async run(
     session: AssumedSession,
@@ -35,6 +61,7 @@ export class LocalExecutorPort implements ExecutorPort {
         `executor invoke refused: role session ${check.session.assumedRoleArn} may not invoke the executor of profile "${profile}"`,
       );
     }
-    return this.options.sandbox.run(request);
+    const queue = request.language === 'python' ? this.python : this.javascript;
+    return queue.run(check.session.sourceIdentity, () => this.options.sandbox.run(request));
   }
 }

@@ -125,9 +125,13 @@ export class QuickJsWorker {
     }
   }
 
+  /**
+   * An idle worker, if any. At first use the whole pool is started (a worker takes up to a second
+   * to load under tsx), so the second caller does not wait for its worker to start.
+   */
   private idleThread(): Thread | undefined {
+    while (this.threads.size < this.maxThreads) this.startThread();
     for (const thread of this.threads) if (!thread.running && !thread.gone) return thread;
-    if (this.threads.size < this.maxThreads) return this.startThread();
     return undefined;
   }
 
