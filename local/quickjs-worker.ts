@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { DependencyError } from '../lambda/core/errors.ts';
 import type { SandboxRequest, SandboxResult } from '../lambda/core/types.ts';
 import type { QuickJsSandboxOptions } from '../lambda/sandbox/quickjs-sandbox.ts';
-import { prepareTypeScript } from '../lambda/sandbox/typescript.ts';
+import { prepareTypeScript, stopSpareTransform } from '../lambda/sandbox/typescript.ts';
 
 export interface QuickJsWorkerOptions {
   /** Options of the QuickJsSandbox inside the workers. @default {} */
@@ -101,9 +101,10 @@ export class QuickJsWorker {
     for (const execution of this.waiting.splice(0)) {
       execution.reject(new DependencyError('executor', 'the JavaScript sandbox was closed'));
     }
-    await Promise.all(
-      [...this.threads].map((thread) => this.fail(thread, 'the JavaScript sandbox was closed')),
-    );
+    await Promise.all([
+      ...[...this.threads].map((thread) => this.fail(thread, 'the JavaScript sandbox was closed')),
+      stopSpareTransform(),
+    ]);
   }
 
   /** Gives waiting executions to idle workers, starting workers up to the pool's size. */

@@ -23,7 +23,7 @@ import {
 import type { SandboxRequest, SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
-import { prepareTypeScript } from './typescript.ts';
+import { prepareTypeScript, stopSpareTransform } from './typescript.ts';
 import { shrinkMemoryImport } from './wasm-memory.ts';
 
 /** QuickJS's own stack limit. Kept well below Node's native stack so QuickJS reports the overflow first. */
@@ -319,7 +319,7 @@ export class QuickJsSandbox {
   async close(): Promise<void> {
     const pending = this.next;
     this.next = undefined;
-    await pending?.catch(() => undefined);
+    await Promise.all([pending?.catch(() => undefined), stopSpareTransform()]);
   }
 
   /** Takes the prepared instance (or makes one) and starts preparing the one after it. */

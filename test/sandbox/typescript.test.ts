@@ -14,6 +14,13 @@ const BRACES = `${'{'.repeat(8192)}${'}'.repeat(8192)}`;
 /** 2,000 nested functions: seconds of esbuild CPU. */
 const NESTED_FUNCTIONS = `${Array.from({ length: 2000 }, (_, i) => `function f${i}() {`).join('')}1${'}'.repeat(2000)}`;
 
+/** The killed process is gone and reaped: what is left is the one started ahead, waiting. */
+function expectOnlyTheSpare() {
+  const left = esbuildChildren();
+  expect(left.filter((child) => child.state === 'Z')).toEqual([]);
+  expect(left.filter((child) => child.state !== 'S')).toEqual([]);
+}
+
 const sandbox = new QuickJsSandbox();
 afterAll(() => sandbox.close());
 
@@ -46,7 +53,7 @@ describe('TypeScript transform', () => {
     expect(result).toMatchObject({ ok: false, status: 'timed_out' });
     expect(result.elapsedMs).toBeGreaterThanOrEqual(199);
     expect(performance.now() - started).toBeLessThan(2_000);
-    expect(esbuildChildren()).toEqual([]);
+    expectOnlyTheSpare();
   });
 
   it('kills a transform whose memory passes the limit', async () => {
@@ -56,7 +63,7 @@ describe('TypeScript transform', () => {
       status: 'out_of_memory',
       error: { message: `the TypeScript transform used more than ${256 * MiB} bytes` },
     });
-    expect(esbuildChildren()).toEqual([]);
+    expectOnlyTheSpare();
   });
 
   it('stops a transform whose output passes four times the source plus 64 KiB', async () => {
@@ -88,6 +95,15 @@ describe('TypeScript transform', () => {
     expect(result.status).toBe('timed_out');
     expect(performance.now() - started).toBeLessThan(2_000);
     expect(result.timings.runMs).toBeGreaterThanOrEqual(4_999);
+  });
+
+  it('leaves no esbuild process, live or zombie, once the sandbox is closed', async () => {
+    const before = new Set(esbuildChildren().map((child) => child.pid));
+    await transformTypeScript('1', { timeoutMs: 5_000, memoryBytes: 256 * MiB });
+    const started = esbuildChildren().filter((child) => !before.has(child.pid));
+    expect(started).toHaveLength(1);
+    await new QuickJsSandbox().close();
+    expect(esbuildChildren().filter((child) => !before.has(child.pid) || child.state === 'Z')).toEqual([]);
   });
 
   it('reports a transform over the memory limit as the run being out of memory', async () => {
