@@ -86,6 +86,8 @@ const ESBUILD_ARGS = [
  * transforms exactly one source and is then gone.
  */
 let spare: { readonly binary: string; readonly child: ChildProcess } | undefined;
+/** False from `stopSpareTransform` until the next transform: a closed sandbox leaves no process. */
+let spareWanted = true;
 
 function startEsbuild(binary: string): ChildProcess {
   // Nothing of the host's environment; one Go thread.
@@ -101,13 +103,23 @@ function holdLoop(child: ChildProcess, hold: boolean): void {
   }
 }
 
-/** The spare process for `binary` (or a new one), and a new spare started behind it. */
+/** The spare process for `binary`, or a new one. */
 function takeEsbuild(binary: string): ChildProcess {
   const ready = spare?.binary === binary && spare.child.exitCode === null && spare.child.signalCode === null;
+  spareWanted = true;
   const child = ready && spare ? spare.child : startEsbuild(binary);
   if (!ready) spare?.child.kill('SIGKILL');
   spare = undefined;
   holdLoop(child, true);
+  return child;
+}
+
+/**
+ * Starts the spare for the next transform, once this one is over: starting a process blocks this
+ * thread for the fork, which should not delay the transform in progress.
+ */
+function prepareSpare(binary: string): void {
+  if (spare || !spareWanted) return;
   try {
     const next = startEsbuild(binary);
     const forget = () => {
@@ -121,13 +133,13 @@ function takeEsbuild(binary: string): ChildProcess {
   } catch {
     // No spare: the next transform starts its own process (and reports a failure to start).
   }
-  return child;
 }
 
 /** Ends the spare esbuild process, if any, and waits until it is reaped. */
 export async function stopSpareTransform(): Promise<void> {
   const current = spare;
   spare = undefined;
+  spareWanted = false;
   if (!current || current.child.exitCode !== null || current.child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => current.child.once('exit', () => resolve()));
   current.child.kill('SIGKILL');
@@ -205,6 +217,7 @@ export function transformTypeScript(source: string, bounds: TransformBounds): Pr
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       clearInterval(poll);
+      setImmediate(() => prepareSpare(binary));
       if (stopped) {
         resolve(stopped);
         return;

@@ -100,6 +100,8 @@ describe('TypeScript transform', () => {
   it('leaves no esbuild process, live or zombie, once the sandbox is closed', async () => {
     const before = new Set(esbuildChildren().map((child) => child.pid));
     await transformTypeScript('1', { timeoutMs: 5_000, memoryBytes: 256 * MiB });
+    // The next transform's process is started right after this one ends (setImmediate).
+    await new Promise((resolve) => setImmediate(resolve));
     const started = esbuildChildren().filter((child) => !before.has(child.pid));
     expect(started).toHaveLength(1);
     await new QuickJsSandbox().close();
