@@ -24,10 +24,19 @@ export type LaneOptions = Omit<FairQueueOptions, 'name'>;
 export interface LocalExecutorOptions {
   readonly sandbox: Sandbox;
   readonly credentials: LocalCredentialsPort;
-  /** JavaScript and TypeScript runs. @default { concurrency: 2 } (the local server's worker threads) */
+  /** JavaScript and TypeScript runs. @default { concurrency: localSandboxSlots() } */
   readonly javascript?: LaneOptions;
-  /** Python runs. @default { concurrency: availableParallelism() } (the Python sandbox's own limit) */
+  /** Python runs. @default { concurrency: localSandboxSlots() } */
   readonly python?: LaneOptions;
+}
+
+/**
+ * Runs each local sandbox takes at once: one per core, plus one. A caller holds at most all but
+ * one (`FairQueue`'s default), so a caller alone has every core, and another caller's run still
+ * starts at once beside it (sharing the cores) instead of waiting for a deadline.
+ */
+export function localSandboxSlots(): number {
+  return Math.max(1, availableParallelism()) + 1;
 }
 
 export class LocalExecutorPort implements ExecutorPort {
@@ -37,11 +46,11 @@ export class LocalExecutorPort implements ExecutorPort {
   constructor(private readonly options: LocalExecutorOptions) {
     this.javascript = new FairQueue({
       name: 'JavaScript and TypeScript',
-      ...(options.javascript ?? { concurrency: 2 }),
+      ...(options.javascript ?? { concurrency: localSandboxSlots() }),
     });
     this.python = new FairQueue({
       name: 'Python',
-      ...(options.python ?? { concurrency: Math.max(1, availableParallelism()) }),
+      ...(options.python ?? { concurrency: localSandboxSlots() }),
     });
   }
 

@@ -6,8 +6,8 @@
  * when a slot frees, of the keys under their own cap the one served longest ago (or never) starts
  * its oldest task. By default one key holds at most `concurrency - 1` slots, so with
  * two or more slots one stays free for any other caller: one caller's busy loops delay another
- * caller's run by nothing, not by a deadline per loop queued ahead of it. The price is that a
- * lone caller uses one slot fewer than the machine has.
+ * caller's run by nothing, not by a deadline per loop queued ahead of it. The local executor gives
+ * each sandbox one slot per core plus one, so a lone caller still has every core.
  *
  * The queues are bounded, per key and in all; a task that would pass a bound is refused with a
  * ThrottledError (429 THROTTLED, as the executor Lambda's own concurrency limit answers on AWS),
@@ -22,9 +22,9 @@ export interface FairQueueOptions {
   readonly concurrency: number;
   /** Tasks one key runs at once. @default Math.max(1, concurrency - 1) */
   readonly maxRunningPerKey?: number;
-  /** Tasks one key may have waiting. @default 8 */
+  /** Tasks one key may have waiting. @default 32 */
   readonly maxWaitingPerKey?: number;
-  /** Tasks waiting in all. @default 64 */
+  /** Tasks waiting in all. @default 128 */
   readonly maxWaiting?: number;
 }
 
@@ -52,8 +52,8 @@ export class FairQueue {
       'maxRunningPerKey',
       options.maxRunningPerKey ?? Math.max(1, this.concurrency - 1),
     );
-    this.maxWaitingPerKey = nonNegative('maxWaitingPerKey', options.maxWaitingPerKey ?? 8);
-    this.maxWaiting = nonNegative('maxWaiting', options.maxWaiting ?? 64);
+    this.maxWaitingPerKey = nonNegative('maxWaitingPerKey', options.maxWaitingPerKey ?? 32);
+    this.maxWaiting = nonNegative('maxWaiting', options.maxWaiting ?? 128);
   }
 
   /** Tasks waiting now (all keys). */

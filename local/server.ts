@@ -31,7 +31,7 @@ import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from './
 import { LocalCredentialsPort } from './credentials.ts';
 import { localDeployment } from './deployment.ts';
 import { embeddedDynamoDbClient } from './embedded-dynamodb.ts';
-import { LocalExecutorPort } from './executor.ts';
+import { LocalExecutorPort, localSandboxSlots } from './executor.ts';
 import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from './home.ts';
 import { type LocalIdentity, loadOrCreateIdentities } from './identities.ts';
 import { QuickJsWorker } from './quickjs-worker.ts';
@@ -279,7 +279,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     let sandbox = options.sandbox;
     if (!sandbox) {
       // JavaScript in a worker thread: its garbage collection does not pause this one (quickjs-worker.ts).
-      const own = createSandbox({ javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs }) });
+      // As many runs of each language as the fair queues admit (local/executor.ts).
+      const slots = localSandboxSlots();
+      const own = createSandbox({
+        maxConcurrent: slots,
+        javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs, threads: slots }),
+      });
       cleanups.push(() => own.close());
       // Prepare Python (snapshot, pre-started process) while the server starts taking requests.
       own.warmUp().catch((error: unknown) => {
