@@ -54,6 +54,11 @@ export class LocalExecutorPort implements ExecutorPort {
     });
   }
 
+  /** Runs waiting for each sandbox now (for operators and tests). */
+  waiting(): { readonly javascript: number; readonly python: number } {
+    return { javascript: this.javascript.queued, python: this.python.queued };
+  }
+
   async run(
     session: AssumedSession,
     profile: string,

@@ -31,7 +31,7 @@ import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from './
 import { LocalCredentialsPort } from './credentials.ts';
 import { localDeployment } from './deployment.ts';
 import { embeddedDynamoDbClient } from './embedded-dynamodb.ts';
-import { LocalExecutorPort, localSandboxSlots } from './executor.ts';
+import { type LaneOptions, LocalExecutorPort, localSandboxSlots } from './executor.ts';
 import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from './home.ts';
 import { type LocalIdentity, loadOrCreateIdentities } from './identities.ts';
 import { QuickJsWorker } from './quickjs-worker.ts';
@@ -58,6 +58,8 @@ export interface LocalServerOptions {
   readonly clock?: Clock;
   /** The sandbox executions run in. @default createSandbox() from lambda/sandbox */
   readonly sandbox?: Sandbox;
+  /** How runs are admitted to each sandbox (`local/executor.ts`). @default localSandboxSlots() each */
+  readonly queues?: { readonly javascript?: LaneOptions; readonly python?: LaneOptions };
   /** How often a signed digest of new audit records is written. @default 60_000 */
   readonly digestIntervalMs?: number;
   /**
@@ -292,7 +294,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       });
       sandbox = own;
     }
-    const executor = new LocalExecutorPort({ sandbox, credentials });
+    const executor = new LocalExecutorPort({ sandbox, credentials, ...options.queues });
     const broker = createBrokerApi({
       policy,
       deployment,
