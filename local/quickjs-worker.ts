@@ -8,9 +8,9 @@
  * In a worker thread those collections pause only the worker. Measured A/B/A/B: p95 17 and 16 ms,
  * p50 9.0 and 9.2 ms; at concurrency 8, 25 to 40% more executions per second.
  *
- * A pool of `threads` workers (default 2, the cores of a small machine), each running the same
- * QuickJsSandbox, so isolation is unchanged: each execution in its own instance. A worker is given
- * one execution at a time; the rest wait here, in order, and go to the next free worker. So one
+ * A pool of `threads` workers (the local server runs one per core plus one, as many as its fair
+ * queues admit: `local/executor.ts`), each running the same QuickJsSandbox, so isolation is
+ * unchanged: each execution in its own instance. A worker is given one execution at a time; the rest wait here, in order, and go to the next free worker. So one
  * caller's busy loop holds one worker, not every caller's run, and a failure touches only the
  * execution that was in the worker: if a worker fails, exits, or goes past its execution's
  * deadline plus `hangGraceMs` without answering, it is terminated, that one execution fails with a
