@@ -5,19 +5,59 @@
  * profile's role invoke only its own executor. Locally the same rule is checked here: the
  * credentials must be a live session issued by the local credentials port, for the role of the
  * profile asked for. The sandbox gives every execution fresh state, as the executor Lambda does.
+ *
+ * On AWS every execution gets an executor Lambda environment of its own; here they share the
+ * machine. So runs are admitted through two fair queues (`fair-queue.ts`), one per sandbox
+ * (JavaScript and TypeScript; Python), keyed by the caller (the session's source identity): callers
+ * take turns, one caller never holds every slot, and a full queue is refused with 429 THROTTLED.
  */
+import { availableParallelism } from 'node:os';
 import { DependencyError } from '../lambda/core/errors.ts';
 import type { AssumedSession, ExecutionContext, ExecutorPort } from '../lambda/core/ports.ts';
 import type { Sandbox, SandboxRequest, SandboxResult } from '../lambda/core/types.ts';
 import { type LocalCredentialsPort, sessionProblem } from './credentials.ts';
+import { FairQueue, type FairQueueOptions } from './fair-queue.ts';
+
+/** How one sandbox's queue admits runs (see `FairQueueOptions`; the name is given here). */
+export type LaneOptions = Omit<FairQueueOptions, 'name'>;
 
 export interface LocalExecutorOptions {
   readonly sandbox: Sandbox;
   readonly credentials: LocalCredentialsPort;
+  /** JavaScript and TypeScript runs. @default { concurrency: localSandboxSlots() } */
+  readonly javascript?: LaneOptions;
+  /** Python runs. @default { concurrency: localSandboxSlots() } */
+  readonly python?: LaneOptions;
+}
+
+/**
+ * Runs each local sandbox takes at once: one per core, plus one. A caller holds at most all but
+ * one (`FairQueue`'s default), so a caller alone has every core, and another caller's run still
+ * starts at once beside it (sharing the cores) instead of waiting for a deadline.
+ */
+export function localSandboxSlots(): number {
+  return Math.max(1, availableParallelism()) + 1;
 }
 
 export class LocalExecutorPort implements ExecutorPort {
-  constructor(private readonly options: LocalExecutorOptions) {}
+  private readonly javascript: FairQueue;
+  private readonly python: FairQueue;
+
+  constructor(private readonly options: LocalExecutorOptions) {
+    this.javascript = new FairQueue({
+      name: 'JavaScript and TypeScript',
+      ...(options.javascript ?? { concurrency: localSandboxSlots() }),
+    });
+    this.python = new FairQueue({
+      name: 'Python',
+      ...(options.python ?? { concurrency: localSandboxSlots() }),
+    });
+  }
+
+  /** Runs waiting for each sandbox now (for operators and tests). */
+  waiting(): { readonly javascript: number; readonly python: number } {
+    return { javascript: this.javascript.queued, python: this.python.queued };
+  }
 
   async run(
     session: AssumedSession,
@@ -35,6 +75,7 @@ export class LocalExecutorPort implements ExecutorPort {
         `executor invoke refused: role session ${check.session.assumedRoleArn} may not invoke the executor of profile "${profile}"`,
       );
     }
-    return this.options.sandbox.run(request);
+    const queue = request.language === 'python' ? this.python : this.javascript;
+    return queue.run(check.session.sourceIdentity, () => this.options.sandbox.run(request));
   }
 }

@@ -31,7 +31,7 @@ import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from './
 import { LocalCredentialsPort } from './credentials.ts';
 import { localDeployment } from './deployment.ts';
 import { embeddedDynamoDbClient } from './embedded-dynamodb.ts';
-import { LocalExecutorPort } from './executor.ts';
+import { type LaneOptions, LocalExecutorPort, localSandboxSlots } from './executor.ts';
 import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from './home.ts';
 import { type LocalIdentity, loadOrCreateIdentities } from './identities.ts';
 import { QuickJsWorker } from './quickjs-worker.ts';
@@ -58,6 +58,8 @@ export interface LocalServerOptions {
   readonly clock?: Clock;
   /** The sandbox executions run in. @default createSandbox() from lambda/sandbox */
   readonly sandbox?: Sandbox;
+  /** How runs are admitted to each sandbox (`local/executor.ts`). @default localSandboxSlots() each */
+  readonly queues?: { readonly javascript?: LaneOptions; readonly python?: LaneOptions };
   /** How often a signed digest of new audit records is written. @default 60_000 */
   readonly digestIntervalMs?: number;
   /**
@@ -279,7 +281,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     let sandbox = options.sandbox;
     if (!sandbox) {
       // JavaScript in a worker thread: its garbage collection does not pause this one (quickjs-worker.ts).
-      const own = createSandbox({ javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs }) });
+      // As many runs of each language as the fair queues admit (local/executor.ts).
+      const slots = localSandboxSlots();
+      const own = createSandbox({
+        maxConcurrent: slots,
+        javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs, threads: slots }),
+      });
       cleanups.push(() => own.close());
       // Prepare Python (snapshot, pre-started process) while the server starts taking requests.
       own.warmUp().catch((error: unknown) => {
@@ -287,7 +294,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       });
       sandbox = own;
     }
-    const executor = new LocalExecutorPort({ sandbox, credentials });
+    const executor = new LocalExecutorPort({ sandbox, credentials, ...options.queues });
     const broker = createBrokerApi({
       policy,
       deployment,
@@ -303,12 +310,20 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       auditRetry: { attempts: 1 },
     });
 
-    const http = createServer((req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
       handleRequest(req, res, { broker, byAccessKey, region, clock, maxBodyBytes }).catch(() => {
         if (!res.headersSent) {
           sendJson(res, 500, { error: { code: 'INTERNAL_ERROR', message: 'Internal error.' } });
         } else res.destroy();
       });
+    };
+    const http = createServer(serve);
+    // A client that asks before sending (`Expect: 100-continue`, as curl does for large bodies) is
+    // told 413 before it sends an oversized body, and only an acceptable one is invited.
+    http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const declared = Number(req.headers['content-length'] ?? '0');
+      if (!(Number.isFinite(declared) && declared > maxBodyBytes)) res.writeContinue();
+      serve(req, res);
     });
     http.keepAliveTimeout = 5_000;
     const port = await listen(http, options.port ?? DEFAULT_LOCAL_PORT, host);
@@ -381,34 +396,58 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 
 type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' | 'aborted' };
 
+/**
+ * How much of an oversized body is read and dropped before the 413 is sent. Clients that write
+ * the whole body before reading (Python's urllib, botocore) see a broken pipe instead of the 413
+ * if the server answers and closes while they are still writing; draining lets them finish. A
+ * body declared or found larger than this, or slower than `DRAIN_TIMEOUT_MS`, is answered at once.
+ */
+export const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
 function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (Number.isFinite(declared) && declared > maxBytes)
+  // A client that waits for `100 Continue` (not sent for an oversized body) sends nothing to drain.
+  const waitsToSend = /100-continue/i.test(String(req.headers.expect ?? ''));
+  if (Number.isFinite(declared) && (declared > DRAIN_MAX_BYTES || (waitsToSend && declared > maxBytes))) {
     return Promise.resolve({ ok: false, reason: 'too-large' });
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    let tooLarge = Number.isFinite(declared) && declared > maxBytes;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const finish = (result: BodyResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(drainTimer);
+      resolve(result);
+    };
+    const startDraining = () => {
+      tooLarge = true;
+      chunks.length = 0;
+      drainTimer = setTimeout(() => finish({ ok: false, reason: 'too-large' }), DRAIN_TIMEOUT_MS);
+    };
+    if (tooLarge) startDraining();
     req.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
+      if (tooLarge) {
+        // Read and dropped; past the drain bound the 413 goes out without waiting for the rest.
+        if (size > DRAIN_MAX_BYTES) finish({ ok: false, reason: 'too-large' });
+        return;
+      }
       if (size > maxBytes) {
-        done = true;
-        resolve({ ok: false, reason: 'too-large' });
+        startDraining();
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve({ ok: true, body: Buffer.concat(chunks) });
-    });
-    req.on('error', () => {
-      if (done) return;
-      done = true;
-      resolve({ ok: false, reason: 'aborted' });
-    });
+    req.on('end', () =>
+      finish(tooLarge ? { ok: false, reason: 'too-large' } : { ok: true, body: Buffer.concat(chunks) }),
+    );
+    req.on('error', () => finish({ ok: false, reason: 'aborted' }));
   });
 }
 

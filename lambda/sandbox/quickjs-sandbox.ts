@@ -23,7 +23,7 @@ import {
 import type { SandboxRequest, SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
-import { transformTypeScript } from './typescript.ts';
+import { prepareTypeScript, stopSpareTransform } from './typescript.ts';
 import { shrinkMemoryImport } from './wasm-memory.ts';
 
 /** QuickJS's own stack limit. Kept well below Node's native stack so QuickJS reports the overflow first. */
@@ -203,7 +203,21 @@ export class QuickJsSandbox {
 
   constructor(private readonly options: QuickJsSandboxOptions = {}) {}
 
-  async run(request: SandboxRequest): Promise<SandboxResult> {
+  /**
+   * Runs one execution. TypeScript is transformed first, inside the run's limits (`typescript.ts`).
+   * `spentMs` is time the run already used before it got here (a transform done by the caller):
+   * it is taken from the deadline and counted in `runMs`.
+   */
+  async run(request: SandboxRequest, spentMs = 0): Promise<SandboxResult> {
+    if (request.language === 'typescript') {
+      const prepared = await prepareTypeScript(request, this.options.esbuildBinaryPath);
+      if ('result' in prepared) return prepared.result;
+      return this.runJavaScript(prepared.request, prepared.spentMs);
+    }
+    return this.runJavaScript(request, spentMs);
+  }
+
+  private async runJavaScript(request: SandboxRequest, spentMs: number): Promise<SandboxResult> {
     const started = performance.now();
     const { limits } = request;
     const stdout = new CappedText(limits.maxOutputBytes);
@@ -217,20 +231,7 @@ export class QuickJsSandbox {
       files: files.toRecord(),
       filesTruncated: files.truncated,
     });
-
-    let source = request.code;
-    if (request.language === 'typescript') {
-      const transformed = await transformTypeScript(request.code, this.options.esbuildBinaryPath);
-      if (!transformed.ok) {
-        return {
-          ...base(),
-          status: 'failed',
-          error: transformed.error,
-          timings: { startMs: performance.now() - started, runMs: 0 },
-        };
-      }
-      source = transformed.code;
-    }
+    const source = request.code;
 
     const engine = await this.takeEngine();
     engine.capMemory(engine.memoryBytes() + limits.memoryMiB * 1024 * 1024);
@@ -238,7 +239,8 @@ export class QuickJsSandbox {
     let engineUsable = true;
     let context: QuickJSContext | undefined;
     let interruption: Interruption;
-    const deadline = Date.now() + limits.timeoutMs;
+    // What a transform already used is taken from the deadline and counted in the run's time.
+    let deadline = Date.now() + limits.timeoutMs - spentMs;
     let runStarted = performance.now();
     try {
       runtime.setMemoryLimit(limits.memoryMiB * 1024 * 1024);
@@ -266,21 +268,26 @@ export class QuickJsSandbox {
       });
 
       runStarted = performance.now();
+      // The user's code gets its whole deadline from here (the prelude above is the host's time).
+      deadline = Date.now() + limits.timeoutMs - spentMs;
       const outcome = this.evaluate(ctx, runtime, source, deadline, () => interruption);
-      const runMs = performance.now() - runStarted;
-      const timings = { startMs: runStarted - started, runMs };
+      // The last value is rendered inside the clock: its toJSON, getters and toString are user code.
+      const result =
+        outcome.kind === 'value' && outcome.handle !== undefined
+          ? this.renderValue(ctx, render, outcome.handle)
+          : undefined;
+      render.dispose();
+      const timings = { startMs: runStarted - started, runMs: spentMs + performance.now() - runStarted };
       if (interruption === undefined && Date.now() > deadline) interruption = 'deadline';
       const interrupted: Interruption = interruption;
 
       if (outcome.kind === 'value') {
-        const result =
-          outcome.handle === undefined ? undefined : this.renderValue(ctx, render, outcome.handle);
-        render.dispose();
+        // Whatever reached the deadline timed out, even if the code's own value was ready before.
+        if (interrupted === 'deadline') return { ...base(), status: 'timed_out', timings };
         if (interrupted === 'output') return { ...base(), status: 'output_limit', timings };
         if (result === undefined) return { ...base(), status: 'succeeded', timings };
         return { ...base(), status: 'succeeded', result: truncate(result, limits.maxOutputBytes), timings };
       }
-      render.dispose();
       const status = statusOf(outcome.error, interrupted, engine.memoryExhausted());
       if (status === 'failed') return { ...base(), status, error: outcome.error, timings };
       return { ...base(), status, timings };
@@ -288,7 +295,7 @@ export class QuickJsSandbox {
       // The engine itself trapped (e.g. the native stack overflowed inside WebAssembly). Its state
       // can no longer be trusted; it is discarded with this execution anyway.
       engineUsable = false;
-      const runMs = performance.now() - runStarted;
+      const runMs = spentMs + performance.now() - runStarted;
       const error = engineTrapError(cause);
       return {
         ...base(),
@@ -312,7 +319,7 @@ export class QuickJsSandbox {
   async close(): Promise<void> {
     const pending = this.next;
     this.next = undefined;
-    await pending?.catch(() => undefined);
+    await Promise.all([pending?.catch(() => undefined), stopSpareTransform()]);
   }
 
   /** Takes the prepared instance (or makes one) and starts preparing the one after it. */

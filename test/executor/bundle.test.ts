@@ -85,6 +85,19 @@ describe('executor bundle', () => {
     ).toMatch(/^RESULT .*"status":"succeeded".*"result":"42"/);
   });
 
+  it("bounds the TypeScript transform by the run's deadline, with the esbuild binary of the runtime folder", () => {
+    const nested = `${'function f() {'.repeat(2000)}1${'}'.repeat(2000)}`;
+    const out = run({
+      executionId: 'b-5',
+      language: 'typescript',
+      code: nested,
+      limits: { ...LIMITS, timeoutMs: 300, memoryMiB: 1024 },
+    });
+    expect(out).toMatch(/^RESULT .*"status":"timed_out"/);
+    const runMs = Number(/"runMs":([\d.]+)/.exec(out)?.[1]);
+    expect(runMs).toBeGreaterThanOrEqual(299);
+  });
+
   it('runs Python from the bundle with the prebuilt snapshot', () => {
     expect(
       run({ executionId: 'b-3', language: 'python', code: 'sum(range(7)) * 2', limits: LIMITS }),
