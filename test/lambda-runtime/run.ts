@@ -1,0 +1,89 @@
+/**
+ * `npm run test:lambda [-- --cdk-out <dir>] [--memory-mb <n>] [--only executor|broker|digester] [--keep]`: the synthesized Lambda assets
+ * run as Lambda would run them (see execution-environment.ts), with cold init and first, second
+ * and third run times of JavaScript and Python. Synthesizes the app once into a temporary folder
+ * unless given a cloud assembly. Needs Linux x64 with bubblewrap (`bwrap`); as root it also applies
+ * the CPU share and memory of the function's size with cgroups. Exits 1 on any failed check.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../../lib/lambda-defaults.ts';
+import { Checks } from './checks.ts';
+import { assemblyFunctions, functionByPath, synthesize } from './cloud-assembly.ts';
+import { executorScenarios, type LanguageTimings } from './executor-scenarios.ts';
+import { brokerScenario, digesterScenario } from './import-scenarios.ts';
+import { EMULATED_ACCOUNT, EMULATED_REGION } from './lambda-environment.ts';
+import { LAMBDA_NODE } from './node-runtime.ts';
+import { Workspace } from './workspace.ts';
+
+function timingTable(rows: readonly LanguageTimings[]): string {
+  const cell = (ms: number | undefined) => (ms === undefined ? '-' : `${ms.toFixed(0)} ms`).padStart(10);
+  const lines = [
+    `${'language'.padEnd(12)}${'cold init'.padStart(10)}${'1st run'.padStart(10)}${'2nd run'.padStart(10)}${'3rd run'.padStart(10)}`,
+    ...rows.map((r) => `${r.language.padEnd(12)}${cell(r.initMs)}${r.runsMs.map(cell).join('')}`),
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      'cdk-out': { type: 'string' },
+      'memory-mb': { type: 'string' },
+      keep: { type: 'boolean' },
+      only: { type: 'string' },
+    },
+  });
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    process.stderr.write('test:lambda runs on Linux x64 only (the function is x86_64 Linux)\n');
+    return 2;
+  }
+  try {
+    execFileSync('bwrap', ['--version'], { stdio: 'ignore' });
+  } catch {
+    process.stderr.write('test:lambda needs bubblewrap: apt-get install bubblewrap\n');
+    return 2;
+  }
+  const synthDir = values['cdk-out'] ? undefined : mkdtempSync(path.join(tmpdir(), 'custody-cdk-out-'));
+  const cdkOut = values['cdk-out']
+    ? path.resolve(values['cdk-out'])
+    : synthesize(PROJECT_ROOT, synthDir as string);
+  const functions = assemblyFunctions(cdkOut, {
+    account: EMULATED_ACCOUNT,
+    region: EMULATED_REGION,
+    partition: 'aws',
+  });
+  const executor = functionByPath(functions, 'Executor');
+  const broker = functionByPath(functions, 'Broker');
+  const digester = functionByPath(functions, 'Digester');
+  const memoryMiB = values['memory-mb'] ? Number(values['memory-mb']) : executor.memoryMiB;
+
+  const checks = new Checks();
+  const workspace = new Workspace();
+  try {
+    process.stdout.write(
+      `lambda-runtime: Node ${LAMBDA_NODE.version} (${LAMBDA_NODE.name}), cloud assembly ${cdkOut}\n`,
+    );
+    const only = values.only;
+    if (!only || only === 'executor') {
+      const { timings, isolation } = await executorScenarios(checks, workspace, executor, memoryMiB);
+      process.stdout.write(`\nexecutor at ${memoryMiB} MB: ${isolation}\n${timingTable(timings)}\n\n`);
+    }
+    if (!only || only === 'broker') await brokerScenario(checks, workspace, broker);
+    if (!only || only === 'digester') await digesterScenario(checks, workspace, digester);
+  } finally {
+    if (!values.keep) {
+      workspace.remove();
+      if (synthDir) rmSync(synthDir, { recursive: true, force: true });
+    }
+  }
+  process.stdout.write(
+    `\nlambda-runtime: ${checks.results.length - checks.failed} checks passed, ${checks.failed} failed\n`,
+  );
+  return checks.failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
