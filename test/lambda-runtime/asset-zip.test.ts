@@ -1,4 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -58,7 +67,10 @@ describe('asset zip', () => {
     const zip = zipAssetDirectory(path.join(dir, 'src'));
     const evil = Buffer.from(zip);
     // Rename "index.mjs" to "../ex.mjs" (same length) in the central directory.
-    const central = evil.indexOf(Buffer.from('index.mjs'), evil.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])));
+    const central = evil.indexOf(
+      Buffer.from('index.mjs'),
+      evil.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])),
+    );
     evil.write('../ex.mjs', central, 'utf8');
     expect(() => extractAssetZip(evil, path.join(dir, 'out'))).toThrow(/escapes/);
   });

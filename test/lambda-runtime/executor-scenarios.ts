@@ -14,6 +14,8 @@ export interface LanguageTimings {
   readonly language: string;
   readonly initMs: number;
   readonly runsMs: number[];
+  /** The executor's own account of each run (SandboxResult.timings). */
+  readonly sandboxMs: { startMs: number; runMs: number }[];
 }
 
 const LIMITS = { timeoutMs: 10_000, memoryMiB: 256, maxOutputBytes: 65_536 } as const;
@@ -48,8 +50,9 @@ async function timedRuns(
   language: 'javascript' | 'python',
   code: string,
   expected: string,
-): Promise<number[]> {
-  const runs: number[] = [];
+): Promise<Pick<LanguageTimings, 'runsMs' | 'sandboxMs'>> {
+  const runsMs: number[] = [];
+  const sandboxMs: { startMs: number; runMs: number }[] = [];
   for (const ordinal of ['first', 'second', 'third']) {
     const outcome = await env.invoke(request(language, code), timeoutMs);
     const result = resultOf(outcome);
@@ -58,9 +61,10 @@ async function timedRuns(
       result.status === 'succeeded' && result.stdout === expected,
       brief(result),
     );
-    runs.push(outcome.durationMs);
+    runsMs.push(outcome.durationMs);
+    sandboxMs.push(result.timings);
   }
-  return runs;
+  return { runsMs, sandboxMs };
 }
 
 export async function executorScenarios(
@@ -77,8 +81,8 @@ export async function executorScenarios(
   await checks.step('executor: JavaScript environment', async () => {
     const initMs = await js.start();
     isolation = js.isolation;
-    const runsMs = await timedRuns(checks, js, timeoutMs, 'javascript', 'console.log(6 * 7)', '42\n');
-    timings.push({ language: 'JavaScript', initMs, runsMs });
+    const runs = await timedRuns(checks, js, timeoutMs, 'javascript', 'console.log(6 * 7)', '42\n');
+    timings.push({ language: 'JavaScript', initMs, ...runs });
 
     const ts = resultOf(
       await js.invoke(request('typescript', 'const n: number = 6 * 7;\nconsole.log(String(n));'), timeoutMs),
@@ -120,8 +124,8 @@ export async function executorScenarios(
   const py = workspace.environment(fn, memoryMiB);
   await checks.step('executor: Python environment', async () => {
     const initMs = await py.start();
-    const runsMs = await timedRuns(checks, py, timeoutMs, 'python', 'print(6 * 7)', '42\n');
-    timings.push({ language: 'Python', initMs, runsMs });
+    const runs = await timedRuns(checks, py, timeoutMs, 'python', 'print(6 * 7)', '42\n');
+    timings.push({ language: 'Python', initMs, ...runs });
 
     const secret = 'lambda-emu-secret-value-0123456789';
     const withSecret = resultOf(

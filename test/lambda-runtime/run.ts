@@ -1,16 +1,16 @@
 /**
- * `npm run test:lambda [-- --cdk-out <dir>] [--memory-mb <n>] [--only executor|broker|digester] [--keep]`: the synthesized Lambda assets
+ * `npm run test:lambda [-- --cdk-out <dir>] [--memory-mb <n>] [--only executor|broker|digester] [--keep]`,
+ * or from another checkout `npx tsx <this repo>/test/lambda-runtime/run.ts --project <dir>`: the synthesized Lambda assets
  * run as Lambda would run them (see execution-environment.ts), with cold init and first, second
  * and third run times of JavaScript and Python. Synthesizes the app once into a temporary folder
- * unless given a cloud assembly. Needs Linux x64 with bubblewrap (`bwrap`); as root it also applies
+ * (the project in the current folder, or --project) unless given a cloud assembly. Needs Linux x64 with bubblewrap (`bwrap`); as root it also applies
  * the CPU share and memory of the function's size with cgroups. Exits 1 on any failed check.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../../lib/lambda-defaults.ts';
 import { Checks } from './checks.ts';
 import { assemblyFunctions, functionByPath, synthesize } from './cloud-assembly.ts';
 import { executorScenarios, type LanguageTimings } from './executor-scenarios.ts';
@@ -19,11 +19,17 @@ import { EMULATED_ACCOUNT, EMULATED_REGION } from './lambda-environment.ts';
 import { LAMBDA_NODE } from './node-runtime.ts';
 import { Workspace } from './workspace.ts';
 
+/** Invocation durations (as Lambda's Duration), then the executor's own start/run split of each. */
 function timingTable(rows: readonly LanguageTimings[]): string {
-  const cell = (ms: number | undefined) => (ms === undefined ? '-' : `${ms.toFixed(0)} ms`).padStart(10);
+  const cell = (text: string) => text.padStart(18);
+  const ms = (n: number) => `${n.toFixed(0)} ms`;
   const lines = [
-    `${'language'.padEnd(12)}${'cold init'.padStart(10)}${'1st run'.padStart(10)}${'2nd run'.padStart(10)}${'3rd run'.padStart(10)}`,
-    ...rows.map((r) => `${r.language.padEnd(12)}${cell(r.initMs)}${r.runsMs.map(cell).join('')}`),
+    `${'language'.padEnd(12)}${['cold init', '1st run', '2nd run', '3rd run'].map(cell).join('')}`,
+    ...rows.map((r) => `${r.language.padEnd(12)}${[ms(r.initMs), ...r.runsMs.map(ms)].map(cell).join('')}`),
+    ...rows.map(
+      (r) =>
+        `${'  start+run'.padEnd(12)}${cell('')}${r.sandboxMs.map((t) => cell(`${t.startMs.toFixed(0)}+${t.runMs.toFixed(0)} ms`)).join('')}  (${r.language}, executor's timings)`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -35,6 +41,7 @@ async function main(): Promise<number> {
       'memory-mb': { type: 'string' },
       keep: { type: 'boolean' },
       only: { type: 'string' },
+      project: { type: 'string' },
     },
   });
   if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -47,10 +54,17 @@ async function main(): Promise<number> {
     process.stderr.write('test:lambda needs bubblewrap: apt-get install bubblewrap\n');
     return 2;
   }
+  const project = path.resolve(values.project ?? process.cwd());
+  if (!values['cdk-out'] && !existsSync(path.join(project, 'cdk.json'))) {
+    process.stderr.write(
+      `test:lambda: no cdk.json in ${project}; run it from the project or pass --project <dir>\n`,
+    );
+    return 2;
+  }
   const synthDir = values['cdk-out'] ? undefined : mkdtempSync(path.join(tmpdir(), 'custody-cdk-out-'));
   const cdkOut = values['cdk-out']
     ? path.resolve(values['cdk-out'])
-    : synthesize(PROJECT_ROOT, synthDir as string);
+    : synthesize(project, synthDir as string);
   const functions = assemblyFunctions(cdkOut, {
     account: EMULATED_ACCOUNT,
     region: EMULATED_REGION,
