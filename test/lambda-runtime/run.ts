@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Checks } from './checks.ts';
 import { assemblyFunctions, functionByPath, synthesize } from './cloud-assembly.ts';
+import { emulationProbe } from './emulation-probe.ts';
 import { executorScenarios, type LanguageTimings } from './executor-scenarios.ts';
 import { brokerScenario, digesterScenario } from './import-scenarios.ts';
 import { EMULATED_ACCOUNT, EMULATED_REGION } from './lambda-environment.ts';
@@ -82,6 +83,7 @@ async function main(): Promise<number> {
       `lambda-runtime: Node ${LAMBDA_NODE.version} (${LAMBDA_NODE.name}), cloud assembly ${cdkOut}\n`,
     );
     const only = values.only;
+    await emulationProbe(checks, workspace);
     if (!only || only === 'executor') {
       const { timings, isolation } = await executorScenarios(checks, workspace, executor, memoryMiB);
       process.stdout.write(`\nexecutor at ${memoryMiB} MB: ${isolation}\n${timingTable(timings)}\n\n`);
