@@ -25,6 +25,7 @@ function reach(host, port) {
   });
 }
 export const handler = async (event) => {
+  if (event.probe === 'hang') return new Promise(() => {});
   if (event.probe === 'gap') {
     let gap = 0;
     for (let i = 1; i < ticks.length; i++) gap = Math.max(gap, ticks[i] - ticks[i - 1]);
@@ -94,6 +95,16 @@ export async function emulationProbe(checks: Checks, workspace: Workspace): Prom
       `emulation: frozen between invocations (timer gap ${maxTickGapMs} ms)`,
       maxTickGapMs >= 400,
       gap,
+    );
+    const hung = await env.invoke({ probe: 'hang' }, 1000);
+    const next = await env.invoke({}, 10_000).then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    checks.check(
+      'emulation: an invocation past the function timeout fails and ends the environment',
+      !hung.ok && hung.error.errorType === 'Sandbox.Timedout' && /exited/.test(next),
+      { hung, next },
     );
   });
   await env.close();

@@ -102,6 +102,7 @@ export class ExecutionEnvironment {
   private nextId = 1;
   private frozen = false;
   private exited?: string;
+  private closed = false;
   /** The handler's stdout and stderr (its logs), kept for a failure report. */
   logs = '';
 
@@ -248,7 +249,9 @@ export class ExecutionEnvironment {
     const message = await Promise.race([answer, timeout]);
     clearTimeout(timer);
     this.waiting.delete(id);
-    if (!this.exited) await this.freeze();
+    // Lambda does not reuse an environment whose invocation timed out: it is shut down.
+    if (message.error?.errorType === 'Sandbox.Timedout') await this.close();
+    else if (!this.exited) await this.freeze();
     const durationMs = message.durationMs ?? Number.NaN;
     return message.ok
       ? { ok: true, value: message.value, durationMs }
@@ -271,6 +274,8 @@ export class ExecutionEnvironment {
 
   /** Ends the environment and removes its cgroups. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     const child = this.child;
     if (child && !this.exited) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
