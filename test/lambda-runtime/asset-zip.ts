@@ -88,6 +88,7 @@ export function zipAssetDirectory(dir: string): Buffer {
 export interface ExtractedEntry {
   readonly name: string;
   readonly mode: number;
+  readonly bytes: number;
 }
 
 /**
@@ -132,7 +133,7 @@ export function extractAssetZip(zip: Buffer, into: string): ExtractedEntry[] {
     mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
     writeFileSync(target, data);
     chmodSync(target, mode);
-    entries.push({ name, mode });
+    entries.push({ name, mode, bytes: data.length });
   }
   return entries;
 }

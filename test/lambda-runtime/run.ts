@@ -20,7 +20,11 @@ import { EMULATED_ACCOUNT, EMULATED_REGION } from './lambda-environment.ts';
 import { LAMBDA_NODE } from './node-runtime.ts';
 import { Workspace } from './workspace.ts';
 
+/** Lambda's quota on a function's deployment package, unzipped: 250 MB (262,144,000 bytes). */
+const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
+
 /** Invocation durations (as Lambda's Duration), then the executor's own start/run split of each. */
+
 function timingTable(rows: readonly LanguageTimings[]): string {
   const cell = (text: string) => text.padStart(18);
   const ms = (n: number) => `${n.toFixed(0)} ms`;
@@ -82,6 +86,17 @@ async function main(): Promise<number> {
     process.stdout.write(
       `lambda-runtime: Node ${LAMBDA_NODE.version} (${LAMBDA_NODE.name}), cloud assembly ${cdkOut}\n`,
     );
+    // Lambda refuses code over 250 MB unzipped (the limit for code deployed from S3, as CDK does).
+    for (const fn of [executor, broker, digester]) {
+      workspace.taskDir(fn);
+      const size = workspace.sizes.get(fn.constructPath);
+      const mb = (bytes = 0) => (bytes / 1_000_000).toFixed(1);
+      checks.check(
+        `${fn.constructPath}: code ${mb(size?.zipBytes)} MB zipped, ${mb(size?.unzippedBytes)} MB unzipped (limit 262.1 MB)`,
+        size !== undefined && size.unzippedBytes <= LAMBDA_UNZIPPED_LIMIT_BYTES,
+        size ?? 'not unpacked',
+      );
+    }
     const only = values.only;
     await emulationProbe(checks, workspace);
     if (!only || only === 'executor') {

@@ -28,6 +28,8 @@ export class Workspace {
   private readonly groupFile: string;
   private readonly tasks = new Map<string, string>();
   private count = 0;
+  /** Zipped and unzipped size of each function's code, by construct path. */
+  readonly sizes = new Map<string, { zipBytes: number; unzippedBytes: number }>();
 
   constructor() {
     this.dir = mkdtempSync(path.join(tmpdir(), 'custody-lambda-'));
@@ -64,7 +66,8 @@ export class Workspace {
     const zip = zipAssetDirectory(fn.assetDir);
     writeFileSync(path.join(this.dir, `${name}.zip`), zip);
     const dir = path.join(this.dir, name);
-    extractAssetZip(zip, dir);
+    const unzippedBytes = extractAssetZip(zip, dir).reduce((sum, e) => sum + e.bytes, 0);
+    this.sizes.set(fn.constructPath, { zipBytes: zip.length, unzippedBytes });
     this.tasks.set(fn.assetDir, dir);
     return dir;
   }
