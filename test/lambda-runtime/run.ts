@@ -24,7 +24,6 @@ import { Workspace } from './workspace.ts';
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
 
 /** Invocation durations (as Lambda's Duration), then the executor's own start/run split of each. */
-
 function timingTable(rows: readonly LanguageTimings[]): string {
   const cell = (text: string) => text.padStart(18);
   const ms = (n: number) => `${n.toFixed(0)} ms`;
