@@ -29,11 +29,30 @@ function request(
   return { executionId: `lambda-emu-${++executions}`, language, code, limits: LIMITS, ...extra };
 }
 
+/** Fields every SandboxResult has, with their types (the broker relies on them). */
+const RESULT_SHAPE: [string, string][] = [
+  ['status', 'string'],
+  ['stdout', 'string'],
+  ['stderr', 'string'],
+  ['stdoutTruncated', 'boolean'],
+  ['stderrTruncated', 'boolean'],
+  ['files', 'object'],
+  ['filesTruncated', 'boolean'],
+  ['timings', 'object'],
+];
+
 /** The SandboxResult of an invocation that must have returned one. */
 function resultOf(outcome: InvokeOutcome): SandboxResult {
   if (!outcome.ok)
     throw new Error(`invocation failed: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
-  return outcome.value as SandboxResult;
+  const value = outcome.value as Record<string, unknown> | null;
+  const missing = RESULT_SHAPE.filter(([key, type]) => typeof value?.[key] !== type).map(([key]) => key);
+  if (missing.length > 0) {
+    throw new Error(
+      `not a SandboxResult (${missing.join(', ')} missing or mistyped): ${JSON.stringify(value)}`,
+    );
+  }
+  return value as unknown as SandboxResult;
 }
 
 const brief = (r: SandboxResult) => ({
