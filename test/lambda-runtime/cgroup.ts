@@ -23,6 +23,8 @@ export interface EnvironmentCgroups {
   readonly dirs: readonly string[];
   /** What was applied, for the report, e.g. "cpu 0.579 vCPU (cgroup v1 cfs 57885/100000 us)". */
   readonly description: string;
+  /** CPU time the environment's processes have used so far, in ms (whatever the host's load). */
+  cpuMs(): number;
   freeze(): Promise<void>;
   thaw(): Promise<void>;
   /** Removes the cgroups once their processes are gone. */
@@ -63,6 +65,8 @@ export function createCgroups(name: string, limits: CgroupLimits): EnvironmentCg
     const frozen = () => /^frozen 1$/m.test(readFileSync(path.join(dir, 'cgroup.events'), 'utf8'));
     return {
       dirs: [dir],
+      cpuMs: () =>
+        Number(/^usage_usec (\d+)$/m.exec(readFileSync(path.join(dir, 'cpu.stat'), 'utf8'))?.[1]) / 1000,
       description: `${vcpu} vCPU (cgroup v2 cpu.max ${quotaUs} ${PERIOD_US}), memory.max ${limits.memoryMiB} MiB, cgroup.freeze`,
       freeze: async () => {
         writeFileSync(path.join(dir, 'cgroup.freeze'), '1');
@@ -78,16 +82,21 @@ export function createCgroups(name: string, limits: CgroupLimits): EnvironmentCg
   const cpu = path.join(ROOT, 'cpu');
   const memory = path.join(ROOT, 'memory');
   const freezer = path.join(ROOT, 'freezer');
-  if (![cpu, memory, freezer].every((d) => existsSync(path.join(d, 'cgroup.procs')))) return undefined;
-  const dirs = [cpu, memory, freezer].map((d) => path.join(d, name));
+  // cpuacct is its own hierarchy on some hosts, co-mounted with cpu (cpu,cpuacct) on others.
+  const cpuacct = existsSync(path.join(cpu, 'cpuacct.usage')) ? cpu : path.join(ROOT, 'cpuacct');
+  const hierarchies = [...new Set([cpu, memory, freezer, cpuacct])];
+  if (!hierarchies.every((d) => existsSync(path.join(d, 'cgroup.procs')))) return undefined;
+  const dirs = hierarchies.map((d) => path.join(d, name));
   for (const d of dirs) mkdirSync(d);
   const [cpuDir, memoryDir, freezerDir] = dirs as [string, string, string];
+  const cpuacctDir = path.join(cpuacct, name);
   writeFileSync(path.join(cpuDir, 'cpu.cfs_period_us'), String(PERIOD_US));
   writeFileSync(path.join(cpuDir, 'cpu.cfs_quota_us'), String(quotaUs));
   writeFileSync(path.join(memoryDir, 'memory.limit_in_bytes'), String(memoryBytes));
   const state = () => readFileSync(path.join(freezerDir, 'freezer.state'), 'utf8').trim();
   return {
     dirs,
+    cpuMs: () => Number(readFileSync(path.join(cpuacctDir, 'cpuacct.usage'), 'utf8')) / 1e6,
     description: `${vcpu} vCPU (cgroup v1 cpu.cfs_quota_us ${quotaUs}/${PERIOD_US}), memory ${limits.memoryMiB} MiB, v1 freezer`,
     freeze: async () => {
       writeFileSync(path.join(freezerDir, 'freezer.state'), 'FROZEN');

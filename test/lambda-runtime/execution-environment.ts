@@ -29,13 +29,20 @@ export interface EnvironmentOptions {
   readonly name: string;
 }
 
-export type InvokeOutcome =
-  | { readonly ok: true; readonly value: unknown; readonly durationMs: number }
-  | {
-      readonly ok: false;
-      readonly error: { errorType: string; errorMessage: string };
-      readonly durationMs: number;
-    };
+/** CPU time the environment used, in ms, when cgroups measure it. */
+interface CpuTime {
+  readonly cpuMs?: number;
+}
+
+export type InvokeOutcome = CpuTime &
+  (
+    | { readonly ok: true; readonly value: unknown; readonly durationMs: number }
+    | {
+        readonly ok: false;
+        readonly error: { errorType: string; errorMessage: string };
+        readonly durationMs: number;
+      }
+  );
 
 interface Message {
   type: 'ready' | 'init-error' | 'result';
@@ -103,6 +110,8 @@ export class ExecutionEnvironment {
   private frozen = false;
   private exited?: string;
   private closed = false;
+  /** CPU time of the init phase, in ms, when cgroups measure it. */
+  initCpuMs?: number;
   /** The handler's stdout and stderr (its logs), kept for a failure report. */
   logs = '';
 
@@ -213,6 +222,7 @@ export class ExecutionEnvironment {
       );
     }
     await this.freeze();
+    this.initCpuMs = this.cgroups?.cpuMs();
     return ready.initMs ?? Number.NaN;
   }
 
@@ -244,6 +254,7 @@ export class ExecutionEnvironment {
         timeoutMs,
       );
     });
+    const cpuBefore = this.cgroups?.cpuMs();
     await this.thaw();
     this.child.stdin.write(`${JSON.stringify({ id, event, deadlineMs: Date.now() + timeoutMs })}\n`);
     const message = await Promise.race([answer, timeout]);
@@ -253,9 +264,11 @@ export class ExecutionEnvironment {
     if (message.error?.errorType === 'Sandbox.Timedout') await this.close();
     else if (!this.exited) await this.freeze();
     const durationMs = message.durationMs ?? Number.NaN;
+    const cpuAfter = this.closed ? undefined : this.cgroups?.cpuMs();
+    const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMs: cpuAfter - cpuBefore } : {};
     return message.ok
-      ? { ok: true, value: message.value, durationMs }
-      : { ok: false, error: message.error ?? { errorType: 'Unknown', errorMessage: '' }, durationMs };
+      ? { ok: true, value: message.value, durationMs, ...cpu }
+      : { ok: false, error: message.error ?? { errorType: 'Unknown', errorMessage: '' }, durationMs, ...cpu };
   }
 
   async freeze(): Promise<void> {

@@ -16,6 +16,9 @@ export interface LanguageTimings {
   readonly runsMs: number[];
   /** The executor's own account of each run (SandboxResult.timings). */
   readonly sandboxMs: { startMs: number; runMs: number }[];
+  /** CPU time the environment used for init and each run (cgroups only). */
+  readonly initCpuMs?: number;
+  readonly runsCpuMs: (number | undefined)[];
 }
 
 const LIMITS = { timeoutMs: 10_000, memoryMiB: 256, maxOutputBytes: 65_536 } as const;
@@ -69,8 +72,9 @@ async function timedRuns(
   language: 'javascript' | 'python',
   code: string,
   expected: string,
-): Promise<Pick<LanguageTimings, 'runsMs' | 'sandboxMs'>> {
+): Promise<Pick<LanguageTimings, 'runsMs' | 'sandboxMs' | 'runsCpuMs'>> {
   const runsMs: number[] = [];
+  const runsCpuMs: (number | undefined)[] = [];
   const sandboxMs: { startMs: number; runMs: number }[] = [];
   for (const ordinal of ['first', 'second', 'third']) {
     const outcome = await env.invoke(request(language, code), timeoutMs);
@@ -81,9 +85,10 @@ async function timedRuns(
       brief(result),
     );
     runsMs.push(outcome.durationMs);
+    runsCpuMs.push(outcome.cpuMs);
     sandboxMs.push(result.timings);
   }
-  return { runsMs, sandboxMs };
+  return { runsMs, sandboxMs, runsCpuMs };
 }
 
 export async function executorScenarios(
@@ -101,7 +106,7 @@ export async function executorScenarios(
     const initMs = await js.start();
     isolation = js.isolation;
     const runs = await timedRuns(checks, js, timeoutMs, 'javascript', 'console.log(6 * 7)', '42\n');
-    timings.push({ language: 'JavaScript', initMs, ...runs });
+    timings.push({ language: 'JavaScript', initMs, initCpuMs: js.initCpuMs, ...runs });
 
     const ts = resultOf(
       await js.invoke(request('typescript', 'const n: number = 6 * 7;\nconsole.log(String(n));'), timeoutMs),
@@ -144,7 +149,7 @@ export async function executorScenarios(
   await checks.step('executor: Python environment', async () => {
     const initMs = await py.start();
     const runs = await timedRuns(checks, py, timeoutMs, 'python', 'print(6 * 7)', '42\n');
-    timings.push({ language: 'Python', initMs, ...runs });
+    timings.push({ language: 'Python', initMs, initCpuMs: py.initCpuMs, ...runs });
 
     const secret = 'lambda-emu-secret-value-0123456789';
     const withSecret = resultOf(

@@ -23,13 +23,21 @@ import { Workspace } from './workspace.ts';
 /** Lambda's quota on a function's deployment package, unzipped: 250 MB (262,144,000 bytes). */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
 
-/** Invocation durations (as Lambda's Duration), then the executor's own start/run split of each. */
+/**
+ * Invocation durations (as Lambda's Duration); the CPU time the environment used for each (what a
+ * loaded host does not change: divided by the share, it is the wall time an idle host would see);
+ * the executor's own start/run split of each run.
+ */
 function timingTable(rows: readonly LanguageTimings[]): string {
   const cell = (text: string) => text.padStart(18);
-  const ms = (n: number) => `${n.toFixed(0)} ms`;
+  const ms = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(0)} ms`);
   const lines = [
     `${'language'.padEnd(12)}${['cold init', '1st run', '2nd run', '3rd run'].map(cell).join('')}`,
     ...rows.map((r) => `${r.language.padEnd(12)}${[ms(r.initMs), ...r.runsMs.map(ms)].map(cell).join('')}`),
+    ...rows.map(
+      (r) =>
+        `${'  cpu time'.padEnd(12)}${[ms(r.initCpuMs), ...r.runsCpuMs.map(ms)].map(cell).join('')}  (${r.language}, all processes)`,
+    ),
     ...rows.map(
       (r) =>
         `${'  start+run'.padEnd(12)}${cell('')}${r.sandboxMs.map((t) => cell(`${t.startMs.toFixed(0)}+${t.runMs.toFixed(0)} ms`)).join('')}  (${r.language}, executor's timings)`,
