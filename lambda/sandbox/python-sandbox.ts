@@ -6,13 +6,26 @@
  * with no permission but reading the runtime files, an environment holding only DENO_DIR, stdio
  * pipes only, in its own process group that is killed at the deadline, and that exits after the job.
  *
+ * Nothing a run causes outlives it, and the host stays out of sight: Deno's cache folder is a path
+ * that cannot exist (under a regular file), so Deno keeps its caches in the process's memory and
+ * writes nothing to disk; every file is named through a folder of neutral links, so the paths the
+ * process sees say nothing of the host; the timings reported are the parent's own measurements.
+ *
  * Start-up: Pyodide's memory snapshot (built once, at bundle time or at first use) brings a load
  * from about 2.2 s to a few hundred ms, and pre-started processes (loaded, waiting for one job,
  * never having seen another) take that off the critical path. No interpreter is ever reused.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -20,6 +33,7 @@ import { z } from 'zod';
 import { DependencyError, ValidationError } from '../core/errors.ts';
 import type { SandboxRequest, SandboxResult, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
+import { LineSplitter } from './line-splitter.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
 
 export interface PythonSandboxOptions {
@@ -45,17 +59,15 @@ const outcomeSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), name: z.string(), message: z.string(), traceback: z.string() }),
 ]);
 const messageSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('ready'), loadMs: z.number() }),
+  z.object({ t: z.literal('ready') }),
   z.object({ t: z.literal('o'), s: z.union([z.literal(1), z.literal(2)]), d: z.string() }),
   z.object({
     t: z.literal('result'),
     outcome: outcomeSchema,
     outputExceeded: z.boolean(),
     memoryExhausted: z.boolean(),
-    files: z.record(z.string(), z.string()),
+    files: z.array(z.tuple([z.string(), z.string()])).max(MAX_OUTPUT_FILES),
     filesTruncated: z.boolean(),
-    prepMs: z.number(),
-    runMs: z.number(),
   }),
 ]);
 type HostMessage = z.infer<typeof messageSchema>;
@@ -71,6 +83,7 @@ export function denoRunArgs(readablePaths: readonly string[]): string[] {
   return [
     'run',
     '--no-prompt',
+    '--no-code-cache',
     '--no-config',
     '--no-lock',
     '--no-remote',
@@ -87,10 +100,23 @@ export function denoRunArgs(readablePaths: readonly string[]): string[] {
   ];
 }
 
-/** Nothing of the host's environment: only where Deno may keep its (unused) cache. */
+/**
+ * Nothing of the host's environment. DENO_DIR names a path Deno can never create (see
+ * `PythonSandbox`): it then keeps its caches in memory, and a run can leave nothing on disk.
+ */
 export function denoEnv(denoDir: string): NodeJS.ProcessEnv {
   return { DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
 }
+
+/** The neutral names, inside a sandbox's folder, of the files every process reads. */
+const LINKS = { pyodideDir: 'pyodide', hostScript: 'host.mjs', snapshot: 'snapshot' } as const;
+/** Where the processes run: the folder of links (nothing else in it is readable to them). */
+const RUNTIME_LINKS_DIR = 'runtime';
+/** A regular file: DENO_DIR points under it, so no process can ever create its cache folder. */
+const NO_CACHE_FILE = 'no-cache';
+/** The sandbox's owner (this process's pid), to tell leftovers of a dead process from a live one. */
+const OWNER_FILE = 'owner';
+const WORK_DIR_PREFIX = 'custody-python-';
 
 /** One Deno process: loads Pyodide, takes one job, exits. */
 class HostProcess {
@@ -101,31 +127,31 @@ class HostProcess {
   private listener: ((message: HostMessage) => void) | undefined;
   private protocolBytes = 0;
   private protocolCapBytes = 64 * 1024;
-  private pendingLine = '';
+  private readonly lines = new LineSplitter();
   private diagnostics = new CappedText(16 * 1024);
   killedFor: KillReason | undefined;
 
   constructor(
-    files: RuntimeFiles,
-    snapshotPath: string | undefined,
-    denoDir: string,
+    denoPath: string,
+    links: NeutralLinks,
     readonly memoryMiB: number,
   ) {
-    const readable = [files.pyodideDir, files.hostScriptPath, ...(snapshotPath ? [snapshotPath] : [])];
+    const readable = [links.pyodideDir, links.hostScript, ...(links.snapshot ? [links.snapshot] : [])];
     this.child = spawn(
-      files.denoPath,
+      denoPath,
       [
         ...denoRunArgs(readable),
         `--v8-flags=--max-old-space-size=${HOST_HEAP_MIB + memoryMiB}`,
-        files.hostScriptPath,
+        links.hostScript,
         'serve',
-        files.pyodideDir,
-        snapshotPath ?? '',
+        links.pyodideDir,
+        links.snapshot ?? '',
       ],
       {
-        env: denoEnv(denoDir),
-        cwd: denoDir,
+        env: denoEnv(links.denoDir),
+        cwd: links.dir,
         stdio: ['pipe', 'pipe', 'pipe'],
+        argv0: 'deno', // node:process reports it: not the binary's host path
         detached: true, // its own process group, killed as a whole
       },
     );
@@ -190,9 +216,7 @@ class HostProcess {
       this.kill('protocol');
       return;
     }
-    const lines = (this.pendingLine + chunk).split('\n');
-    this.pendingLine = lines.pop() ?? '';
-    for (const line of lines) {
+    for (const line of this.lines.push(chunk)) {
       if (line === '') continue;
       let parsed: unknown;
       try {
@@ -204,6 +228,15 @@ class HostProcess {
       if (message.success) this.listener?.(message.data);
     }
   }
+}
+
+/** The paths a process is given: links inside the sandbox's folder, and the cache path. */
+interface NeutralLinks {
+  readonly dir: string;
+  readonly pyodideDir: string;
+  readonly hostScript: string;
+  readonly snapshot?: string;
+  readonly denoDir: string;
 }
 
 /** A counting semaphore: at most `limit` holders at once, others wait in order. */
@@ -228,7 +261,9 @@ class Semaphore {
 export class PythonSandbox {
   private readonly workDir: string;
   private readonly denoDir: string;
+  private readonly linksDir: string;
   private snapshot: Promise<string> | undefined;
+  private links: Promise<NeutralLinks> | undefined;
   private readonly prestarted: HostProcess[] = [];
   private readonly prestartCount: number;
   private readonly semaphore: Semaphore;
@@ -241,8 +276,14 @@ export class PythonSandbox {
     private readonly files: RuntimeFiles,
     options: PythonSandboxOptions = {},
   ) {
-    this.workDir = mkdtempSync(join(tmpdir(), 'custody-python-'));
-    this.denoDir = mkdtempSync(join(this.workDir, 'deno-'));
+    removeLeftovers(tmpdir());
+    this.workDir = mkdtempSync(join(tmpdir(), WORK_DIR_PREFIX));
+    writeFileSync(join(this.workDir, OWNER_FILE), String(process.pid));
+    writeFileSync(join(this.workDir, NO_CACHE_FILE), '', { mode: 0o400 });
+    this.denoDir = join(this.workDir, NO_CACHE_FILE, 'deno');
+    this.linksDir = mkdtempSync(join(this.workDir, `${RUNTIME_LINKS_DIR}-`));
+    symlinkSync(files.pyodideDir, join(this.linksDir, LINKS.pyodideDir));
+    symlinkSync(files.hostScriptPath, join(this.linksDir, LINKS.hostScript));
     this.prestartCount = options.prestartedProcesses ?? 1;
     this.semaphore = new Semaphore(options.maxConcurrent ?? Math.max(1, availableParallelism()));
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
@@ -251,7 +292,7 @@ export class PythonSandbox {
 
   /** Builds the snapshot and fills the pool now rather than at the first execution. */
   async warmUp(): Promise<void> {
-    await this.snapshotPath();
+    await this.neutralLinks();
     this.refill();
     await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
   }
@@ -317,7 +358,7 @@ export class PythonSandbox {
     const endedAt = performance.now();
 
     const files = new CappedFiles(limits.maxOutputBytes, MAX_OUTPUT_FILES);
-    for (const [name, content] of Object.entries(result?.files ?? {})) {
+    for (const [name, content] of result?.files ?? []) {
       if (unsafeFileNameReason(name) === undefined) files.add(name, content);
     }
     const base = {
@@ -328,10 +369,9 @@ export class PythonSandbox {
       files: files.toRecord(),
       filesTruncated: files.truncated || (result?.filesTruncated ?? false),
     };
-    const waitMs = jobSentAt - started;
-    const timings = result
-      ? { startMs: waitMs + result.prepMs, runMs: result.runMs }
-      : { startMs: waitMs, runMs: endedAt - jobSentAt };
+    // Measured here, never taken from the process (the code can forge what it reports): the wait
+    // for a loaded process, then everything from handing it the job to its exit.
+    const timings = { startMs: jobSentAt - started, runMs: endedAt - jobSentAt };
 
     switch (host.killedFor) {
       case 'deadline':
@@ -378,12 +418,10 @@ export class PythonSandbox {
 
   /** A pre-started process with the right memory limit, else a new one; then refills the pool. */
   private async takeProcess(memoryMiB: number): Promise<HostProcess> {
-    const snapshotPath = await this.snapshotPath();
+    const links = await this.neutralLinks();
     const index = this.prestarted.findIndex((p) => p.memoryMiB === memoryMiB);
     const host =
-      index >= 0
-        ? (this.prestarted.splice(index, 1)[0] as HostProcess)
-        : this.spawnHost(snapshotPath, memoryMiB);
+      index >= 0 ? (this.prestarted.splice(index, 1)[0] as HostProcess) : this.spawnHost(links, memoryMiB);
     this.prestartMemoryMiB = memoryMiB;
     this.refill();
     let timer: NodeJS.Timeout | undefined;
@@ -423,10 +461,10 @@ export class PythonSandbox {
     const keep = this.prestarted.filter((p) => p.memoryMiB === this.prestartMemoryMiB);
     this.prestarted.splice(0, this.prestarted.length, ...keep);
     if (this.prestartCount === 0) return;
-    this.snapshotPath()
-      .then((path) => {
+    this.neutralLinks()
+      .then((links) => {
         while (!this.closed && this.prestarted.length < this.prestartCount) {
-          const host = this.spawnHost(path, this.prestartMemoryMiB);
+          const host = this.spawnHost(links, this.prestartMemoryMiB);
           this.prestarted.push(host);
           // A pre-started process that dies is dropped from the pool, not handed out.
           host.exited.then(() => {
@@ -439,11 +477,30 @@ export class PythonSandbox {
       .catch(() => undefined);
   }
 
-  private spawnHost(snapshotPath: string, memoryMiB: number): HostProcess {
-    const host = new HostProcess(this.files, snapshotPath || undefined, this.denoDir, memoryMiB);
+  private spawnHost(links: NeutralLinks, memoryMiB: number): HostProcess {
+    const host = new HostProcess(this.files.denoPath, links, memoryMiB);
     this.live.add(host);
     host.exited.then(() => this.live.delete(host));
     return host;
+  }
+
+  /** The paths processes are given, once the snapshot (if any) is there to link to. */
+  private neutralLinks(): Promise<NeutralLinks> {
+    this.links ??= this.snapshotPath().then((snapshotPath) => {
+      const base = {
+        dir: this.linksDir,
+        pyodideDir: join(this.linksDir, LINKS.pyodideDir),
+        hostScript: join(this.linksDir, LINKS.hostScript),
+        denoDir: this.denoDir,
+      };
+      if (!snapshotPath) return base;
+      symlinkSync(snapshotPath, join(this.linksDir, LINKS.snapshot));
+      return { ...base, snapshot: join(this.linksDir, LINKS.snapshot) };
+    });
+    this.links.catch(() => {
+      this.links = undefined;
+    });
+    return this.links;
   }
 
   /** The snapshot file: the prebuilt one, else one built once by this sandbox into its private folder. */
@@ -483,7 +540,7 @@ export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promi
     ],
     {
       env: denoEnv(denoDir),
-      cwd: denoDir,
+      cwd: '/',
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -502,6 +559,43 @@ export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promi
     throw new Error(`deno exited with code ${code}: ${diagnostics.toString().slice(0, 2000)}`);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Removes the folders that sandboxes of processes no longer running left in `dir` (a crash, a
+ * kill): a pre-built snapshot, links. Folders of live processes, and any whose owner cannot be
+ * told, are kept.
+ */
+export function removeLeftovers(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.startsWith(WORK_DIR_PREFIX));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const owner = Number(readFileSync(join(path, OWNER_FILE), 'utf8'));
+      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+      if (!statSync(path).isDirectory()) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // no owner file (yet, or not ours): left alone
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Resident set size of a process (Linux /proc), or undefined where it cannot be read. */
