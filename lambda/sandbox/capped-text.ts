@@ -53,7 +53,7 @@ export function truncateUtf8(text: string, maxBytes: number): string {
  * by all files (the content bytes plus the names) and a file-count cap.
  */
 export class CappedFiles {
-  private readonly entries: Record<string, string> = {};
+  private readonly entries = new Map<string, string>(); // names such as constructor are data
   private bytes = 0;
   private count = 0;
   private overflowed = false;
@@ -66,7 +66,7 @@ export class CappedFiles {
   /** Adds one file; returns false (and marks the set truncated) if it does not fit. */
   add(name: string, content: string): boolean {
     const size = Buffer.byteLength(name, 'utf8') + Buffer.byteLength(content, 'utf8');
-    const previous = this.entries[name];
+    const previous = this.entries.get(name);
     const previousSize =
       previous === undefined ? 0 : Buffer.byteLength(name, 'utf8') + Buffer.byteLength(previous, 'utf8');
     const nextCount = previous === undefined ? this.count + 1 : this.count;
@@ -74,7 +74,7 @@ export class CappedFiles {
       this.overflowed = true;
       return false;
     }
-    this.entries[name] = content;
+    this.entries.set(name, content);
     this.bytes += size - previousSize;
     this.count = nextCount;
     return true;
@@ -84,8 +84,11 @@ export class CappedFiles {
     return this.overflowed;
   }
 
+  /** A null-prototype record: a file named __proto__ or toString is an entry like any other. */
   toRecord(): Record<string, string> {
-    return { ...this.entries };
+    const record: Record<string, string> = Object.create(null);
+    for (const [name, content] of this.entries) record[name] = content;
+    return record;
   }
 }
 
