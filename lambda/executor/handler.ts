@@ -28,6 +28,21 @@ function prestartedProcesses(): number {
 
 let sandbox: CustodySandbox | undefined;
 
+function executorSandbox(): CustodySandbox {
+  // One run at a time per Lambda environment; one execution per process or engine instance.
+  sandbox ??= createSandbox({ prestartedProcesses: prestartedProcesses(), maxConcurrent: 1 });
+  return sandbox;
+}
+
+// In Lambda (a runtime folder beside the bundle), the first Python process loads during init,
+// not in the first invocation. A failure here surfaces in the first Python run.
+if (process.env.LAMBDA_TASK_ROOT || process.env.CUSTODY_RUNTIME_DIR) {
+  if (prestartedProcesses() > 0)
+    executorSandbox()
+      .warmUp()
+      .catch(() => undefined);
+}
+
 export const handler = async (event: unknown): Promise<SandboxResult> => {
   const parsed = parseSandboxEvent(event);
   if (!parsed.ok) {
@@ -35,9 +50,12 @@ export const handler = async (event: unknown): Promise<SandboxResult> => {
     throw new ValidationError(parsed.message);
   }
   const { request } = parsed;
-  // One run at a time per Lambda environment; one execution per process or engine instance.
-  sandbox ??= createSandbox({ prestartedProcesses: prestartedProcesses(), maxConcurrent: 1 });
-  const result = await sandbox.run(request);
+  const current = executorSandbox();
+  const result = await current.run(request);
+  // Lambda freezes this environment, pre-started processes with it, once the handler returns; a
+  // replacement still loading finishes in the next invocation. Awaiting current.settled() here
+  // makes every run as slow as a load (bench/freeze-emulation.ts, docs/sandbox.md): not done.
+  if (process.env.CUSTODY_SETTLE_BEFORE_RETURN === '1') await current.settled();
   logger.info('execution', {
     executionId: request.executionId,
     language: request.language,

@@ -264,6 +264,7 @@ export class PythonSandbox {
   private readonly linksDir: string;
   private snapshot: Promise<string> | undefined;
   private links: Promise<NeutralLinks> | undefined;
+  private refilling: Promise<void> = Promise.resolve();
   private readonly prestarted: HostProcess[] = [];
   private readonly prestartCount: number;
   private readonly semaphore: Semaphore;
@@ -294,6 +295,16 @@ export class PythonSandbox {
   async warmUp(): Promise<void> {
     await this.neutralLinks();
     this.refill();
+    await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
+  }
+
+  /**
+   * Settles once the pool is full again and every pre-started process has loaded (or failed).
+   * Lambda freezes the environment after each response, and a process still loading with it:
+   * the executor awaits this before it returns, so the next run finds a loaded process.
+   */
+  async settled(): Promise<void> {
+    await this.refilling;
     await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
   }
 
@@ -461,7 +472,7 @@ export class PythonSandbox {
     const keep = this.prestarted.filter((p) => p.memoryMiB === this.prestartMemoryMiB);
     this.prestarted.splice(0, this.prestarted.length, ...keep);
     if (this.prestartCount === 0) return;
-    this.neutralLinks()
+    this.refilling = this.neutralLinks()
       .then((links) => {
         while (!this.closed && this.prestarted.length < this.prestartCount) {
           const host = this.spawnHost(links, this.prestartMemoryMiB);
