@@ -7,10 +7,17 @@
  * between invocations as Lambda freezes the environment after each response (the child and every
  * process it started, including a pre-started Deno). The runtime folder holds a prebuilt snapshot,
  * as the executor asset does. Prints init and per-run handler times.
+ *
+ * EXTENSION=1 also serves the Extensions API's register and next-event calls, as Lambda does for
+ * the executor's internal extension (settle-extension.ts): the freeze then waits for the
+ * extension to ask for its next event, and each run prints when that came (billed, not latency).
  */
+
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSnapshot } from '../lambda/sandbox/python-sandbox.ts';
@@ -20,6 +27,33 @@ const CPU_SHARE = Number(process.env.CPU_SHARE ?? 0.58);
 const RUNS = Number(process.env.RUNS ?? 6);
 const GAP_MS = Number(process.env.GAP_MS ?? 1_000);
 const PERIOD_US = 100_000;
+const EXTENSION = process.env.EXTENSION === '1';
+
+/** The Extensions API as Lambda serves it to one extension: INVOKE events on demand. */
+let parked: ServerResponse | undefined;
+let onParked: (() => void) | undefined;
+const extensionApi = createServer((req, res) => {
+  if (req.url?.endsWith('/extension/register')) {
+    res.writeHead(200, { 'Lambda-Extension-Identifier': 'emulated' }).end('{}');
+  } else if (req.url?.endsWith('/extension/event/next')) {
+    parked = res;
+    onParked?.();
+  } else {
+    res.writeHead(404).end();
+  }
+});
+await new Promise<void>((resolve) => extensionApi.listen(0, '127.0.0.1', resolve));
+const runtimeApi = `127.0.0.1:${(extensionApi.address() as AddressInfo).port}`;
+/** Resolves once the extension has asked for its next event (it is done with the last one). */
+async function extensionIdle(): Promise<void> {
+  if (!EXTENSION) return;
+  while (!parked) await new Promise<void>((resolve) => (onParked = resolve));
+}
+function startInvoke(): void {
+  if (!EXTENSION || !parked) return;
+  parked.writeHead(200).end(JSON.stringify({ eventType: 'INVOKE' }));
+  parked = undefined;
+}
 
 /** Makes a cgroup of one controller (v1) or in the unified hierarchy (v2); returns its folder. */
 function cgroups(name: string): { cpu: string; freezer: string; freeze(on: boolean): void; remove(): void } {
@@ -70,7 +104,12 @@ const enter = [...new Set([procs(groups.cpu), procs(groups.freezer)])]
   .join('; ');
 const started = performance.now();
 const executor = spawn('sh', ['-c', `${enter}; exec node --import tsx ${child}`], {
-  env: { ...process.env, CUSTODY_RUNTIME_DIR: runtimeDir, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+  env: {
+    ...process.env,
+    CUSTODY_RUNTIME_DIR: runtimeDir,
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    ...(EXTENSION ? { AWS_LAMBDA_RUNTIME_API: runtimeApi, CUSTODY_PRESTART_EXTENSION: '1' } : {}),
+  },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 type Reply = { t: 'init'; initMs: number } | { t: 'done'; ms: number; status: string; startMs: number };
@@ -90,16 +129,21 @@ try {
   console.log(
     `cpu ${CPU_SHARE} of a core; init ${init.t === 'init' ? init.initMs.toFixed(0) : '?'} ms (wall ${initWall.toFixed(0)} ms)`,
   );
+  await extensionIdle();
   groups.freeze(true);
   for (let i = 0; i < RUNS; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, GAP_MS));
     groups.freeze(false);
+    const invoked = performance.now();
+    startInvoke();
     executor.send({ t: 'run', code: i % 2 === 0 ? 'import random\nrandom.random()' : 'sum(range(1000))' });
     const done = await next();
+    await extensionIdle();
+    const frozenAfterMs = performance.now() - invoked;
     groups.freeze(true);
     if (done.t === 'done') {
       console.log(
-        `run ${i + 1}: handler ${done.ms.toFixed(0)} ms (${done.status}, startMs ${done.startMs.toFixed(0)})`,
+        `run ${i + 1}: handler ${done.ms.toFixed(0)} ms (${done.status}, startMs ${done.startMs.toFixed(0)})${EXTENSION ? `, frozen after ${frozenAfterMs.toFixed(0)} ms` : ''}`,
       );
     }
   }
@@ -108,5 +152,7 @@ try {
   executor.send({ t: 'exit' });
   await once(executor, 'exit');
   groups.remove();
+  parked?.writeHead(200).end(JSON.stringify({ eventType: 'SHUTDOWN' }));
+  extensionApi.close();
   rmSync(runtimeDir, { recursive: true, force: true });
 }

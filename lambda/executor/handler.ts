@@ -10,6 +10,7 @@ import { ValidationError } from '../core/errors.ts';
 import type { SandboxResult } from '../core/types.ts';
 import { type CustodySandbox, createSandbox } from '../sandbox/index.ts';
 import { parseSandboxEvent } from './event.ts';
+import { SettleExtension } from './settle-extension.ts';
 
 const logger = new Logger({ serviceName: 'custody-executor' });
 
@@ -36,14 +37,35 @@ function executorSandbox(): CustodySandbox {
 
 // In Lambda (a runtime folder beside the bundle), the first Python process loads during init,
 // not in the first invocation. A failure here surfaces in the first Python run.
-if (process.env.LAMBDA_TASK_ROOT || process.env.CUSTODY_RUNTIME_DIR) {
-  if (prestartedProcesses() > 0)
-    executorSandbox()
-      .warmUp()
-      .catch(() => undefined);
+if ((process.env.LAMBDA_TASK_ROOT || process.env.CUSTODY_RUNTIME_DIR) && prestartedProcesses() > 0) {
+  executorSandbox()
+    .warmUp()
+    .catch(() => undefined);
+}
+
+// With an internal extension, the replacement process loads after the response, before the freeze
+// (settle-extension.ts). Opt-in until it has run in the real Lambda runtime.
+let extension: SettleExtension | undefined;
+const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
+if (runtimeApi && process.env.CUSTODY_PRESTART_EXTENSION === '1' && prestartedProcesses() > 0) {
+  SettleExtension.register({
+    runtimeApi,
+    settle: () => executorSandbox().settled(),
+    onStop: (reason) => logger.warn('pre-start extension stopped', { reason }),
+  }).then((registered) => {
+    extension = registered;
+  });
 }
 
 export const handler = async (event: unknown): Promise<SandboxResult> => {
+  try {
+    return await execute(event);
+  } finally {
+    extension?.runEnded();
+  }
+};
+
+async function execute(event: unknown): Promise<SandboxResult> {
   const parsed = parseSandboxEvent(event);
   if (!parsed.ok) {
     logger.warn('rejected executor event', { reason: parsed.message });
@@ -72,7 +94,7 @@ export const handler = async (event: unknown): Promise<SandboxResult> => {
     runMs: Math.round(result.timings.runMs),
   });
   return result;
-};
+}
 
 /** For tests: releases the sandbox (pre-started processes) this module holds. */
 export async function closeExecutorSandbox(): Promise<void> {

@@ -265,6 +265,7 @@ export class PythonSandbox {
   private snapshot: Promise<string> | undefined;
   private links: Promise<NeutralLinks> | undefined;
   private refilling: Promise<void> = Promise.resolve();
+  private warming: Promise<void> = Promise.resolve();
   private readonly prestarted: HostProcess[] = [];
   private readonly prestartCount: number;
   private readonly semaphore: Semaphore;
@@ -292,10 +293,14 @@ export class PythonSandbox {
   }
 
   /** Builds the snapshot and fills the pool now rather than at the first execution. */
-  async warmUp(): Promise<void> {
-    await this.neutralLinks();
-    this.refill();
-    await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
+  warmUp(): Promise<void> {
+    const warming = (async () => {
+      await this.neutralLinks();
+      this.refill();
+      await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
+    })();
+    this.warming = warming.catch(() => undefined);
+    return warming;
   }
 
   /**
@@ -304,6 +309,7 @@ export class PythonSandbox {
    * the executor awaits this before it returns, so the next run finds a loaded process.
    */
   async settled(): Promise<void> {
+    await this.warming;
     await this.refilling;
     await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
   }
