@@ -29,9 +29,21 @@ function prestartedProcesses(): number {
 
 let sandbox: CustodySandbox | undefined;
 
+function extensionWanted(): boolean {
+  return (
+    process.env.AWS_LAMBDA_RUNTIME_API !== undefined &&
+    process.env.CUSTODY_PRESTART_EXTENSION === '1' &&
+    prestartedProcesses() > 0
+  );
+}
+
 function executorSandbox(): CustodySandbox {
   // One run at a time per Lambda environment; one execution per process or engine instance.
-  sandbox ??= createSandbox({ prestartedProcesses: prestartedProcesses(), maxConcurrent: 1 });
+  sandbox ??= createSandbox({
+    prestartedProcesses: prestartedProcesses(),
+    maxConcurrent: 1,
+    refillAfterRun: extensionWanted(),
+  });
   return sandbox;
 }
 
@@ -47,7 +59,7 @@ if ((process.env.LAMBDA_TASK_ROOT || process.env.CUSTODY_RUNTIME_DIR) && prestar
 // (settle-extension.ts). Opt-in until it has run in the real Lambda runtime.
 let extension: SettleExtension | undefined;
 const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
-if (runtimeApi && process.env.CUSTODY_PRESTART_EXTENSION === '1' && prestartedProcesses() > 0) {
+if (runtimeApi && extensionWanted()) {
   SettleExtension.register({
     runtimeApi,
     settle: () => executorSandbox().settled(),

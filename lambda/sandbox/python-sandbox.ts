@@ -45,6 +45,12 @@ export interface PythonSandboxOptions {
   readonly startTimeoutMs?: number;
   /** The memory limit of pre-started processes until a request asks for another. @default 256 */
   readonly prestartMemoryMiB?: number;
+  /**
+   * Start a replacement only once a run has ended, not when its process is taken: the run then
+   * has the CPU to itself (the executor with its extension, where the load happens after the
+   * response anyway). @default false
+   */
+  readonly refillAfterRun?: boolean;
 }
 
 /** JS heap a Deno host needs besides the Python heap (Pyodide's own JS objects), in MiB. */
@@ -270,6 +276,7 @@ export class PythonSandbox {
   private readonly prestartCount: number;
   private readonly semaphore: Semaphore;
   private readonly startTimeoutMs: number;
+  private readonly refillAfterRun: boolean;
   private prestartMemoryMiB: number;
   private closed = false;
   private readonly live = new Set<HostProcess>();
@@ -289,6 +296,7 @@ export class PythonSandbox {
     this.prestartCount = options.prestartedProcesses ?? 1;
     this.semaphore = new Semaphore(options.maxConcurrent ?? Math.max(1, availableParallelism()));
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.refillAfterRun = options.refillAfterRun ?? false;
     this.prestartMemoryMiB = options.prestartMemoryMiB ?? 256;
   }
 
@@ -322,6 +330,7 @@ export class PythonSandbox {
       return await this.runOnce(request, started);
     } finally {
       release();
+      if (this.refillAfterRun) this.refill();
     }
   }
 
@@ -440,7 +449,7 @@ export class PythonSandbox {
     const host =
       index >= 0 ? (this.prestarted.splice(index, 1)[0] as HostProcess) : this.spawnHost(links, memoryMiB);
     this.prestartMemoryMiB = memoryMiB;
-    this.refill();
+    if (!this.refillAfterRun) this.refill();
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
