@@ -60,12 +60,10 @@ if ((process.env.LAMBDA_TASK_ROOT || process.env.CUSTODY_RUNTIME_DIR) && prestar
 let extension: SettleExtension | undefined;
 const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
 if (runtimeApi && extensionWanted()) {
-  SettleExtension.register({
+  extension = SettleExtension.registerSync({
     runtimeApi,
     settle: () => executorSandbox().settled(),
     onStop: (reason) => logger.warn('pre-start extension stopped', { reason }),
-  }).then((registered) => {
-    extension = registered;
   });
 }
 
