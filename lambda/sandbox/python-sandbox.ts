@@ -17,15 +17,7 @@
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -34,6 +26,7 @@ import { DependencyError, ValidationError } from '../core/errors.ts';
 import type { SandboxRequest, SandboxResult, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
 import { LineSplitter } from './line-splitter.ts';
+import { createWorkDir, type NeutralLinks, removeLeftovers, type WorkDir } from './python-work-dir.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
 
 export interface PythonSandboxOptions {
@@ -113,16 +106,6 @@ export function denoRunArgs(readablePaths: readonly string[]): string[] {
 export function denoEnv(denoDir: string): NodeJS.ProcessEnv {
   return { DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
 }
-
-/** The neutral names, inside a sandbox's folder, of the files every process reads. */
-const LINKS = { pyodideDir: 'pyodide', hostScript: 'host.mjs', snapshot: 'snapshot' } as const;
-/** Where the processes run: the folder of links (nothing else in it is readable to them). */
-const RUNTIME_LINKS_DIR = 'runtime';
-/** A regular file: DENO_DIR points under it, so no process can ever create its cache folder. */
-const NO_CACHE_FILE = 'no-cache';
-/** The sandbox's owner (this process's pid), to tell leftovers of a dead process from a live one. */
-const OWNER_FILE = 'owner';
-const WORK_DIR_PREFIX = 'custody-python-';
 
 /** One Deno process: loads Pyodide, takes one job, exits. */
 class HostProcess {
@@ -236,15 +219,6 @@ class HostProcess {
   }
 }
 
-/** The paths a process is given: links inside the sandbox's folder, and the cache path. */
-interface NeutralLinks {
-  readonly dir: string;
-  readonly pyodideDir: string;
-  readonly hostScript: string;
-  readonly snapshot?: string;
-  readonly denoDir: string;
-}
-
 /** A counting semaphore: at most `limit` holders at once, others wait in order. */
 class Semaphore {
   private active = 0;
@@ -267,7 +241,7 @@ class Semaphore {
 export class PythonSandbox {
   private readonly workDir: string;
   private readonly denoDir: string;
-  private readonly linksDir: string;
+  private readonly work: WorkDir;
   private snapshot: Promise<string> | undefined;
   private links: Promise<NeutralLinks> | undefined;
   private refilling: Promise<void> = Promise.resolve();
@@ -286,13 +260,9 @@ export class PythonSandbox {
     options: PythonSandboxOptions = {},
   ) {
     removeLeftovers(tmpdir());
-    this.workDir = mkdtempSync(join(tmpdir(), WORK_DIR_PREFIX));
-    writeFileSync(join(this.workDir, OWNER_FILE), String(process.pid));
-    writeFileSync(join(this.workDir, NO_CACHE_FILE), '', { mode: 0o400 });
-    this.denoDir = join(this.workDir, NO_CACHE_FILE, 'deno');
-    this.linksDir = mkdtempSync(join(this.workDir, `${RUNTIME_LINKS_DIR}-`));
-    symlinkSync(files.pyodideDir, join(this.linksDir, LINKS.pyodideDir));
-    symlinkSync(files.hostScriptPath, join(this.linksDir, LINKS.hostScript));
+    this.work = createWorkDir(tmpdir(), files);
+    this.workDir = this.work.dir;
+    this.denoDir = this.work.denoDir;
     this.prestartCount = options.prestartedProcesses ?? 1;
     this.semaphore = new Semaphore(options.maxConcurrent ?? Math.max(1, availableParallelism()));
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
@@ -512,17 +482,7 @@ export class PythonSandbox {
 
   /** The paths processes are given, once the snapshot (if any) is there to link to. */
   private neutralLinks(): Promise<NeutralLinks> {
-    this.links ??= this.snapshotPath().then((snapshotPath) => {
-      const base = {
-        dir: this.linksDir,
-        pyodideDir: join(this.linksDir, LINKS.pyodideDir),
-        hostScript: join(this.linksDir, LINKS.hostScript),
-        denoDir: this.denoDir,
-      };
-      if (!snapshotPath) return base;
-      symlinkSync(snapshotPath, join(this.linksDir, LINKS.snapshot));
-      return { ...base, snapshot: join(this.linksDir, LINKS.snapshot) };
-    });
+    this.links ??= this.snapshotPath().then((snapshotPath) => this.work.links(snapshotPath || undefined));
     this.links.catch(() => {
       this.links = undefined;
     });
@@ -585,43 +545,6 @@ export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promi
     throw new Error(`deno exited with code ${code}: ${diagnostics.toString().slice(0, 2000)}`);
   }
   return Buffer.concat(chunks);
-}
-
-/**
- * Removes the folders that sandboxes of processes no longer running left in `dir` (a crash, a
- * kill): a pre-built snapshot, links. Folders of live processes, and any whose owner cannot be
- * told, are kept.
- */
-export function removeLeftovers(dir: string): string[] {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((name) => name.startsWith(WORK_DIR_PREFIX));
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    try {
-      const owner = Number(readFileSync(join(path, OWNER_FILE), 'utf8'));
-      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
-      if (!statSync(path).isDirectory()) continue;
-      rmSync(path, { recursive: true, force: true });
-      removed.push(path);
-    } catch {
-      // no owner file (yet, or not ours): left alone
-    }
-  }
-  return removed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Resident set size of a process (Linux /proc), or undefined where it cannot be read. */

@@ -3,21 +3,12 @@
  * behind: fresh randomness per run, no host path, pid or resolver address in sight, nothing on
  * disk after a run, timings the code cannot forge, and ordinary names as output file names.
  */
-import {
-  type Dirent,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxResult } from '../../lambda/core/types.ts';
-import { PythonSandbox, removeLeftovers } from '../../lambda/sandbox/python-sandbox.ts';
+import { PythonSandbox } from '../../lambda/sandbox/python-sandbox.ts';
 import { resolveRuntimeFiles } from '../../lambda/sandbox/runtime-files.ts';
 import { LIMITS, request } from './helpers.ts';
 
@@ -162,22 +153,6 @@ for i in range(4):
     expect(resultOf(result)).toBe("'imported'");
     const after = work.map(bytesUnder).reduce((a, b) => a + b, 0);
     expect(after - before).toBe(0);
-  });
-
-  it('removes the folders of sandboxes whose process is gone, and keeps live ones', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'custody-leftovers-'));
-    try {
-      const dead = join(dir, 'custody-python-dead');
-      const live = join(dir, 'custody-python-live');
-      const unknown = join(dir, 'custody-python-unknown');
-      for (const folder of [dead, live, unknown]) mkdirSync(join(folder, 'runtime'), { recursive: true });
-      writeFileSync(join(dead, 'owner'), '2147483646'); // above any pid_max: no such process
-      writeFileSync(join(live, 'owner'), String(process.pid));
-      expect(removeLeftovers(dir)).toEqual([dead]);
-      expect(readdirSync(dir).sort()).toEqual(['custody-python-live', 'custody-python-unknown']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 
