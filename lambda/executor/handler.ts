@@ -10,6 +10,7 @@ import { ValidationError } from '../core/errors.ts';
 import type { SandboxResult } from '../core/types.ts';
 import { type CustodySandbox, createSandbox } from '../sandbox/index.ts';
 import { parseSandboxEvent } from './event.ts';
+import { SettleExtension } from './settle-extension.ts';
 
 const logger = new Logger({ serviceName: 'custody-executor' });
 
@@ -28,16 +29,65 @@ function prestartedProcesses(): number {
 
 let sandbox: CustodySandbox | undefined;
 
+function extensionWanted(): boolean {
+  return (
+    process.env.AWS_LAMBDA_RUNTIME_API !== undefined &&
+    process.env.CUSTODY_PRESTART_EXTENSION === '1' &&
+    prestartedProcesses() > 0
+  );
+}
+
+function executorSandbox(): CustodySandbox {
+  // One run at a time per Lambda environment; one execution per process or engine instance.
+  sandbox ??= createSandbox({
+    prestartedProcesses: prestartedProcesses(),
+    maxConcurrent: 1,
+    refillAfterRun: extensionWanted(),
+  });
+  return sandbox;
+}
+
+// In Lambda (a runtime folder beside the bundle), the first Python process loads during init,
+// not in the first invocation. A failure here surfaces in the first Python run.
+if ((process.env.LAMBDA_TASK_ROOT || process.env.CUSTODY_RUNTIME_DIR) && prestartedProcesses() > 0) {
+  executorSandbox()
+    .warmUp()
+    .catch(() => undefined);
+}
+
+// With an internal extension, the replacement process loads after the response, before the freeze
+// (settle-extension.ts). Opt-in until it has run in the real Lambda runtime.
+let extension: SettleExtension | undefined;
+const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
+if (runtimeApi && extensionWanted()) {
+  extension = SettleExtension.registerSync({
+    runtimeApi,
+    settle: () => executorSandbox().settled(),
+    onStop: (reason) => logger.warn('pre-start extension stopped', { reason }),
+  });
+}
+
 export const handler = async (event: unknown): Promise<SandboxResult> => {
+  try {
+    return await execute(event);
+  } finally {
+    extension?.runEnded();
+  }
+};
+
+async function execute(event: unknown): Promise<SandboxResult> {
   const parsed = parseSandboxEvent(event);
   if (!parsed.ok) {
     logger.warn('rejected executor event', { reason: parsed.message });
     throw new ValidationError(parsed.message);
   }
   const { request } = parsed;
-  // One run at a time per Lambda environment; one execution per process or engine instance.
-  sandbox ??= createSandbox({ prestartedProcesses: prestartedProcesses(), maxConcurrent: 1 });
-  const result = await sandbox.run(request);
+  const current = executorSandbox();
+  const result = await current.run(request);
+  // Lambda freezes this environment, pre-started processes with it, once the handler returns; a
+  // replacement still loading finishes in the next invocation. Awaiting current.settled() here
+  // makes every run as slow as a load (bench/freeze-emulation.ts, docs/sandbox.md): not done.
+  if (process.env.CUSTODY_SETTLE_BEFORE_RETURN === '1') await current.settled();
   logger.info('execution', {
     executionId: request.executionId,
     language: request.language,
@@ -54,7 +104,7 @@ export const handler = async (event: unknown): Promise<SandboxResult> => {
     runMs: Math.round(result.timings.runMs),
   });
   return result;
-};
+}
 
 /** For tests: releases the sandbox (pre-started processes) this module holds. */
 export async function closeExecutorSandbox(): Promise<void> {

@@ -35,6 +35,8 @@ export interface JavaScriptSandbox extends Sandbox {
 export interface CustodySandbox extends Sandbox {
   /** Prepares the Python runtime (snapshot, pre-started process) ahead of the first execution. */
   warmUp(): Promise<void>;
+  /** Settles once the pre-started Python processes are loaded (nothing to wait for if none). */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,9 @@ export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
     },
     async warmUp(): Promise<void> {
       await pythonSandbox().warmUp();
+    },
+    async settled(): Promise<void> {
+      await python?.settled();
     },
     async close(): Promise<void> {
       await Promise.all([javascript.close(), python?.close()]);

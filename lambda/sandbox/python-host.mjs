@@ -2,6 +2,9 @@
 //   deno run --no-prompt --allow-read=<runtime files> --deny-* python-host.mjs serve <pyodideDir> [snapshot]
 // with an empty environment. It loads Pyodide (from a memory snapshot when given), says
 // {"t":"ready"}, reads one job (a JSON line) from stdin, runs it, reports {"t":"result"} and exits.
+// The parent names every file through a folder of neutral links (see python-sandbox.ts), so the
+// paths this realm sees say nothing of the host; what the realm could still tell (the Deno
+// binary's path, the pids, the resolver's address) is taken away before the code runs.
 // Or, as `snapshot <pyodideDir>`, writes a fresh Pyodide memory snapshot to stdout and exits.
 //
 // Pyodide is not a sandbox: the Python code can reach this JavaScript realm (`import js`). What holds
@@ -38,6 +41,15 @@ WebAssembly.Memory.prototype.grow = function grow(pages) {
   return Reflect.apply(realGrow, this, [pages]);
 };
 
+// Pyodide takes sys.executable and the `_` variable from the arguments, and the snapshot keeps
+// them (the Python heap is readable through the bridge): neutral ones, in both modes.
+const nodeProcessModule = (await import('node:process')).default;
+Object.defineProperty(nodeProcessModule, 'argv', {
+  value: ['python3', '/main.py'],
+  writable: false,
+  configurable: false,
+});
+
 const { loadPyodide } = await import(`file://${pyodideDir}/pyodide.mjs`);
 const quiet = () => {};
 
@@ -52,7 +64,6 @@ if (mode === 'snapshot') {
   exit(0);
 }
 
-const loadStarted = performance.now();
 const snapshot = snapshotPath ? await Deno.readFile(snapshotPath) : undefined;
 const pyodide = await loadPyodide({
   indexURL: `${pyodideDir}/`,
@@ -66,7 +77,7 @@ const FS = pyodide.FS;
 const glue = pyodide.toPy({});
 pyodide.runPython(
   `
-import json, os, sys, traceback
+import json, os, random, sys, tempfile, traceback
 from pyodide.code import eval_code_async
 
 def _internal(filename):
@@ -94,6 +105,11 @@ def _failure(e):
 def setup(env_json):
     os.environ.clear()
     os.environ.update(json.loads(env_json))
+    # The memory snapshot froze the generators' state: every run would draw the same numbers.
+    # Reseed from the OS (crypto.getRandomValues) for this run. uuid4, secrets and SystemRandom
+    # read os.urandom each time and need nothing. hash()'s secret stays (docs/sandbox.md).
+    random.seed()
+    tempfile._name_sequence = None
 
 async def run(source):
     namespace = {'__name__': '__main__', '__builtins__': __builtins__}
@@ -117,10 +133,56 @@ async def run(source):
 );
 const setupJob = glue.get('setup');
 const runJob = glue.get('run');
-const loadMs = performance.now() - loadStarted;
 
-send({ t: 'ready', loadMs });
+send({ t: 'ready' });
 
+/**
+ * Takes from this realm what tells of the host: the Deno binary's path, the main module and
+ * arguments, the working directory, the pids, the permission set, DNS (whose refusal names the
+ * resolver), workers (a fresh realm with all of it again) and Deno's internals; the same through
+ * node:process. The parent's paths are neutral already; this keeps even those out of sight.
+ */
+function hideHost() {
+  const refuse = (what) => () => {
+    throw new Deno.errors.NotCapable(`custody: ${what} is not available in the sandbox`);
+  };
+  const hidden = {
+    execPath: refuse('Deno.execPath()'),
+    cwd: () => '/output',
+    mainModule: 'file:///main.py',
+    args: [],
+    pid: 1,
+    ppid: 0,
+    permissions: undefined,
+    resolveDns: refuse('DNS'),
+    chdir: refuse('Deno.chdir()'),
+  };
+  for (const [name, value] of Object.entries(hidden)) {
+    Object.defineProperty(Deno, name, { value, writable: false, configurable: false, enumerable: true });
+  }
+  const internal = Deno.internal;
+  if (internal !== undefined) {
+    Object.defineProperty(Deno, internal, { value: undefined, writable: false, configurable: false });
+    Object.defineProperty(Deno, 'internal', { value: undefined, writable: false, configurable: false });
+  }
+  for (const name of ['Worker', 'SharedWorker']) {
+    Object.defineProperty(globalThis, name, { value: undefined, writable: false, configurable: false });
+  }
+  // node:process: its pid, ppid, execPath, argv0 and title are fixed getters over Deno's (hidden
+  // above, or set here); the rest is replaced.
+  const nodeProcess = {
+    execArgv: [],
+    cwd: () => '/output',
+    chdir: refuse('process.chdir()'),
+    mainModule: undefined,
+  };
+  for (const [name, value] of Object.entries(nodeProcess)) {
+    Object.defineProperty(nodeProcessModule, name, { value, writable: false, configurable: false });
+  }
+  nodeProcessModule.execPath = 'python3';
+  nodeProcessModule.argv0 = 'python3';
+  nodeProcessModule.title = 'python3';
+}
 // One job: a single JSON line on stdin, then EOF.
 const chunks = [];
 let received = 0;
@@ -139,7 +201,6 @@ for (const chunk of chunks) {
   at += chunk.length;
 }
 const job = JSON.parse(new TextDecoder().decode(jobBytes));
-const prepStarted = performance.now();
 const maxOutputBytes = job.limits.maxOutputBytes;
 
 // Output: streamed to the parent as it is written, capped here and again by the parent.
@@ -179,15 +240,15 @@ for (const [name, content] of Object.entries(job.files ?? {})) {
 FS.mkdirTree('/output');
 FS.chdir('/output');
 setupJob(stringify(job.env ?? {}));
+hideHost();
 
 growCapBytes = pyodide._module.HEAPU8.buffer.byteLength + job.limits.memoryMiB * 1024 * 1024;
-const runStarted = performance.now();
 const outcome = JSON.parse(await runJob(job.code));
-const runMs = performance.now() - runStarted;
 growCapBytes = Number.POSITIVE_INFINITY;
 
-// Output files, within the byte budget and file-count cap (the parent checks again).
-const files = {};
+// Output files, within the byte budget and file-count cap (the parent checks again). A list of
+// [name, content] pairs: names such as __proto__ or constructor are data, never object keys.
+const files = [];
 let filesBytes = 0;
 let filesCount = 0;
 let filesTruncated = false;
@@ -213,7 +274,7 @@ while (pending.length > 0 && !filesTruncated) {
       filesTruncated = true;
       break;
     }
-    files[name] = decoder.decode(FS.readFile(path));
+    files.push([name, decoder.decode(FS.readFile(path))]);
     filesBytes += size;
     filesCount += 1;
   }
@@ -226,7 +287,5 @@ send({
   memoryExhausted: growRefused,
   files,
   filesTruncated,
-  prepMs: runStarted - prepStarted,
-  runMs,
 });
 exit(0);

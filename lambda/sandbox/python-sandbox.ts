@@ -6,21 +6,27 @@
  * with no permission but reading the runtime files, an environment holding only DENO_DIR, stdio
  * pipes only, in its own process group that is killed at the deadline, and that exits after the job.
  *
+ * Nothing a run causes outlives it, and the host stays out of sight: Deno's cache folder is a path
+ * that cannot exist (under a regular file), so Deno keeps its caches in the process's memory and
+ * writes nothing to disk; every file is named through a folder of neutral links, so the paths the
+ * process sees say nothing of the host; the timings reported are the parent's own measurements.
+ *
  * Start-up: Pyodide's memory snapshot (built once, at bundle time or at first use) brings a load
  * from about 2.2 s to a few hundred ms, and pre-started processes (loaded, waiting for one job,
  * never having seen another) take that off the critical path. No interpreter is ever reused.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { DependencyError, ValidationError } from '../core/errors.ts';
-import { fileMapSchema } from '../core/file-map.ts';
 import type { SandboxRequest, SandboxResult, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
+import { LineSplitter } from './line-splitter.ts';
+import { createWorkDir, type NeutralLinks, removeLeftovers, type WorkDir } from './python-work-dir.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
 
 export interface PythonSandboxOptions {
@@ -32,6 +38,12 @@ export interface PythonSandboxOptions {
   readonly startTimeoutMs?: number;
   /** The memory limit of pre-started processes until a request asks for another. @default 256 */
   readonly prestartMemoryMiB?: number;
+  /**
+   * Start a replacement only once a run has ended, not when its process is taken: the run then
+   * has the CPU to itself (the executor with its extension, where the load happens after the
+   * response anyway). @default false
+   */
+  readonly refillAfterRun?: boolean;
 }
 
 /** JS heap a Deno host needs besides the Python heap (Pyodide's own JS objects), in MiB. */
@@ -46,17 +58,15 @@ const outcomeSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), name: z.string(), message: z.string(), traceback: z.string() }),
 ]);
 const messageSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('ready'), loadMs: z.number() }),
+  z.object({ t: z.literal('ready') }),
   z.object({ t: z.literal('o'), s: z.union([z.literal(1), z.literal(2)]), d: z.string() }),
   z.object({
     t: z.literal('result'),
     outcome: outcomeSchema,
     outputExceeded: z.boolean(),
     memoryExhausted: z.boolean(),
-    files: fileMapSchema(z.string()),
+    files: z.array(z.tuple([z.string(), z.string()])).max(MAX_OUTPUT_FILES),
     filesTruncated: z.boolean(),
-    prepMs: z.number(),
-    runMs: z.number(),
   }),
 ]);
 type HostMessage = z.infer<typeof messageSchema>;
@@ -72,6 +82,7 @@ export function denoRunArgs(readablePaths: readonly string[]): string[] {
   return [
     'run',
     '--no-prompt',
+    '--no-code-cache',
     '--no-config',
     '--no-lock',
     '--no-remote',
@@ -88,7 +99,10 @@ export function denoRunArgs(readablePaths: readonly string[]): string[] {
   ];
 }
 
-/** Nothing of the host's environment: only where Deno may keep its (unused) cache. */
+/**
+ * Nothing of the host's environment. DENO_DIR names a path Deno can never create (see
+ * `PythonSandbox`): it then keeps its caches in memory, and a run can leave nothing on disk.
+ */
 export function denoEnv(denoDir: string): NodeJS.ProcessEnv {
   return { DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
 }
@@ -102,31 +116,31 @@ class HostProcess {
   private listener: ((message: HostMessage) => void) | undefined;
   private protocolBytes = 0;
   private protocolCapBytes = 64 * 1024;
-  private pendingLine = '';
+  private readonly lines = new LineSplitter();
   private diagnostics = new CappedText(16 * 1024);
   killedFor: KillReason | undefined;
 
   constructor(
-    files: RuntimeFiles,
-    snapshotPath: string | undefined,
-    denoDir: string,
+    denoPath: string,
+    links: NeutralLinks,
     readonly memoryMiB: number,
   ) {
-    const readable = [files.pyodideDir, files.hostScriptPath, ...(snapshotPath ? [snapshotPath] : [])];
+    const readable = [links.pyodideDir, links.hostScript, ...(links.snapshot ? [links.snapshot] : [])];
     this.child = spawn(
-      files.denoPath,
+      denoPath,
       [
         ...denoRunArgs(readable),
         `--v8-flags=--max-old-space-size=${HOST_HEAP_MIB + memoryMiB}`,
-        files.hostScriptPath,
+        links.hostScript,
         'serve',
-        files.pyodideDir,
-        snapshotPath ?? '',
+        links.pyodideDir,
+        links.snapshot ?? '',
       ],
       {
-        env: denoEnv(denoDir),
-        cwd: denoDir,
+        env: denoEnv(links.denoDir),
+        cwd: links.dir,
         stdio: ['pipe', 'pipe', 'pipe'],
+        argv0: 'deno', // node:process reports it: not the binary's host path
         detached: true, // its own process group, killed as a whole
       },
     );
@@ -191,9 +205,7 @@ class HostProcess {
       this.kill('protocol');
       return;
     }
-    const lines = (this.pendingLine + chunk).split('\n');
-    this.pendingLine = lines.pop() ?? '';
-    for (const line of lines) {
+    for (const line of this.lines.push(chunk)) {
       if (line === '') continue;
       let parsed: unknown;
       try {
@@ -229,11 +241,16 @@ class Semaphore {
 export class PythonSandbox {
   private readonly workDir: string;
   private readonly denoDir: string;
+  private readonly work: WorkDir;
   private snapshot: Promise<string> | undefined;
+  private links: Promise<NeutralLinks> | undefined;
+  private refilling: Promise<void> = Promise.resolve();
+  private warming: Promise<void> = Promise.resolve();
   private readonly prestarted: HostProcess[] = [];
   private readonly prestartCount: number;
   private readonly semaphore: Semaphore;
   private readonly startTimeoutMs: number;
+  private readonly refillAfterRun: boolean;
   private prestartMemoryMiB: number;
   private closed = false;
   private readonly live = new Set<HostProcess>();
@@ -242,18 +259,36 @@ export class PythonSandbox {
     private readonly files: RuntimeFiles,
     options: PythonSandboxOptions = {},
   ) {
-    this.workDir = mkdtempSync(join(tmpdir(), 'custody-python-'));
-    this.denoDir = mkdtempSync(join(this.workDir, 'deno-'));
+    removeLeftovers(tmpdir());
+    this.work = createWorkDir(tmpdir(), files);
+    this.workDir = this.work.dir;
+    this.denoDir = this.work.denoDir;
     this.prestartCount = options.prestartedProcesses ?? 1;
     this.semaphore = new Semaphore(options.maxConcurrent ?? Math.max(1, availableParallelism()));
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.refillAfterRun = options.refillAfterRun ?? false;
     this.prestartMemoryMiB = options.prestartMemoryMiB ?? 256;
   }
 
   /** Builds the snapshot and fills the pool now rather than at the first execution. */
-  async warmUp(): Promise<void> {
-    await this.snapshotPath();
-    this.refill();
+  warmUp(): Promise<void> {
+    const warming = (async () => {
+      await this.neutralLinks();
+      this.refill();
+      await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
+    })();
+    this.warming = warming.catch(() => undefined);
+    return warming;
+  }
+
+  /**
+   * Settles once the pool is full again and every pre-started process has loaded (or failed).
+   * Lambda freezes the environment after each response, and a process still loading with it:
+   * the executor awaits this before it returns, so the next run finds a loaded process.
+   */
+  async settled(): Promise<void> {
+    await this.warming;
+    await this.refilling;
     await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
   }
 
@@ -265,6 +300,7 @@ export class PythonSandbox {
       return await this.runOnce(request, started);
     } finally {
       release();
+      if (this.refillAfterRun) this.refill();
     }
   }
 
@@ -318,7 +354,7 @@ export class PythonSandbox {
     const endedAt = performance.now();
 
     const files = new CappedFiles(limits.maxOutputBytes, MAX_OUTPUT_FILES);
-    for (const [name, content] of Object.entries(result?.files ?? {})) {
+    for (const [name, content] of result?.files ?? []) {
       if (unsafeFileNameReason(name) === undefined) files.add(name, content);
     }
     const base = {
@@ -329,10 +365,9 @@ export class PythonSandbox {
       files: files.toRecord(),
       filesTruncated: files.truncated || (result?.filesTruncated ?? false),
     };
-    const waitMs = jobSentAt - started;
-    const timings = result
-      ? { startMs: waitMs + result.prepMs, runMs: result.runMs }
-      : { startMs: waitMs, runMs: endedAt - jobSentAt };
+    // Measured here, never taken from the process (the code can forge what it reports): the wait
+    // for a loaded process, then everything from handing it the job to its exit.
+    const timings = { startMs: jobSentAt - started, runMs: endedAt - jobSentAt };
 
     switch (host.killedFor) {
       case 'deadline':
@@ -379,14 +414,12 @@ export class PythonSandbox {
 
   /** A pre-started process with the right memory limit, else a new one; then refills the pool. */
   private async takeProcess(memoryMiB: number): Promise<HostProcess> {
-    const snapshotPath = await this.snapshotPath();
+    const links = await this.neutralLinks();
     const index = this.prestarted.findIndex((p) => p.memoryMiB === memoryMiB);
     const host =
-      index >= 0
-        ? (this.prestarted.splice(index, 1)[0] as HostProcess)
-        : this.spawnHost(snapshotPath, memoryMiB);
+      index >= 0 ? (this.prestarted.splice(index, 1)[0] as HostProcess) : this.spawnHost(links, memoryMiB);
     this.prestartMemoryMiB = memoryMiB;
-    this.refill();
+    if (!this.refillAfterRun) this.refill();
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -424,10 +457,10 @@ export class PythonSandbox {
     const keep = this.prestarted.filter((p) => p.memoryMiB === this.prestartMemoryMiB);
     this.prestarted.splice(0, this.prestarted.length, ...keep);
     if (this.prestartCount === 0) return;
-    this.snapshotPath()
-      .then((path) => {
+    this.refilling = this.neutralLinks()
+      .then((links) => {
         while (!this.closed && this.prestarted.length < this.prestartCount) {
-          const host = this.spawnHost(path, this.prestartMemoryMiB);
+          const host = this.spawnHost(links, this.prestartMemoryMiB);
           this.prestarted.push(host);
           // A pre-started process that dies is dropped from the pool, not handed out.
           host.exited.then(() => {
@@ -440,11 +473,20 @@ export class PythonSandbox {
       .catch(() => undefined);
   }
 
-  private spawnHost(snapshotPath: string, memoryMiB: number): HostProcess {
-    const host = new HostProcess(this.files, snapshotPath || undefined, this.denoDir, memoryMiB);
+  private spawnHost(links: NeutralLinks, memoryMiB: number): HostProcess {
+    const host = new HostProcess(this.files.denoPath, links, memoryMiB);
     this.live.add(host);
     host.exited.then(() => this.live.delete(host));
     return host;
+  }
+
+  /** The paths processes are given, once the snapshot (if any) is there to link to. */
+  private neutralLinks(): Promise<NeutralLinks> {
+    this.links ??= this.snapshotPath().then((snapshotPath) => this.work.links(snapshotPath || undefined));
+    this.links.catch(() => {
+      this.links = undefined;
+    });
+    return this.links;
   }
 
   /** The snapshot file: the prebuilt one, else one built once by this sandbox into its private folder. */
@@ -484,7 +526,7 @@ export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promi
     ],
     {
       env: denoEnv(denoDir),
-      cwd: denoDir,
+      cwd: '/',
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

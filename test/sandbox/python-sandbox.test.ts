@@ -152,14 +152,12 @@ except OSError:
       outcome: { ok: true, result: 'late' },
       outputExceeded: false,
       memoryExhausted: false,
-      files: {},
+      files: [],
       filesTruncated: false,
-      prepMs: 0,
-      runMs: 0,
     });
     writeFileSync(
       fakeDeno,
-      `#!/bin/bash\necho '{"t":"ready","loadMs":1}'\n/bin/cat > /dev/null\n(/bin/sleep 0.3; echo '${result}') &\nexit 0\n`,
+      `#!/bin/bash\necho '{"t":"ready"}'\n/bin/cat > /dev/null\n(/bin/sleep 0.3; echo '${result}') &\nexit 0\n`,
       { mode: 0o755 },
     );
     const late = new PythonSandbox(

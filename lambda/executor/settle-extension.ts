@@ -1,0 +1,189 @@
+/**
+ * An internal Lambda extension that lets the pre-started Python process finish loading after the
+ * response and before the freeze.
+ *
+ * Lambda freezes the environment once the runtime and every registered extension have asked for
+ * the next event; it returns the function's response to the caller as soon as the runtime posts
+ * it. So an extension that asks for its next event only once `settle()` has resolved moves the
+ * replacement's load out of the caller's latency (it is still billed). Without it, a replacement
+ * started during a run is frozen half-loaded and the next run pays the rest
+ * (bench/freeze-emulation.ts, docs/sandbox.md).
+ *
+ * Bounded: `settle()` is awaited at most `maxWaitMs`, and every failure of the Extensions API ends
+ * the extension (the executor keeps working without it; only the warm path is lost).
+ */
+import { execFileSync } from 'node:child_process';
+
+/** Registers in a child Node process and prints the answer: a synchronous call, for module init. */
+const REGISTER_SCRIPT = `
+const [url, name] = process.argv.slice(1);
+fetch(url, { method: 'POST', headers: { 'Lambda-Extension-Name': name }, body: '{"events":["INVOKE"]}' })
+  .then(async (r) => { await r.arrayBuffer(); return { status: r.status, id: r.headers.get('lambda-extension-identifier') }; })
+  .catch((e) => ({ error: String(e && e.message) }))
+  .then((answer) => process.stdout.write(JSON.stringify(answer)));
+`;
+
+export interface SettleExtensionOptions {
+  /** host:port of the Runtime API (AWS_LAMBDA_RUNTIME_API). */
+  readonly runtimeApi: string;
+  /** What to wait for after each invocation's run, before Lambda may freeze. */
+  readonly settle: () => Promise<void>;
+  /** @default 10_000 */
+  readonly maxWaitMs?: number;
+  /** @default 'custody-python-prestart' */
+  readonly name?: string;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Told once if the extension stops (registration refused, API error). */
+  readonly onStop?: (reason: string) => void;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+export class SettleExtension {
+  /** One per invocation, in order: resolved when its run has ended; the extension waits on it. */
+  private readonly runs = new Map<number, Deferred>();
+  private invokes = 0;
+  private runsEnded = 0;
+  private stopped = false;
+  readonly done: Promise<void>;
+
+  private constructor(
+    private readonly options: SettleExtensionOptions,
+    private readonly id: string,
+  ) {
+    this.done = this.loop();
+  }
+
+  /** Registers during init; undefined (and `onStop`) if the Runtime API refuses. */
+  static async register(options: SettleExtensionOptions): Promise<SettleExtension | undefined> {
+    try {
+      const response = await (options.fetch ?? fetch)(
+        `http://${options.runtimeApi}/2020-01-01/extension/register`,
+        {
+          method: 'POST',
+          headers: { 'Lambda-Extension-Name': options.name ?? 'custody-python-prestart' },
+          body: JSON.stringify({ events: ['INVOKE'] }),
+        },
+      );
+      const id = response.headers.get('lambda-extension-identifier');
+      await response.arrayBuffer();
+      if (!response.ok || !id) {
+        options.onStop?.(`registration refused (HTTP ${response.status})`);
+        return undefined;
+      }
+      return new SettleExtension(options, id);
+    } catch (error) {
+      options.onStop?.(`registration failed: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Registers before this returns, so from a CommonJS handler module's top level the registration
+   * reaches Lambda before the runtime asks for its first invocation (which ends init, and with it
+   * the time extensions may register). Costs one short-lived Node process at init.
+   */
+  static registerSync(options: SettleExtensionOptions): SettleExtension | undefined {
+    const name = options.name ?? 'custody-python-prestart';
+    let answer: { status?: number; id?: string | null; error?: string };
+    try {
+      const out = execFileSync(
+        process.execPath,
+        ['-e', REGISTER_SCRIPT, `http://${options.runtimeApi}/2020-01-01/extension/register`, name],
+        { encoding: 'utf8', timeout: 5_000, env: { PATH: process.env.PATH ?? '' } },
+      );
+      answer = JSON.parse(out);
+    } catch (error) {
+      answer = { error: (error as Error).message };
+    }
+    if (answer.error !== undefined) {
+      options.onStop?.(`registration failed: ${answer.error}`);
+      return undefined;
+    }
+    if (answer.status !== 200 || !answer.id) {
+      options.onStop?.(`registration refused (HTTP ${answer.status})`);
+      return undefined;
+    }
+    return new SettleExtension(options, answer.id);
+  }
+
+  /** The handler calls this when its run has ended (its response is about to be posted). */
+  runEnded(): void {
+    this.run(this.runsEnded).resolve();
+    this.runsEnded += 1;
+  }
+
+  private run(index: number): Deferred {
+    let run = this.runs.get(index);
+    if (!run) {
+      run = deferred();
+      this.runs.set(index, run);
+    }
+    return run;
+  }
+
+  private async loop(): Promise<void> {
+    const maxWaitMs = this.options.maxWaitMs ?? 10_000;
+    // Init ends when this asks for its first event: once the first process has loaded.
+    await this.bounded(this.options.settle(), maxWaitMs);
+    while (!this.stopped) {
+      // Asking for the next event tells Lambda this extension is done (with init, then with the
+      // previous invocation); it answers when the next invocation starts.
+      let eventType: string;
+      try {
+        const response = await (this.options.fetch ?? fetch)(
+          `http://${this.options.runtimeApi}/2020-01-01/extension/event/next`,
+          {
+            headers: { 'Lambda-Extension-Identifier': this.id },
+          },
+        );
+        const event = (await response.json()) as { eventType?: string };
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        eventType = String(event.eventType);
+      } catch (error) {
+        this.stop(`next event failed: ${(error as Error).message}`);
+        return;
+      }
+      if (eventType !== 'INVOKE') {
+        this.stop(`event ${eventType}`);
+        return;
+      }
+      const index = this.invokes;
+      this.invokes += 1;
+      await this.bounded(
+        this.run(index).promise.then(() => this.options.settle()),
+        maxWaitMs,
+      );
+      this.runs.delete(index);
+    }
+  }
+
+  /** Waits for `work` (its failure too), at most `maxWaitMs`. */
+  private async bounded(work: Promise<void>, maxWaitMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      work.catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, maxWaitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private stop(reason: string): void {
+    this.stopped = true;
+    this.options.onStop?.(reason);
+  }
+}

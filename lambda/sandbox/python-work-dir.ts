@@ -1,0 +1,109 @@
+/**
+ * The folder of one Python sandbox, under the machine's temp folder:
+ *
+ *   custody-python-XXXX/owner           the owning process's pid (leftovers of dead owners are removed)
+ *   custody-python-XXXX/no-cache        a regular file: DENO_DIR points under it, so no process
+ *                                       can ever create Deno's cache folder (caches stay in memory)
+ *   custody-python-XXXX/runtime-XXXX/   neutral links to the runtime files, the processes' working
+ *                                       directory: the paths they see say nothing of the host
+ *   custody-python-XXXX/pyodide.snapshot  a snapshot built locally, when there is no prebuilt one
+ */
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { RuntimeFiles } from './runtime-files.ts';
+
+/** The neutral names, inside a sandbox's folder, of the files every process reads. */
+const LINKS = { pyodideDir: 'pyodide', hostScript: 'host.mjs', snapshot: 'snapshot' } as const;
+/** Where the processes run: the folder of links (nothing else in it is readable to them). */
+const RUNTIME_LINKS_DIR = 'runtime';
+/** A regular file: DENO_DIR points under it, so no process can ever create its cache folder. */
+const NO_CACHE_FILE = 'no-cache';
+/** The sandbox's owner (this process's pid), to tell leftovers of a dead process from a live one. */
+const OWNER_FILE = 'owner';
+const WORK_DIR_PREFIX = 'custody-python-';
+
+/** The paths a process is given: links inside the sandbox's folder, and the cache path. */
+export interface NeutralLinks {
+  readonly dir: string;
+  readonly pyodideDir: string;
+  readonly hostScript: string;
+  readonly snapshot?: string;
+  readonly denoDir: string;
+}
+
+export interface WorkDir {
+  readonly dir: string;
+  readonly denoDir: string;
+  /** Links the snapshot (if any) and returns the paths a process is given. Call once. */
+  links(snapshotPath: string | undefined): NeutralLinks;
+}
+
+export function createWorkDir(parent: string, files: RuntimeFiles): WorkDir {
+  const dir = mkdtempSync(join(parent, WORK_DIR_PREFIX));
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+  writeFileSync(join(dir, NO_CACHE_FILE), '', { mode: 0o400 });
+  const denoDir = join(dir, NO_CACHE_FILE, 'deno');
+  const linksDir = mkdtempSync(join(dir, `${RUNTIME_LINKS_DIR}-`));
+  symlinkSync(files.pyodideDir, join(linksDir, LINKS.pyodideDir));
+  symlinkSync(files.hostScriptPath, join(linksDir, LINKS.hostScript));
+  return {
+    dir,
+    denoDir,
+    links(snapshotPath) {
+      const base = {
+        dir: linksDir,
+        pyodideDir: join(linksDir, LINKS.pyodideDir),
+        hostScript: join(linksDir, LINKS.hostScript),
+        denoDir,
+      };
+      if (!snapshotPath) return base;
+      symlinkSync(snapshotPath, join(linksDir, LINKS.snapshot));
+      return { ...base, snapshot: join(linksDir, LINKS.snapshot) };
+    },
+  };
+}
+
+/**
+ * Removes the folders that sandboxes of processes no longer running left in `dir` (a crash, a
+ * kill): a pre-built snapshot, links. Folders of live processes, and any whose owner cannot be
+ * told, are kept.
+ */
+export function removeLeftovers(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.startsWith(WORK_DIR_PREFIX));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const owner = Number(readFileSync(join(path, OWNER_FILE), 'utf8'));
+      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+      if (!statSync(path).isDirectory()) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // no owner file (yet, or not ours): left alone
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
