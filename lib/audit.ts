@@ -3,7 +3,7 @@
  * records as JSON lines), and a scheduled digester that seals what was written with an
  * asymmetric KMS signature so tampering can be detected.
  */
-import { ArnFormat, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -21,12 +21,35 @@ export interface CustodyAuditProps {
   readonly auditLogRetention: logs.RetentionDays;
   /** Retention of the digester's own (operational) log group. */
   readonly logRetention: logs.RetentionDays;
-  /** Applies to the table, the audit log group and both keys. */
+  /**
+   * Applies to the audit log group and both keys; the table gets it too, except that
+   * RETAIN_ON_UPDATE_OR_DELETE becomes RETAIN there (see `tableRemovalPolicy`).
+   */
   readonly auditRemovalPolicy: RemovalPolicy;
   /** What happens to operational log groups when the stack is deleted. */
   readonly logRemovalPolicy: RemovalPolicy;
   /** How often the digester seals new audit records. */
   readonly digestInterval: Duration;
+}
+
+/**
+ * `/custody/<stack name>/audit-<the unique suffix of the stack id>`: the stack id
+ * (`arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>`) is new for every stack created
+ * under that name, so the group of a deleted stack (retained) never collides with a new one.
+ */
+export function auditLogGroupNameOfStack(stack: Stack): string {
+  const uniqueId = Fn.select(2, Fn.split('/', stack.stackId));
+  return `/custody/${stack.stackName}/audit-${uniqueId}`;
+}
+
+/**
+ * The table's removal policy. RETAIN_ON_UPDATE_OR_DELETE would make a rolled-back create delete
+ * the table, which deletion protection refuses, leaving the stack in ROLLBACK_FAILED; plain RETAIN
+ * keeps a rolled-back table instead. The table's name is generated, so a kept table never blocks
+ * a retry (delete it deliberately: docs/deploy.md, teardown).
+ */
+export function tableRemovalPolicy(policy: RemovalPolicy): RemovalPolicy {
+  return policy === RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE ? RemovalPolicy.RETAIN : policy;
 }
 
 /** Credential patterns the audit log masks (on top of the broker's own redaction). */
@@ -61,7 +84,7 @@ export class CustodyAudit extends Construct {
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.auditKey,
       deletionProtection: true,
-      removalPolicy: props.auditRemovalPolicy,
+      removalPolicy: tableRemovalPolicy(props.auditRemovalPolicy),
       stream: dynamodb.StreamViewType.NEW_IMAGE,
     });
     for (const index of [AUDIT_TABLE.byTimeIndex, AUDIT_TABLE.byCallerIndex]) {
@@ -74,8 +97,10 @@ export class CustodyAudit extends Construct {
     }
 
     // A name derived from the stack lets the key policy name this exact log group (a generated
-    // name would make the key and the group depend on each other).
-    const auditLogGroupName = `/custody/${stack.stackName}/audit`;
+    // name would make the key and the group depend on each other). The stack id's unique part
+    // makes it differ per stack incarnation: a group retained by `cdk destroy` never blocks the
+    // next deploy of the same stack with "already exists".
+    const auditLogGroupName = auditLogGroupNameOfStack(stack);
     this.auditKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'CloudWatchLogsEncryptsTheAuditLogGroup',

@@ -48,10 +48,15 @@ export interface CustodyConstructProps {
   readonly dnsControl?: DnsControl;
   /**
    * What happens to the audit table, the audit log group and the audit keys when the stack is
-   * deleted. The table also has deletion protection on. @default RemovalPolicy.RETAIN
+   * deleted. RETAIN_ON_UPDATE_OR_DELETE keeps them on delete and update but removes them when a
+   * first create rolls back, so a failed deploy can be retried; the table (deletion protection on,
+   * generated name) is plain RETAIN under it. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly auditRemovalPolicy?: RemovalPolicy;
-  /** What happens to operational log groups when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to operational log groups when the stack is deleted (they have generated names).
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+   */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** How often the audit digester seals new records. @default Duration.minutes(5) */
   readonly auditDigestInterval?: Duration;
@@ -91,7 +96,7 @@ export class CustodyConstruct extends Construct {
     super(scope, id);
     const { policy } = props;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const integrationTimeout = props.integrationTimeout ?? DEFAULT_INTEGRATION_TIMEOUT;
     if (Object.keys(policy.profiles).length === 0) {
       throw new Error('CustodyConstruct: props.policy declares no profiles; there would be nothing to run');
@@ -108,7 +113,7 @@ export class CustodyConstruct extends Construct {
     const audit = new CustodyAudit(this, 'Audit', {
       auditLogRetention: props.auditLogRetention ?? logs.RetentionDays.TEN_YEARS,
       logRetention,
-      auditRemovalPolicy: props.auditRemovalPolicy ?? RemovalPolicy.RETAIN,
+      auditRemovalPolicy: props.auditRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       logRemovalPolicy,
       digestInterval,
     });
