@@ -156,8 +156,8 @@ export class CustodyAudit extends Construct {
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
-      // One digester at a time: digests chain, so two concurrent runs would fork the chain.
-      reservedConcurrentExecutions: 1,
+      // One digester at a time: a lease item in the table (lambda/audit/digest-lease.ts), not a
+      // reserved concurrency of 1, which new accounts refuse (10 unreserved executions minimum).
       environment: {
         [DIGESTER_ENV.table]: this.auditTable.tableName,
         [DIGESTER_ENV.logGroup]: this.auditLogGroup.logGroupName,
