@@ -112,7 +112,7 @@ describe('ExecutionRole', () => {
       const statements = identityStatementsOfRole(s.json, roleId);
       const expected =
         profile.secrets.length > 0
-          ? ['lambda:InvokeFunction', 'secretsmanager:GetSecretValue']
+          ? ['kms:Decrypt', 'lambda:InvokeFunction', 'secretsmanager:GetSecretValue']
           : ['lambda:InvokeFunction'];
       expect(allowedActionsOfRole(s.json, roleId)).toEqual(expected);
       const invoke = statements.find((st) => actionsOf(st).includes('lambda:InvokeFunction'));
@@ -126,6 +126,13 @@ describe('ExecutionRole', () => {
       for (const secret of profile.secrets)
         expect(resources).toContain(`:secret:${secret.secretName}-??????`);
       expect([read?.Resource].flat()).toHaveLength(profile.secrets.length);
+      // A secret under a customer-managed key: Decrypt only via Secrets Manager, only its secrets.
+      const decrypt = statements.find((st) => actionsOf(st).includes('kms:Decrypt'));
+      expect(Object.keys(decrypt?.Condition ?? {}).sort()).toEqual(['ArnLike', 'StringEquals']);
+      expect(JSON.stringify(decrypt?.Condition?.StringEquals)).toContain('"kms:ViaService":');
+      expect(JSON.stringify(decrypt?.Condition?.ArnLike)).toBe(
+        JSON.stringify({ 'kms:EncryptionContext:SecretARN': [read?.Resource].flat() }),
+      );
     }
   });
 
