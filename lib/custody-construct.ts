@@ -13,6 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import type { DeploymentFile } from '../lambda/broker/deployment-file.ts';
 import type { Policy } from '../lambda/core/policy.ts';
 import { CustodyAlarms } from './alarms.ts';
 import { CustodyApi, type CustodyApiThrottle, DEFAULT_INTEGRATION_TIMEOUT } from './api.ts';
@@ -72,6 +73,8 @@ export class CustodyConstruct extends Construct {
   readonly api: apigateway.RestApi;
   readonly brokerFunction: lambda.Function;
   readonly brokerRole: iam.Role;
+  /** What the broker's bundle carries as `deployment.json` (profiles, secrets, resource names). */
+  readonly brokerDeployment: DeploymentFile;
   /** Executor Lambda by profile name. */
   readonly executors: ReadonlyMap<string, lambda.Function>;
   /** Execution role by profile name. */
@@ -133,6 +136,7 @@ export class CustodyConstruct extends Construct {
     });
     this.brokerFunction = broker.function;
     this.brokerRole = broker.role;
+    this.brokerDeployment = broker.deploymentFile;
 
     const executors = new Map<string, lambda.Function>();
     const roles = new Map<string, iam.Role>();
