@@ -21,6 +21,7 @@ import { CustodyAudit } from './audit.ts';
 import { brokerTimeout, CustodyBroker, type DeployedProfile } from './broker.ts';
 import { AuditContributorInsights } from './contributor-insights.ts';
 import { CustodyDashboard } from './dashboard.ts';
+import { warnAboutDocumentationAccount } from './documentation-account.ts';
 import { ExecutionRole } from './execution-role.ts';
 import { executorTimeout, ProfileExecutor } from './executors.ts';
 import { CustodyNetwork, type DnsControl } from './network.ts';
@@ -104,6 +105,7 @@ export class CustodyConstruct extends Construct {
     if (Object.keys(policy.profiles).length === 0) {
       throw new Error('CustodyConstruct: props.policy declares no profiles; there would be nothing to run');
     }
+    warnAboutDocumentationAccount(this, policy);
 
     this.network = new CustodyNetwork(this, 'Network', {
       dnsControl: props.dnsControl,

@@ -109,6 +109,12 @@ describe('the CDK app', () => {
       expect(status, output).toBe(0);
     });
 
+    it('warns, where the user sees it, that the example policy names the documentation account', () => {
+      expect(output).toMatch(
+        /documentation account 111122223333: principal agent \(arn:aws:iam::111122223333:role\/custody-agent\)/,
+      );
+    });
+
     it('bundles the broker as ESM with a source map and the validated policy beside it', () => {
       const dir = assetOf('custody broker: identity, policy, STS, audit');
       expect(readdirSync(dir).sort()).toEqual([
