@@ -38,8 +38,13 @@ export interface CustodyAuditProps {
  * under that name, so the group of a deleted stack (retained) never collides with a new one.
  */
 export function auditLogGroupNameOfStack(stack: Stack): string {
+  return custodyLogGroupNameOfStack(stack, 'audit');
+}
+
+/** `/custody/<stack name>/<purpose>-<the unique suffix of the stack id>` (see above). */
+export function custodyLogGroupNameOfStack(stack: Stack, purpose: string): string {
   const uniqueId = Fn.select(2, Fn.split('/', stack.stackId));
-  return `/custody/${stack.stackName}/audit-${uniqueId}`;
+  return `/custody/${stack.stackName}/${purpose}-${uniqueId}`;
 }
 
 /**
@@ -101,24 +106,7 @@ export class CustodyAudit extends Construct {
     // makes it differ per stack incarnation: a group retained by `cdk destroy` never blocks the
     // next deploy of the same stack with "already exists".
     const auditLogGroupName = auditLogGroupNameOfStack(stack);
-    this.auditKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsEncryptsTheAuditLogGroup',
-        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnEquals: {
-            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
-              service: 'logs',
-              resource: 'log-group',
-              resourceName: auditLogGroupName,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-        },
-      }),
-    );
+    this.allowLogsToEncrypt('CloudWatchLogsEncryptsTheAuditLogGroup', auditLogGroupName);
     this.auditLogGroup = new logs.LogGroup(this, 'AuditLogGroup', {
       logGroupName: auditLogGroupName,
       retention: props.auditLogRetention,
@@ -235,6 +223,33 @@ export class CustodyAudit extends Construct {
       );
     }
     return grant;
+  }
+
+  /**
+   * Lets CloudWatch Logs use the audit key for the one log group named `logGroupName` (the
+   * encryption context names the group's ARN), and nothing else. The group must exist only after
+   * the key: add a dependency on `auditKey`.
+   */
+  allowLogsToEncrypt(sid: string, logGroupName: string): void {
+    const stack = Stack.of(this);
+    this.auditKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid,
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnEquals: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: logGroupName,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
   }
 
   /** Lets `grantee` append lines to the audit log group (and nothing else there). */

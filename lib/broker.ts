@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Aws, Duration, type RemovalPolicy, Stage, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, type RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import { DEPLOYMENT_ENV, DEPLOYMENT_FILE, type DeploymentFile } from '../lambda/broker/deployment-file.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../lambda/core/metrics.ts';
 import type { Policy } from '../lambda/core/policy.ts';
-import type { CustodyAudit } from './audit.ts';
+import { type CustodyAudit, custodyLogGroupNameOfStack } from './audit.ts';
 import {
   checkEnvironmentSize,
   deploymentFileOf,
@@ -64,7 +64,14 @@ export class CustodyBroker extends Construct {
       [DEPLOYMENT_FILE]: this.deploymentFile,
     });
 
+    // The broker's log group may hold audit records the audit trail could not take yet: it is
+    // encrypted with the audit key, whose policy names the group (hence the fixed name, unique
+    // per stack incarnation like the audit log group's).
+    const logGroupName = custodyLogGroupNameOfStack(Stack.of(this), 'broker');
+    props.audit.allowLogsToEncrypt('CloudWatchLogsEncryptsTheBrokerLogGroup', logGroupName);
     const broker = new CustodyFunction(this, 'Broker', {
+      logGroupName,
+      logEncryptionKey: props.audit.auditKey,
       entry: 'lambda/broker/handler.ts',
       description: 'custody broker: identity, policy, STS, audit',
       roleDescription: 'custody broker: assumes execution roles, writes the audit trail',
@@ -90,6 +97,7 @@ export class CustodyBroker extends Construct {
     checkEnvironmentSize(this.function);
     this.role = broker.role;
     this.logGroup = broker.logGroup;
+    this.logGroup.node.addDependency(props.audit.auditKey);
 
     // Audit: PutItem (the conditional "started"/"completed" writes), GetItem and Query (GET
     // /v1/executions/{id}). No Update, no Delete: the broker cannot rewrite history.

@@ -138,7 +138,7 @@ describe('CustodyAudit', () => {
   it('tells the digester the table, the log group and the signing key', () => {
     const [, digester] = functionByDescription(s.json, DIGESTER);
     const [signingKeyId] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec !== undefined);
-    const [logGroupId] = theResource(s.json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
+    const [logGroupId] = auditLogGroup(s.json);
     expect((digester.Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
       CUSTODY_AUDIT_TABLE: { Ref: table[0] },
       CUSTODY_AUDIT_LOG_GROUP: { Ref: logGroupId },

@@ -8,7 +8,7 @@ import {
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../../lambda/core/metrics.ts';
 import { brokerTimeout } from '../../lib/broker.ts';
 import { executorTimeout } from '../../lib/executors.ts';
-import { CfnResolver, WORLD } from './cfn-resolve.ts';
+import { CfnResolver, WORLD, WORLD_STACK_UUID } from './cfn-resolve.ts';
 import {
   actionsOf,
   allowedActionsOfRole,
@@ -24,6 +24,7 @@ import {
   roleOfFunction,
   type Synthesized,
   synthCustody,
+  theResource,
 } from './synth.ts';
 
 const policy = examplePolicy();
@@ -93,6 +94,27 @@ describe('CustodyBroker', () => {
       // Role names are account-wide: the region keeps two regions' stacks apart.
       expect(roleName).toContain(`-${WORLD.region}-${name}`);
     }
+  });
+
+  it('encrypts its log group (pending audit records) with the audit key, which names the group', () => {
+    const resolver = new CfnResolver(s.json);
+    const groupId = referencedId((broker.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
+    const group = s.json.Resources[groupId]!;
+    const [auditKeyId, auditKey] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec === undefined);
+    expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [auditKeyId, 'Arn'] });
+    expect(resolver.resolve(group.Properties.LogGroupName)).toBe(
+      `/custody/Custody/broker-${WORLD_STACK_UUID}`,
+    );
+    expect(group.DependsOn).toContain(auditKeyId);
+    const statements = (auditKey.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> })
+      .Statement;
+    const logs = statements.find((st) => st.Sid === 'CloudWatchLogsEncryptsTheBrokerLogGroup');
+    expect(resolver.resolve(logs?.Principal)).toEqual({ Service: `logs.${WORLD.region}.amazonaws.com` });
+    expect(resolver.resolve(logs?.Condition)).toEqual({
+      ArnEquals: {
+        'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${WORLD.region}:${WORLD.account}:log-group:/custody/Custody/broker-${WORLD_STACK_UUID}`,
+      },
+    });
   });
 
   it('may assume the execution roles, write the audit trail and its own logs, and nothing else', () => {
