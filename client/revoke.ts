@@ -169,9 +169,12 @@ async function controlPlane(
   try {
     let tableName = values.table;
     let roleName = values['role-name'];
+    let stackLogGroup: string | undefined;
     if (values.stack !== undefined) {
       const outputs = await readStackOutputs(track(new CloudFormationClient({ region })), values.stack);
       tableName = outputs.auditTableName;
+      // Stacks deployed before the output existed: the group is named after the stack.
+      stackLogGroup = outputs.auditLogGroupName ?? auditLogGroupNameOf(values.stack);
       if (scope === 'profile' && roleName === undefined) {
         roleName = outputs.roleNames[target];
         if (roleName === undefined) {
@@ -195,8 +198,7 @@ async function controlPlane(
       new DynamoDBClient({ region, ...(values.endpoint ? { endpoint: values.endpoint } : {}) }),
     );
     const sts = track(new STSClient({ region }));
-    const logGroup =
-      values['log-group'] ?? (values.stack !== undefined ? auditLogGroupNameOf(values.stack) : undefined);
+    const logGroup = values['log-group'] ?? stackLogGroup;
     return {
       origin: 'aws',
       dynamo,

@@ -3,7 +3,7 @@
  * records as JSON lines), and a scheduled digester that seals what was written with an
  * asymmetric KMS signature so tampering can be detected.
  */
-import { ArnFormat, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -21,12 +21,40 @@ export interface CustodyAuditProps {
   readonly auditLogRetention: logs.RetentionDays;
   /** Retention of the digester's own (operational) log group. */
   readonly logRetention: logs.RetentionDays;
-  /** Applies to the table, the audit log group and both keys. */
+  /**
+   * Applies to the audit log group and both keys; the table gets it too, except that
+   * RETAIN_ON_UPDATE_OR_DELETE becomes RETAIN there (see `tableRemovalPolicy`).
+   */
   readonly auditRemovalPolicy: RemovalPolicy;
   /** What happens to operational log groups when the stack is deleted. */
   readonly logRemovalPolicy: RemovalPolicy;
   /** How often the digester seals new audit records. */
   readonly digestInterval: Duration;
+}
+
+/**
+ * `/custody/<stack name>/audit-<the unique suffix of the stack id>`: the stack id
+ * (`arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>`) is new for every stack created
+ * under that name, so the group of a deleted stack (retained) never collides with a new one.
+ */
+export function auditLogGroupNameOfStack(stack: Stack): string {
+  return custodyLogGroupNameOfStack(stack, 'audit');
+}
+
+/** `/custody/<stack name>/<purpose>-<the unique suffix of the stack id>` (see above). */
+export function custodyLogGroupNameOfStack(stack: Stack, purpose: string): string {
+  const uniqueId = Fn.select(2, Fn.split('/', stack.stackId));
+  return `/custody/${stack.stackName}/${purpose}-${uniqueId}`;
+}
+
+/**
+ * The table's removal policy. RETAIN_ON_UPDATE_OR_DELETE would make a rolled-back create delete
+ * the table, which deletion protection refuses, leaving the stack in ROLLBACK_FAILED; plain RETAIN
+ * keeps a rolled-back table instead. The table's name is generated, so a kept table never blocks
+ * a retry (delete it deliberately: docs/deploy.md, teardown).
+ */
+export function tableRemovalPolicy(policy: RemovalPolicy): RemovalPolicy {
+  return policy === RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE ? RemovalPolicy.RETAIN : policy;
 }
 
 /** Credential patterns the audit log masks (on top of the broker's own redaction). */
@@ -61,7 +89,7 @@ export class CustodyAudit extends Construct {
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.auditKey,
       deletionProtection: true,
-      removalPolicy: props.auditRemovalPolicy,
+      removalPolicy: tableRemovalPolicy(props.auditRemovalPolicy),
       stream: dynamodb.StreamViewType.NEW_IMAGE,
     });
     for (const index of [AUDIT_TABLE.byTimeIndex, AUDIT_TABLE.byCallerIndex]) {
@@ -74,26 +102,11 @@ export class CustodyAudit extends Construct {
     }
 
     // A name derived from the stack lets the key policy name this exact log group (a generated
-    // name would make the key and the group depend on each other).
-    const auditLogGroupName = `/custody/${stack.stackName}/audit`;
-    this.auditKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloudWatchLogsEncryptsTheAuditLogGroup',
-        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnEquals: {
-            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
-              service: 'logs',
-              resource: 'log-group',
-              resourceName: auditLogGroupName,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-        },
-      }),
-    );
+    // name would make the key and the group depend on each other). The stack id's unique part
+    // makes it differ per stack incarnation: a group retained by `cdk destroy` never blocks the
+    // next deploy of the same stack with "already exists".
+    const auditLogGroupName = auditLogGroupNameOfStack(stack);
+    this.allowLogsToEncrypt('CloudWatchLogsEncryptsTheAuditLogGroup', auditLogGroupName);
     this.auditLogGroup = new logs.LogGroup(this, 'AuditLogGroup', {
       logGroupName: auditLogGroupName,
       retention: props.auditLogRetention,
@@ -131,8 +144,8 @@ export class CustodyAudit extends Construct {
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
-      // One digester at a time: digests chain, so two concurrent runs would fork the chain.
-      reservedConcurrentExecutions: 1,
+      // One digester at a time: a lease item in the table (lambda/audit/digest-lease.ts), not a
+      // reserved concurrency of 1, which new accounts refuse (10 unreserved executions minimum).
       environment: {
         [DIGESTER_ENV.table]: this.auditTable.tableName,
         [DIGESTER_ENV.logGroup]: this.auditLogGroup.logGroupName,
@@ -210,6 +223,33 @@ export class CustodyAudit extends Construct {
       );
     }
     return grant;
+  }
+
+  /**
+   * Lets CloudWatch Logs use the audit key for the one log group named `logGroupName` (the
+   * encryption context names the group's ARN), and nothing else. The group must exist only after
+   * the key: add a dependency on `auditKey`.
+   */
+  allowLogsToEncrypt(sid: string, logGroupName: string): void {
+    const stack = Stack.of(this);
+    this.auditKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid,
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnEquals: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: logGroupName,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
   }
 
   /** Lets `grantee` append lines to the audit log group (and nothing else there). */

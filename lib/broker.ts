@@ -5,18 +5,25 @@
  * read a secret except through an assumed execution role.
  */
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, type RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEPLOYMENT_ENV, DEPLOYMENT_FILE, type DeploymentFile } from '../lambda/broker/deployment-file.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../lambda/core/metrics.ts';
 import type { Policy } from '../lambda/core/policy.ts';
-import type { CustodyAudit } from './audit.ts';
+import { type CustodyAudit, custodyLogGroupNameOfStack } from './audit.ts';
+import {
+  checkEnvironmentSize,
+  deploymentFileOf,
+  nameProfileResources,
+  profileNamePrefix,
+} from './broker-deployment.ts';
 import { CustodyFunction } from './lambda-defaults.ts';
 
 /** The name the policy is copied under, next to the broker's bundle. */
@@ -28,14 +35,6 @@ export interface DeployedProfile {
   readonly executor: lambda.IFunction;
   /** Secret by the variable name it is exposed under. */
   readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
-}
-
-/** The JSON shape of the broker's `CUSTODY_DEPLOYMENT` variable. */
-export interface BrokerDeployment {
-  readonly profiles: Record<
-    string,
-    { readonly roleArn: string; readonly executorArn: string; readonly secrets: Record<string, string> }
-  >;
 }
 
 export interface CustodyBrokerProps {
@@ -54,12 +53,25 @@ export class CustodyBroker extends Construct {
   readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  /** What the broker's bundle carries as `deployment.json`. */
+  readonly deploymentFile: DeploymentFile;
 
   constructor(scope: Construct, id: string, props: CustodyBrokerProps) {
     super(scope, id);
-    const policyFile = writePolicySnapshot(props.policy);
+    this.deploymentFile = deploymentFileOf(props.policy, profileNamePrefix(scope));
+    const bundleFiles = writeBundleFiles(this, {
+      [BROKER_POLICY_FILE]: props.policy,
+      [DEPLOYMENT_FILE]: this.deploymentFile,
+    });
 
+    // The broker's log group may hold audit records the audit trail could not take yet: it is
+    // encrypted with the audit key, whose policy names the group (hence the fixed name, unique
+    // per stack incarnation like the audit log group's).
+    const logGroupName = custodyLogGroupNameOfStack(Stack.of(this), 'broker');
+    props.audit.allowLogsToEncrypt('CloudWatchLogsEncryptsTheBrokerLogGroup', logGroupName);
     const broker = new CustodyFunction(this, 'Broker', {
+      logGroupName,
+      logEncryptionKey: props.audit.auditKey,
       entry: 'lambda/broker/handler.ts',
       description: 'custody broker: identity, policy, STS, audit',
       roleDescription: 'custody broker: assumes execution roles, writes the audit trail',
@@ -71,14 +83,21 @@ export class CustodyBroker extends Construct {
         CUSTODY_AUDIT_TABLE: props.audit.auditTable.tableName,
         CUSTODY_AUDIT_LOG_GROUP: props.audit.auditLogGroup.logGroupName,
         CUSTODY_POLICY_FILE: BROKER_POLICY_FILE,
+        // With deployment.json in the bundle and AWS_REGION, the broker derives every profile's
+        // execution role and executor ARN (lambda/broker/deployment-file.ts).
+        [DEPLOYMENT_ENV.account]: Aws.ACCOUNT_ID,
+        [DEPLOYMENT_ENV.partition]: Aws.PARTITION,
         POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },
-      afterBundling: (_inputDir, outputDir) => [`cp "${policyFile}" "${outputDir}/${BROKER_POLICY_FILE}"`],
+      afterBundling: (_inputDir, outputDir) =>
+        bundleFiles.map(([file, name]) => `cp "${file}" "${outputDir}/${name}"`),
     });
     this.function = broker.function;
+    checkEnvironmentSize(this.function);
     this.role = broker.role;
     this.logGroup = broker.logGroup;
+    this.logGroup.node.addDependency(props.audit.auditKey);
 
     // Audit: PutItem (the conditional "started"/"completed" writes), GetItem and Query (GET
     // /v1/executions/{id}). No Update, no Delete: the broker cannot rewrite history.
@@ -96,35 +115,35 @@ export class CustodyBroker extends Construct {
    * execution roles (with a source identity and session tags). Call once, with every profile.
    */
   connectProfiles(profiles: ReadonlyMap<string, DeployedProfile>): void {
-    const deployment: BrokerDeployment = {
-      profiles: Object.fromEntries(
-        [...profiles].map(([name, p]) => [
-          name,
-          {
-            roleArn: p.role.roleArn,
-            executorArn: p.executor.functionArn,
-            secrets: Object.fromEntries([...p.secrets].map(([variable, s]) => [variable, s.secretName])),
-          },
-        ]),
-      ),
-    };
-    this.function.addEnvironment('CUSTODY_DEPLOYMENT', Stack.of(this).toJsonString(deployment));
-    for (const profile of profiles.values()) {
+    const expected = Object.keys(this.deploymentFile.profiles).sort();
+    if (JSON.stringify([...profiles.keys()].sort()) !== JSON.stringify(expected)) {
+      throw new Error(
+        `CustodyBroker.connectProfiles: expected the policy's profiles (${expected.join(', ')}), got ${[...profiles.keys()].join(', ')}`,
+      );
+    }
+    for (const [name, profile] of profiles) {
+      nameProfileResources(this.deploymentFile, name, profile.executor, profile.role);
       profile.role.grant(this.role, 'sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession');
     }
   }
 }
 
 /**
- * Writes the policy as the broker will read it to a content-addressed file, for the bundling hook
- * to copy. The snapshot is the parsed policy, so the broker reads exactly what synth validated.
+ * Writes each document as JSON to a content-addressed file under the cloud assembly directory
+ * (`cdk.out`, generated and ignored), for the bundling hook to copy into the bundle. The policy
+ * is the parsed one, so the broker reads exactly what synth validated.
  */
-function writePolicySnapshot(policy: Policy): string {
-  const text = `${JSON.stringify(policy, null, 2)}\n`;
-  const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const file = path.join(tmpdir(), `custody-policy-${digest}.json`);
-  writeFileSync(file, text);
-  return file;
+function writeBundleFiles(scope: Construct, documents: Record<string, unknown>): Array<[string, string]> {
+  const root = Stage.of(scope)?.outdir ?? tmpdir();
+  return Object.entries(documents).map(([name, document]) => {
+    const text = `${JSON.stringify(document, null, 2)}\n`;
+    const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);
+    const dir = path.join(root, '.custody-broker-files', digest);
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    return [file, name];
+  });
 }
 
 /** The broker's Lambda timeout: the slowest executor's plus time for STS, secrets and audit. */

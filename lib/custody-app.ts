@@ -27,6 +27,9 @@ export function addCustodyStack(app: App): CustodyStack {
     description: `custody: identity-bound code interpreter (policy ${policyFile})`,
     policy,
     ...(architecture ? { architecture } : {}),
+    // Alarm notifications (lib/alarm-notifications.ts): -c alarmEmail=... and/or -c alarmTopicArn=...
+    ...optionalContext(app, 'alarmEmail'),
+    ...optionalContext(app, 'alarmTopicArn'),
   });
 }
 
@@ -36,4 +39,9 @@ function contextString(app: App, key: string): string | undefined {
   if (typeof value !== 'string')
     throw new Error(`Context ${key} must be a string, got ${JSON.stringify(value)}`);
   return value;
+}
+
+function optionalContext<K extends string>(app: App, key: K): Partial<Record<K, string>> {
+  const value = contextString(app, key);
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }

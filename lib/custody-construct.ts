@@ -13,6 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import type { DeploymentFile } from '../lambda/broker/deployment-file.ts';
 import type { Policy } from '../lambda/core/policy.ts';
 import { CustodyAlarms } from './alarms.ts';
 import { CustodyApi, type CustodyApiThrottle, DEFAULT_INTEGRATION_TIMEOUT } from './api.ts';
@@ -21,6 +22,7 @@ import { CustodyAudit } from './audit.ts';
 import { brokerTimeout, CustodyBroker, type DeployedProfile } from './broker.ts';
 import { AuditContributorInsights } from './contributor-insights.ts';
 import { CustodyDashboard } from './dashboard.ts';
+import { warnAboutDocumentationAccount } from './documentation-account.ts';
 import { ExecutionRole } from './execution-role.ts';
 import { executorTimeout, ProfileExecutor } from './executors.ts';
 import { CustodyNetwork, type DnsControl } from './network.ts';
@@ -49,10 +51,15 @@ export interface CustodyConstructProps {
   readonly dnsControl?: DnsControl;
   /**
    * What happens to the audit table, the audit log group and the audit keys when the stack is
-   * deleted. The table also has deletion protection on. @default RemovalPolicy.RETAIN
+   * deleted. RETAIN_ON_UPDATE_OR_DELETE keeps them on delete and update but removes them when a
+   * first create rolls back, so a failed deploy can be retried; the table (deletion protection on,
+   * generated name) is plain RETAIN under it. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly auditRemovalPolicy?: RemovalPolicy;
-  /** What happens to operational log groups when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to operational log groups when the stack is deleted (they have generated names).
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+   */
   readonly logRemovalPolicy?: RemovalPolicy;
   /** How often the audit digester seals new records. @default Duration.minutes(5) */
   readonly auditDigestInterval?: Duration;
@@ -74,6 +81,8 @@ export class CustodyConstruct extends Construct {
   readonly api: apigateway.RestApi;
   readonly brokerFunction: lambda.Function;
   readonly brokerRole: iam.Role;
+  /** What the broker's bundle carries as `deployment.json` (profiles, secrets, resource names). */
+  readonly brokerDeployment: DeploymentFile;
   /** Executor Lambda by profile name. */
   readonly executors: ReadonlyMap<string, lambda.Function>;
   /** Execution role by profile name. */
@@ -105,11 +114,12 @@ export class CustodyConstruct extends Construct {
     }
     const { policy } = props;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
     const integrationTimeout = props.integrationTimeout ?? DEFAULT_INTEGRATION_TIMEOUT;
     if (Object.keys(policy.profiles).length === 0) {
       throw new Error('CustodyConstruct: props.policy declares no profiles; there would be nothing to run');
     }
+    warnAboutDocumentationAccount(this, policy);
 
     this.network = new CustodyNetwork(this, 'Network', {
       dnsControl: props.dnsControl,
@@ -122,7 +132,7 @@ export class CustodyConstruct extends Construct {
     const audit = new CustodyAudit(this, 'Audit', {
       auditLogRetention: props.auditLogRetention ?? logs.RetentionDays.TEN_YEARS,
       logRetention,
-      auditRemovalPolicy: props.auditRemovalPolicy ?? RemovalPolicy.RETAIN,
+      auditRemovalPolicy: props.auditRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       logRemovalPolicy,
       digestInterval,
     });
@@ -142,6 +152,7 @@ export class CustodyConstruct extends Construct {
     });
     this.brokerFunction = broker.function;
     this.brokerRole = broker.role;
+    this.brokerDeployment = broker.deploymentFile;
 
     const executors = new Map<string, lambda.Function>();
     const roles = new Map<string, iam.Role>();

@@ -9,16 +9,18 @@ import {
   AUDIT_SIGNING_KEY_OUTPUT,
   AUDIT_TABLE_OUTPUT,
 } from '../lambda/revocation/stack-outputs.ts';
+import { type AlarmNotificationSettings, alarmTopicOf } from './alarm-notifications.ts';
 import { CustodyConstruct, type CustodyConstructProps } from './custody-construct.ts';
 
-export interface CustodyStackProps extends StackProps, CustodyConstructProps {}
+export interface CustodyStackProps extends StackProps, CustodyConstructProps, AlarmNotificationSettings {}
 
 export class CustodyStack extends Stack {
   readonly custody: CustodyConstruct;
 
   constructor(scope: Construct, id: string, props: CustodyStackProps) {
     super(scope, id, props);
-    this.custody = new CustodyConstruct(this, 'Custody', props);
+    const alarmTopic = props.alarmTopic ?? alarmTopicOf(this, props);
+    this.custody = new CustodyConstruct(this, 'Custody', { ...props, ...(alarmTopic ? { alarmTopic } : {}) });
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the signed API (append v1/executions)',

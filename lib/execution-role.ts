@@ -3,7 +3,7 @@
  * call (role chaining), naming the caller as SourceIdentity and tagging the session; with the
  * session's credentials it reads the profile's secrets and invokes the profile's executor.
  */
-import { ArnFormat, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -123,6 +123,24 @@ export class ExecutionRole extends Construct {
           actions: ['secretsmanager:GetSecretValue'],
           resources: [...secrets.values()].map((s) => secretArnPattern(this, s.secretName)),
         }),
+        // Secrets under a customer-managed key: GetSecretValue makes Secrets Manager call
+        // kms:Decrypt as this role. Only through Secrets Manager in this region, and only for the
+        // profile's own secrets (Secrets Manager sets the secret's ARN as encryption context).
+        // The key is the team's choice, so any key of the account; its key policy must allow the
+        // account's IAM policies (the default key policy does) or this role.
+        new iam.PolicyStatement({
+          sid: 'DecryptOwnSecretsViaSecretsManager',
+          actions: ['kms:Decrypt'],
+          resources: [Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
+            ArnLike: {
+              'kms:EncryptionContext:SecretARN': [...secrets.values()].map((s) =>
+                secretArnPattern(this, s.secretName),
+              ),
+            },
+          },
+        }),
       );
     }
     this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
@@ -131,6 +149,17 @@ export class ExecutionRole extends Construct {
     });
     iam.PermissionsBoundary.of(this.role).apply(this.boundary);
     for (const statement of statements) this.role.addToPrincipalPolicy(statement);
+    if (secrets.size > 0) {
+      const reason =
+        'kms:Decrypt on any key of the account, but only via Secrets Manager in this region and ' +
+        'only with the encryption context of this profile’s own secrets: the key is the team’s choice.';
+      for (const construct of [this.role, this.boundary]) {
+        Validations.of(construct).acknowledge({
+          id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]`,
+          reason,
+        });
+      }
+    }
 
     // `custody revoke --profile` finds the role here to put the session deny on it.
     new CfnOutput(this, 'RoleName', {

@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -45,6 +46,10 @@ export interface CustodyFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** What happens to the function's log group when the stack is deleted. */
   readonly logRemovalPolicy: RemovalPolicy;
+  /** @default - generated. A fixed name lets a key policy name the group before it exists. */
+  readonly logGroupName?: string;
+  /** @default - CloudWatch Logs' own encryption. The key's policy must let CloudWatch Logs use it for this group. */
+  readonly logEncryptionKey?: kms.IKey;
   readonly environment?: Readonly<Record<string, string>>;
   /** Shell commands run after esbuild, e.g. copying runtime files next to the bundle. */
   readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
@@ -76,6 +81,8 @@ export class CustodyFunction extends Construct {
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy,
+      ...(props.logGroupName === undefined ? {} : { logGroupName: props.logGroupName }),
+      ...(props.logEncryptionKey === undefined ? {} : { encryptionKey: props.logEncryptionKey }),
     });
 
     this.role = new iam.Role(this, 'Role', {

@@ -25,6 +25,7 @@ import type { Clock } from '../core/ports.ts';
 import { type AuditLineLog, verificationLine } from './audit-log-line.ts';
 import { CloudWatchAuditLog } from './cloudwatch-audit-log.ts';
 import { AuditChainError, digestUntilCurrent } from './digest.ts';
+import { type DigestRunSkipped, withDigestLease } from './digest-lease.ts';
 import { KmsAuditSigner } from './kms-audit-signer.ts';
 import type { AuditSigner } from './signer.ts';
 import { type VerifyResult, verifyAudit } from './verify.ts';
@@ -122,17 +123,18 @@ function optionalIntEnv(name: string): number | undefined {
   return n;
 }
 
-let configured: (() => Promise<DigestRunSummary>) | undefined;
+let configured: (() => Promise<DigestRunSummary | DigestRunSkipped>) | undefined;
 
-function fromEnvironment(): () => Promise<DigestRunSummary> {
+function fromEnvironment(): () => Promise<DigestRunSummary | DigestRunSkipped> {
   const tableName = requiredEnv(DIGESTER_ENV.table);
   const keyId = requiredEnv(DIGESTER_ENV.signingKeyId);
   const logGroupName = requiredEnv(DIGESTER_ENV.logGroup);
   const settleMs = optionalIntEnv(DIGESTER_ENV.settleMs);
   const timeShards = optionalIntEnv(DIGESTER_ENV.timeShards);
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
-  return createDigestHandler({
-    client: new DynamoDBClient({}),
+  const client = new DynamoDBClient({});
+  const run = createDigestHandler({
+    client,
     tableName,
     signer: new KmsAuditSigner({ client: new KMSClient({}), keyId }),
     log: new CloudWatchAuditLog({ client: new CloudWatchLogsClient({}), logGroupName }),
@@ -143,9 +145,11 @@ function fromEnvironment(): () => Promise<DigestRunSummary> {
     ...(settleMs === undefined ? {} : { settleMs }),
     ...(timeShards === undefined ? {} : { timeShards }),
   });
+  // One digester at a time (lambda/audit/digest-lease.ts), instead of a reserved concurrency of 1.
+  return withDigestLease(run, { client, tableName });
 }
 
-export async function handler(): Promise<DigestRunSummary> {
+export async function handler(): Promise<DigestRunSummary | DigestRunSkipped> {
   configured ??= fromEnvironment();
   return configured();
 }

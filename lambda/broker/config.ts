@@ -2,9 +2,16 @@
  * The broker Lambda's configuration, read once at cold start from its environment. Every missing
  * or malformed variable is reported by name, all at once, so a bad deployment says what to fix.
  */
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { Deployment } from './api.ts';
+import {
+  DEPLOYMENT_ENV,
+  DEPLOYMENT_FILE,
+  parseDeploymentFile,
+  resolveDeployment,
+} from './deployment-file.ts';
 
 export class BrokerConfigError extends Error {
   constructor(message: string) {
@@ -62,27 +69,45 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
     }
     return value;
   };
-  const deploymentText = required('CUSTODY_DEPLOYMENT');
   const auditTable = required('CUSTODY_AUDIT_TABLE');
   const auditLogGroup = required('CUSTODY_AUDIT_LOG_GROUP');
   const region = required('AWS_REGION');
+  const root = env.LAMBDA_TASK_ROOT?.trim() || process.cwd();
+  const inBundle = (file: string) => (isAbsolute(file) ? file : join(root, file));
   let deployment: Deployment = { profiles: {} };
-  if (deploymentText !== '') {
-    try {
-      deployment = parseDeployment(deploymentText);
-    } catch (error) {
-      problems.push((error as Error).message);
+  try {
+    // CUSTODY_DEPLOYMENT (the ARNs inline) for tests and hand-made setups; a deployed stack has
+    // the file in the bundle (lambda/broker/deployment-file.ts).
+    const inline = env.CUSTODY_DEPLOYMENT;
+    if (inline !== undefined && inline.trim() !== '') {
+      deployment = parseDeployment(inline);
+    } else {
+      const account = required(DEPLOYMENT_ENV.account);
+      const partition = required(DEPLOYMENT_ENV.partition);
+      const path = inBundle(env.CUSTODY_DEPLOYMENT_FILE?.trim() || DEPLOYMENT_FILE);
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        throw new BrokerConfigError(
+          `the deployment file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) and CUSTODY_DEPLOYMENT is not set`,
+        );
+      }
+      const file = parseDeploymentFile(text, path);
+      if (account !== '' && partition !== '' && region !== '') {
+        deployment = resolveDeployment(file, { account, partition, region });
+      }
     }
+  } catch (error) {
+    problems.push((error as Error).message);
   }
   if (problems.length > 0)
     throw new BrokerConfigError(`Broker configuration invalid: ${problems.join('; ')}`);
-  const file = env.CUSTODY_POLICY_FILE?.trim() || 'policy.json';
-  const root = env.LAMBDA_TASK_ROOT?.trim() || process.cwd();
   return {
     deployment,
     auditTable,
     auditLogGroup,
-    policyFile: isAbsolute(file) ? file : join(root, file),
+    policyFile: inBundle(env.CUSTODY_POLICY_FILE?.trim() || 'policy.json'),
     region,
   };
 }

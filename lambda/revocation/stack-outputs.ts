@@ -15,8 +15,9 @@ export const AUDIT_SIGNING_KEY_OUTPUT = 'AuditSigningKeyArn';
 export const AUDIT_LOG_GROUP_OUTPUT = 'AuditLogGroupName';
 
 /**
- * The audit log group of a custody stack (`lib/audit.ts` names it after the stack, so the key
- * policy can name it): where the CLI writes the audit line of a kill-switch action.
+ * The audit log group of a custody stack deployed before the `AuditLogGroupName` output existed
+ * (named after the stack then; `lib/audit.ts` now adds the stack id's unique part, so read the
+ * output): where the CLI writes the audit line of a kill-switch action.
  */
 export function auditLogGroupNameOf(stackName: string): string {
   return `/custody/${stackName}/audit`;

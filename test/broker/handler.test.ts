@@ -206,9 +206,48 @@ describe('Broker configuration', () => {
   });
 
   it('names every missing variable', () => {
-    expect(() => readBrokerConfig({ AWS_REGION: 'eu-west-1' })).toThrow(
-      /CUSTODY_DEPLOYMENT is not set; CUSTODY_AUDIT_TABLE is not set; CUSTODY_AUDIT_LOG_GROUP is not set/,
+    expect(() => readBrokerConfig({ AWS_REGION: 'eu-west-1', LAMBDA_TASK_ROOT: '/nonexistent' })).toThrow(
+      /CUSTODY_AUDIT_TABLE is not set; CUSTODY_AUDIT_LOG_GROUP is not set; CUSTODY_ACCOUNT is not set; CUSTODY_PARTITION is not set; the deployment file \/nonexistent\/deployment.json cannot be read \(ENOENT\) and CUSTODY_DEPLOYMENT is not set/,
     );
+  });
+
+  it('reads the deployment file in the bundle and derives each profile’s ARNs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custody-broker-config-'));
+    const file = {
+      schemaVersion: 1,
+      functionNamePrefix: 'custody-0123abcd-',
+      roleNamePrefix: 'custody-0123abcd-',
+      profiles: { reports: { secrets: { REPORT_API_TOKEN: 'custody/reports/api-token' } }, sandbox: {} },
+    };
+    writeFileSync(join(dir, 'deployment.json'), JSON.stringify(file));
+    const { CUSTODY_DEPLOYMENT: _inline, ...withoutInline } = env;
+    const config = readBrokerConfig({
+      ...withoutInline,
+      LAMBDA_TASK_ROOT: dir,
+      CUSTODY_ACCOUNT: '111122223333',
+      CUSTODY_PARTITION: 'aws',
+    });
+    expect(config.deployment.profiles).toEqual({
+      reports: {
+        roleArn: 'arn:aws:iam::111122223333:role/custody-0123abcd-eu-west-1-reports',
+        executorArn: 'arn:aws:lambda:eu-west-1:111122223333:function:custody-0123abcd-reports',
+        secrets: { REPORT_API_TOKEN: 'custody/reports/api-token' },
+      },
+      sandbox: {
+        roleArn: 'arn:aws:iam::111122223333:role/custody-0123abcd-eu-west-1-sandbox',
+        executorArn: 'arn:aws:lambda:eu-west-1:111122223333:function:custody-0123abcd-sandbox',
+        secrets: {},
+      },
+    });
+    writeFileSync(join(dir, 'deployment.json'), JSON.stringify({ ...file, profiles: { x: { secret: {} } } }));
+    expect(() =>
+      readBrokerConfig({
+        ...withoutInline,
+        LAMBDA_TASK_ROOT: dir,
+        CUSTODY_ACCOUNT: '1',
+        CUSTODY_PARTITION: 'aws',
+      }),
+    ).toThrow(/deployment.json: profiles.x: Unrecognized key/);
   });
 
   it('names the bad field of the deployment', () => {

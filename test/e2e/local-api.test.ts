@@ -1,13 +1,14 @@
 /**
  * The local server end to end: real SigV4 from three signers this project did not write (curl,
- * botocore, the AWS SDK), the real CLI, the real sandboxes, the real audit store (dynalite) and log.
+ * aws4, the AWS SDK; botocore in `npm run test:interop`), the real CLI, the real sandboxes, the
+ * real audit store (dynalite) and log.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import {
-  botocore,
+  aws4Signed,
   curl,
   curlSigv4,
   custody,
@@ -106,8 +107,8 @@ describe('independent signers', () => {
     expect(JSON.parse(res.body)).toMatchObject({ status: 'succeeded', stdout: '2,4,6\n' });
   });
 
-  it('accepts a Python execution and a profile listing signed by botocore', async () => {
-    const run = await botocore({
+  it('accepts a Python execution and a profile listing signed by aws4', async () => {
+    const run = await aws4Signed({
       identity: t.identity('agent'),
       method: 'POST',
       url: executions,
@@ -119,7 +120,7 @@ describe('independent signers', () => {
     });
     expect(run.status).toBe(200);
     expect(JSON.parse(run.body)).toMatchObject({ status: 'succeeded', stdout: '3628800\n' });
-    const profiles = await botocore({
+    const profiles = await aws4Signed({
       identity: t.identity('agent'),
       method: 'GET',
       url: `${t.server.url}/v1/profiles`,
@@ -132,8 +133,8 @@ describe('independent signers', () => {
     ]);
   });
 
-  it('accepts a long-term user key signed by botocore (no session token)', async () => {
-    const res = await botocore({
+  it('accepts a long-term user key signed by aws4 (no session token)', async () => {
+    const res = await aws4Signed({
       identity: t.identity('stranger'),
       method: 'GET',
       url: `${t.server.url}/v1/profiles`,
@@ -329,7 +330,7 @@ describe('a granted secret', () => {
       'print("sha", hashlib.sha256(token.encode()).hexdigest())',
       'print("raw", token)',
     ].join('\n');
-    const res = await botocore({
+    const res = await aws4Signed({
       identity: t.identity('agent'),
       method: 'POST',
       url: executions,
@@ -352,7 +353,7 @@ describe('a granted secret', () => {
   });
 
   it('is out of reach of the stranger, who cannot use the profile at all', async () => {
-    const res = await botocore({
+    const res = await aws4Signed({
       identity: t.identity('stranger'),
       method: 'POST',
       url: executions,
@@ -398,11 +399,11 @@ describe('reading execution records', () => {
     const { executionId } = JSON.parse(run.stdout) as { executionId: string };
     const url = `${t.server.url}/v1/executions/${executionId}`;
     for (const reader of ['agent', 'auditor']) {
-      const res = await botocore({ identity: t.identity(reader), method: 'GET', url });
+      const res = await aws4Signed({ identity: t.identity(reader), method: 'GET', url });
       expect(res.status).toBe(200);
       expect(JSON.parse(res.body).records.map((r: AuditRecord) => r.event)).toEqual(['started', 'completed']);
     }
-    const stranger = await botocore({ identity: t.identity('stranger'), method: 'GET', url });
+    const stranger = await aws4Signed({ identity: t.identity('stranger'), method: 'GET', url });
     expect(stranger.status).toBe(404);
   });
 });

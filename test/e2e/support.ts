@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import aws4 from 'aws4';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import type { LocalIdentity } from '../../local/identities.ts';
 import { type LocalServer, type LocalServerOptions, startLocalServer } from '../../local/server.ts';
@@ -177,6 +178,50 @@ export async function botocore(request: {
   ]);
   if (out.code !== 0) throw new Error(`botocore script failed: ${out.stderr}`);
   return JSON.parse(out.stdout) as { status: number; body: string };
+}
+
+/**
+ * One request signed by `aws4` (mhart/aws4: an independent SigV4 implementation from npm, not
+ * written by the AWS SDK team), sent with fetch. What `npm test` uses; botocore's signer is
+ * checked separately (`npm run test:interop`), where CI has installed it.
+ */
+export async function aws4Signed(request: {
+  identity: LocalIdentity;
+  method: 'GET' | 'POST';
+  url: string;
+  body?: string;
+  region?: string;
+}): Promise<{ status: number; body: string }> {
+  const url = new URL(request.url);
+  const signed = aws4.sign(
+    {
+      host: url.host,
+      path: `${url.pathname}${url.search}`,
+      method: request.method,
+      service: 'execute-api',
+      region: request.region ?? 'us-east-1',
+      ...(request.body !== undefined
+        ? { body: request.body, headers: { 'content-type': 'application/json' } }
+        : {}),
+    },
+    {
+      accessKeyId: request.identity.accessKeyId,
+      secretAccessKey: request.identity.secretAccessKey,
+      ...(request.identity.sessionToken ? { sessionToken: request.identity.sessionToken } : {}),
+    },
+  );
+  const headers = Object.fromEntries(
+    Object.entries(signed.headers ?? {})
+      // fetch sets these itself (and refuses to be told Host).
+      .filter(([name]) => !['host', 'content-length'].includes(name.toLowerCase()))
+      .map(([name, value]) => [name, String(value)]),
+  );
+  const res = await fetch(url, {
+    method: request.method,
+    headers,
+    ...(request.body !== undefined ? { body: request.body } : {}),
+  });
+  return { status: res.status, body: await res.text() };
 }
 
 /** A request signed by the AWS SDK signer, with hooks to tamper with it after signing. */

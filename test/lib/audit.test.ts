@@ -1,8 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_TABLE } from '../../lambda/core/audit-table.ts';
+import { CfnResolver, WORLD, WORLD_STACK_UUID } from './cfn-resolve.ts';
 import {
   actionsOf,
   allowedActionsOfRole,
+  auditLogGroup,
   type CfnResource,
   functionByDescription,
   identityStatementsOfRole,
@@ -29,7 +31,10 @@ describe('CustodyAudit', () => {
 
   it('keeps the table: on-demand, point-in-time recovery, deletion protection, retained, streamed', () => {
     const [, t] = table;
+    // Plain Retain, not RetainExceptOnCreate: deletion protection would refuse the rollback's
+    // delete. The name is generated, so a table kept by a rolled-back create never blocks a retry.
     expect(t.DeletionPolicy).toBe('Retain');
+    expect(t.Properties.TableName).toBeUndefined();
     expect(t.UpdateReplacePolicy).toBe('Retain');
     expect(t.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
@@ -48,7 +53,8 @@ describe('CustodyAudit', () => {
     });
     const key = s.json.Resources[auditKeyId]!;
     expect(key.Properties.EnableKeyRotation).toBe(true);
-    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(key.UpdateReplacePolicy).toBe('Retain');
   });
 
   it('has the key schema and indexes the local store uses', () => {
@@ -71,8 +77,9 @@ describe('CustodyAudit', () => {
   });
 
   it('encrypts the audit log group with the audit key, keeps it ten years, masks credentials', () => {
-    const [, group] = theResource(s.json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
-    expect(group.DeletionPolicy).toBe('Retain');
+    const [, group] = auditLogGroup(s.json);
+    expect(group.DeletionPolicy).toBe('RetainExceptOnCreate');
+    expect(group.UpdateReplacePolicy).toBe('Retain');
     expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [auditKeyId, 'Arn'] });
     expect(group.Properties.RetentionInDays).toBe(3653);
     const policy = group.Properties.DataProtectionPolicy as {
@@ -88,20 +95,29 @@ describe('CustodyAudit', () => {
     const key = s.json.Resources[auditKeyId]!;
     const statements = (key.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> }).Statement;
     const logs = statements.find((st) => st.Sid === 'CloudWatchLogsEncryptsTheAuditLogGroup');
-    expect(JSON.stringify(logs?.Condition)).toContain('kms:EncryptionContext:aws:logs:arn');
-    expect(JSON.stringify(logs?.Condition)).toContain('/audit');
+    const resolver = new CfnResolver(s.json);
+    const [groupId, group] = auditLogGroup(s.json);
+    // The key policy names the group's exact ARN (without the `:*` of its streams).
+    expect(resolver.resolve(logs?.Condition)).toEqual({
+      ArnEquals: {
+        'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${WORLD.region}:${WORLD.account}:log-group:${resolver.ref(groupId)}`,
+      },
+    });
+    expect(resolver.resolve(group.Properties.LogGroupName)).toBe(
+      `/custody/Custody/audit-${WORLD_STACK_UUID}`,
+    );
   });
 
   it('honours a configured audit log retention', () => {
     const { json } = synthCustody({ props: { auditLogRetention: 2557 } });
-    const [, group] = theResource(json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
+    const [, group] = auditLogGroup(json);
     expect(group.Properties.RetentionInDays).toBe(2557);
   });
 
   it('has an ECC P-256 signing key for digests, retained', () => {
     const [, key] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec !== undefined);
     expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
-    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.DeletionPolicy).toBe('RetainExceptOnCreate');
   });
 
   it('runs the digester every five minutes, with failures kept in a queue', () => {
@@ -114,13 +130,15 @@ describe('CustodyAudit', () => {
     expect(referencedId(target?.DeadLetterConfig.Arn)).toBe(queueId);
     const [, invokeConfig] = onlyResource(s.json, 'AWS::Lambda::EventInvokeConfig');
     expect(JSON.stringify(invokeConfig.Properties.DestinationConfig)).toContain(queueId);
-    expect(digester.Properties.ReservedConcurrentExecutions).toBe(1);
+    // Serial through a lease item in the table, not reserved concurrency: a new account's
+    // 10 concurrent executions are all "unreserved minimum", so reserving 1 fails the deploy.
+    expect(digester.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('tells the digester the table, the log group and the signing key', () => {
     const [, digester] = functionByDescription(s.json, DIGESTER);
     const [signingKeyId] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec !== undefined);
-    const [logGroupId] = theResource(s.json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
+    const [logGroupId] = auditLogGroup(s.json);
     expect((digester.Properties.Environment as { Variables: unknown }).Variables).toMatchObject({
       CUSTODY_AUDIT_TABLE: { Ref: table[0] },
       CUSTODY_AUDIT_LOG_GROUP: { Ref: logGroupId },
@@ -156,6 +174,12 @@ describe('CustodyAudit', () => {
         documents.filter((d) => d.includes(`"/index/${index.name}"`)).length,
         index.name,
       ).toBeGreaterThan(0);
+    }
+  });
+
+  it('reserves no concurrency anywhere by default, so the stack deploys in a new account', () => {
+    for (const [id, fn] of resourcesOfType(s.json, 'AWS::Lambda::Function')) {
+      expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
     }
   });
 });

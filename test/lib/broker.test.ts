@@ -1,12 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseDeployment } from '../../lambda/broker/config.ts';
+import {
+  DEPLOYMENT_ENV,
+  DEPLOYMENT_FILE,
+  parseDeploymentFile,
+  resolveDeployment,
+} from '../../lambda/broker/deployment-file.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../../lambda/core/metrics.ts';
 import { brokerTimeout } from '../../lib/broker.ts';
 import { executorTimeout } from '../../lib/executors.ts';
-import { CfnResolver } from './cfn-resolve.ts';
+import { CfnResolver, WORLD, WORLD_STACK_UUID } from './cfn-resolve.ts';
 import {
   actionsOf,
   allowedActionsOfRole,
+  auditLogGroup,
   brokerFunction,
   type CfnResource,
   examplePolicy,
@@ -51,7 +57,7 @@ describe('CustodyBroker', () => {
 
   it('is told the audit table, the audit log group, the policy file and the metric names', () => {
     const [tableId] = onlyResource(s.json, 'AWS::DynamoDB::Table');
-    const [logGroupId] = theResource(s.json, 'AWS::Logs::LogGroup', (p) => p.KmsKeyId !== undefined);
+    const [logGroupId] = auditLogGroup(s.json);
     const env = (broker.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).toMatchObject({
       CUSTODY_AUDIT_TABLE: { Ref: tableId },
@@ -62,34 +68,53 @@ describe('CustodyBroker', () => {
     });
   });
 
-  it('is told each profile’s role, executor and secret names in CUSTODY_DEPLOYMENT', () => {
+  it('is told no profile ARN in its environment: they come from deployment.json, names fixed at synth', () => {
     const env = (broker.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    // Stack.toJsonString yields a Fn::Join of literal JSON pieces and tokens; render the tokens
-    // as `<logicalId.Attr>` to read it as one JSON document.
-    const parts = (env.CUSTODY_DEPLOYMENT as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    const rendered = parts.map((p) => (typeof p === 'string' ? p : `<${referencedId(p)}>`)).join('');
-    const deployment = JSON.parse(rendered) as {
-      profiles: Record<string, { roleArn: string; executorArn: string; secrets: Record<string, string> }>;
-    };
-    expect(Object.keys(deployment.profiles).sort()).toEqual(Object.keys(policy.profiles).sort());
-    for (const [name, profile] of Object.entries(policy.profiles)) {
-      const [roleId] = executionRole(s.json, name);
-      const [executorId] = executorFunction(s.json, name);
-      expect(deployment.profiles[name]).toEqual({
-        roleArn: `<${roleId}>`,
-        executorArn: `<${executorId}>`,
-        secrets: Object.fromEntries(profile.secrets.map((x) => [x.variable, x.secretName])),
-      });
+    expect(env.CUSTODY_DEPLOYMENT).toBeUndefined();
+    expect(env).toMatchObject({
+      [DEPLOYMENT_ENV.account]: { Ref: 'AWS::AccountId' },
+      [DEPLOYMENT_ENV.partition]: { Ref: 'AWS::Partition' },
+    });
+    const file = s.stack.custody.brokerDeployment;
+    expect(Object.keys(file.profiles).sort()).toEqual(Object.keys(policy.profiles).sort());
+    expect(file.profiles.reports?.secrets).toEqual({ REPORT_API_TOKEN: 'custody/reports/api-token' });
+    // The broker's own reader, with the names as deployed, finds each role and executor.
+    const resolver = new CfnResolver(s.json);
+    const where = { partition: 'aws', region: WORLD.region, account: WORLD.account };
+    const deployment = resolveDeployment(parseDeploymentFile(JSON.stringify(file), DEPLOYMENT_FILE), where);
+    for (const name of Object.keys(policy.profiles)) {
+      const [, role] = executionRole(s.json, name);
+      const [, executor] = executorFunction(s.json, name);
+      const roleName = String(resolver.resolve(role.Properties.RoleName));
+      const functionName = String(resolver.resolve(executor.Properties.FunctionName));
+      expect(deployment.profiles[name]?.roleArn).toBe(`arn:aws:iam::${WORLD.account}:role/${roleName}`);
+      expect(deployment.profiles[name]?.executorArn).toBe(
+        `arn:aws:lambda:${WORLD.region}:${WORLD.account}:function:${functionName}`,
+      );
+      // Role names are account-wide: the region keeps two regions' stacks apart.
+      expect(roleName).toContain(`-${WORLD.region}-${name}`);
     }
   });
 
-  it('is told a CUSTODY_DEPLOYMENT the broker’s own config parser accepts', () => {
-    const env = (broker.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    const resolved = new CfnResolver(s.json).resolve(env.CUSTODY_DEPLOYMENT) as string;
-    const deployment = parseDeployment(resolved);
-    expect(Object.keys(deployment.profiles).sort()).toEqual(Object.keys(policy.profiles).sort());
-    expect(deployment.profiles.reports?.secrets).toEqual({ REPORT_API_TOKEN: 'custody/reports/api-token' });
-    expect(deployment.profiles.sandbox?.executorArn).toMatch(/^arn:aws:lambda:/);
+  it('encrypts its log group (pending audit records) with the audit key, which names the group', () => {
+    const resolver = new CfnResolver(s.json);
+    const groupId = referencedId((broker.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
+    const group = s.json.Resources[groupId]!;
+    const [auditKeyId, auditKey] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec === undefined);
+    expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [auditKeyId, 'Arn'] });
+    expect(resolver.resolve(group.Properties.LogGroupName)).toBe(
+      `/custody/Custody/broker-${WORLD_STACK_UUID}`,
+    );
+    expect(group.DependsOn).toContain(auditKeyId);
+    const statements = (auditKey.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> })
+      .Statement;
+    const logs = statements.find((st) => st.Sid === 'CloudWatchLogsEncryptsTheBrokerLogGroup');
+    expect(resolver.resolve(logs?.Principal)).toEqual({ Service: `logs.${WORLD.region}.amazonaws.com` });
+    expect(resolver.resolve(logs?.Condition)).toEqual({
+      ArnEquals: {
+        'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${WORLD.region}:${WORLD.account}:log-group:/custody/Custody/broker-${WORLD_STACK_UUID}`,
+      },
+    });
   });
 
   it('may assume the execution roles, write the audit trail and its own logs, and nothing else', () => {

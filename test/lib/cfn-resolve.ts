@@ -14,6 +14,9 @@ export interface World {
 
 export const WORLD: World = { account: '111122223333', region: 'eu-west-1', partition: 'aws' };
 
+/** The unique part of the stack id CloudFormation would give the stack in `WORLD`. */
+export const WORLD_STACK_UUID = '51af3dc0-da77-11e4-872e-1234567db123';
+
 export class CfnResolver {
   constructor(
     private readonly template: CfnTemplate,
@@ -77,6 +80,8 @@ export class CfnResolver {
         return 'amazonaws.com';
       case 'AWS::StackName':
         return 'Custody';
+      case 'AWS::StackId':
+        return `arn:${partition}:cloudformation:${region}:${account}:stack/Custody/${WORLD_STACK_UUID}`;
     }
     const r = this.resource(id);
     switch (r.Type) {

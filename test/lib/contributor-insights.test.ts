@@ -9,7 +9,7 @@ import {
 } from '../../lib/contributor-insights.ts';
 import { renderIntrinsics } from './cloudwatch-template.ts';
 import { type Emitted, emitted, logLinePaths } from './emitted.ts';
-import { resourcesOfType, type Synthesized, synthCustody, theResource } from './synth.ts';
+import { auditLogGroup, resourcesOfType, type Synthesized, synthCustody } from './synth.ts';
 
 interface RuleBody {
   Schema: { Name: string; Version: number };
@@ -58,11 +58,7 @@ describe('Contributor Insights rules on the audit log group', () => {
   });
 
   it('creates one enabled CloudWatchLogRule per rule, on the audit log group, counting JSON lines', () => {
-    const [auditLogGroupId] = theResource(
-      s.json,
-      'AWS::Logs::LogGroup',
-      (p) => p.LogGroupName === '/custody/Custody/audit',
-    );
+    const [auditLogGroupId] = auditLogGroup(s.json);
     const rules = resourcesOfType(s.json, 'AWS::CloudWatch::InsightRule');
     expect([...bodies.keys()].sort()).toEqual(AUDIT_CONTRIBUTOR_RULES.map((r) => r.id).sort());
     for (const [, rule] of rules) {

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDeploymentFile } from '../../lambda/broker/deployment-file.ts';
 import { PolicyFileError } from '../../lambda/core/errors.ts';
 import { parsePolicy } from '../../lambda/core/policy.ts';
 import { PYODIDE_RUNTIME_FILES, RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
@@ -108,9 +109,26 @@ describe('the CDK app', () => {
       expect(status, output).toBe(0);
     });
 
+    it('warns, where the user sees it, that the example policy names the documentation account', () => {
+      expect(output).toMatch(
+        /documentation account 111122223333: principal agent \(arn:aws:iam::111122223333:role\/custody-agent\)/,
+      );
+    });
+
     it('bundles the broker as ESM with a source map and the validated policy beside it', () => {
       const dir = assetOf('custody broker: identity, policy, STS, audit');
-      expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map', 'policy.json']);
+      expect(readdirSync(dir).sort()).toEqual([
+        'deployment.json',
+        'index.mjs',
+        'index.mjs.map',
+        'policy.json',
+      ]);
+      // The deployment description (lambda/broker/deployment-file.ts), not an environment variable.
+      const deployment = parseDeploymentFile(
+        readFileSync(path.join(dir, 'deployment.json'), 'utf8'),
+        'bundled',
+      );
+      expect(Object.keys(deployment.profiles).sort()).toEqual(['remediation', 'reports', 'sandbox']);
       const shipped = JSON.parse(readFileSync(path.join(dir, 'policy.json'), 'utf8')) as unknown;
       // The snapshot is the parsed policy: valid, and identical once defaults are filled in.
       expect(parsePolicy(shipped, 'bundled policy.json')).toEqual(shipped);

@@ -10,7 +10,7 @@ import {
   widgetTitled,
 } from './cloudwatch-template.ts';
 import { type Emitted, emitted, wasEmitted, wasEmittedWithDimensionNames } from './emitted.ts';
-import { resourcesOfType, type Synthesized, synthCustody, theResource } from './synth.ts';
+import { auditLogGroup, resourcesOfType, type Synthesized, synthCustody } from './synth.ts';
 
 describe('CustodyDashboard', () => {
   let s: Synthesized;
@@ -106,11 +106,7 @@ describe('CustodyDashboard', () => {
     const table = widgetTitled(widgets, LATEST_EXECUTIONS.title);
     expect(table.type).toBe('log');
     expect(table.properties.view).toBe('table');
-    const [auditLogGroupId] = theResource(
-      s.json,
-      'AWS::Logs::LogGroup',
-      (p) => p.LogGroupName === '/custody/Custody/audit',
-    );
+    const [auditLogGroupId] = auditLogGroup(s.json);
     const query = table.properties.query as string;
     expect(query.startsWith(`SOURCE '{{Ref:${auditLogGroupId}}}' |`)).toBe(true);
     expect(logsInsightsFields(query.slice(query.indexOf('|') + 1))).toEqual(

@@ -2,7 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  auditLogGroupNameOf,
+  AUDIT_LOG_GROUP_OUTPUT,
   readStackOutputs,
   roleNameOutputDescription,
 } from '../../lambda/revocation/stack-outputs.ts';
@@ -10,6 +10,7 @@ import { NO_GRANTED_PRINCIPAL, SESSION_TAG_KEYS } from '../../lib/execution-role
 import {
   actionsOf,
   allowedActionsOfRole,
+  auditLogGroup,
   brokerFunction,
   type CfnResource,
   examplePolicy,
@@ -111,7 +112,7 @@ describe('ExecutionRole', () => {
       const statements = identityStatementsOfRole(s.json, roleId);
       const expected =
         profile.secrets.length > 0
-          ? ['lambda:InvokeFunction', 'secretsmanager:GetSecretValue']
+          ? ['kms:Decrypt', 'lambda:InvokeFunction', 'secretsmanager:GetSecretValue']
           : ['lambda:InvokeFunction'];
       expect(allowedActionsOfRole(s.json, roleId)).toEqual(expected);
       const invoke = statements.find((st) => actionsOf(st).includes('lambda:InvokeFunction'));
@@ -125,6 +126,13 @@ describe('ExecutionRole', () => {
       for (const secret of profile.secrets)
         expect(resources).toContain(`:secret:${secret.secretName}-??????`);
       expect([read?.Resource].flat()).toHaveLength(profile.secrets.length);
+      // A secret under a customer-managed key: Decrypt only via Secrets Manager, only its secrets.
+      const decrypt = statements.find((st) => actionsOf(st).includes('kms:Decrypt'));
+      expect(Object.keys(decrypt?.Condition ?? {}).sort()).toEqual(['ArnLike', 'StringEquals']);
+      expect(JSON.stringify(decrypt?.Condition?.StringEquals)).toContain('"kms:ViaService":');
+      expect(JSON.stringify(decrypt?.Condition?.ArnLike)).toBe(
+        JSON.stringify({ 'kms:EncryptionContext:SecretARN': [read?.Resource].flat() }),
+      );
     }
   });
 
@@ -149,11 +157,10 @@ describe('ExecutionRole', () => {
       expect(found).toHaveLength(1);
       expect(found[0]?.Value).toEqual({ Ref: roleId });
     }
-    // custody revoke --stack writes the action's audit line to the stack's audit log group.
-    const groups = Object.values(s.json.Resources)
-      .filter((r) => r.Type === 'AWS::Logs::LogGroup')
-      .map((r) => r.Properties.LogGroupName);
-    expect(groups).toContainEqual(auditLogGroupNameOf('Custody'));
+    // custody revoke --stack writes the action's audit line to the stack's audit log group,
+    // whose name it reads from the output.
+    const [auditLogGroupId] = auditLogGroup(s.json);
+    expect(outputs[AUDIT_LOG_GROUP_OUTPUT]?.Value).toEqual({ Ref: auditLogGroupId });
     // The CLI's reader, fed the synthesized outputs as CloudFormation would return them.
     const cfn = mockClient(CloudFormationClient);
     cfn.on(DescribeStacksCommand).resolves({

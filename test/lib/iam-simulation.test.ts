@@ -44,8 +44,15 @@ describe('IAM of the synthesized stack', () => {
       resourcePolicy?: unknown;
       context?: Record<string, string | string[]>;
       extraIdentityStatements?: unknown[];
+      /** Renames a condition key in the role's policies (see the kms:Decrypt tests). */
+      renameConditionKey?: readonly [string, string];
     } = {},
   ): Promise<Decision> {
+    const rename = (policy: unknown): unknown => {
+      if (options.renameConditionKey === undefined) return policy;
+      const [from, to] = options.renameConditionKey;
+      return JSON.parse(JSON.stringify(policy).replaceAll(JSON.stringify(from), JSON.stringify(to)));
+    };
     const role = s.json.Resources[roleId]!;
     const boundaryRef = role.Properties.PermissionsBoundary;
     const boundaryPolicies =
@@ -54,8 +61,8 @@ describe('IAM of the synthesized stack', () => {
         : [
             {
               name: 'boundary',
-              policy: resolver.resolve(
-                s.json.Resources[referencedId(boundaryRef)]!.Properties.PolicyDocument,
+              policy: rename(
+                resolver.resolve(s.json.Resources[referencedId(boundaryRef)]!.Properties.PolicyDocument),
               ),
             },
           ];
@@ -72,7 +79,7 @@ describe('IAM of the synthesized stack', () => {
           policy: {
             Version: '2012-10-17',
             Statement: [
-              ...(resolver.resolve(identityStatementsOfRole(s.json, roleId)) as unknown[]),
+              ...(rename(resolver.resolve(identityStatementsOfRole(s.json, roleId))) as unknown[]),
               ...(options.extraIdentityStatements ?? []),
             ],
           },
@@ -119,6 +126,114 @@ describe('IAM of the synthesized stack', () => {
         secretArn('custody/reports/api-token-admin'),
       ),
     ).toBe('ImplicitlyDenied');
+  });
+
+  describe('kms:Decrypt of a secret under a customer-managed key', () => {
+    const key = `arn:aws:kms:${WORLD.region}:${WORLD.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const viaSecretsManager = `secretsmanager.${WORLD.region}.amazonaws.com`;
+    // iam-simulate recognises a variable context key only after a '/' (aws:RequestTag/X), so it
+    // ignores kms:EncryptionContext:SecretARN (a ':'): the request would be judged without it. The
+    // tests give the same ArnLike condition and value under a key it evaluates, in the policies
+    // and in the request alike (checked below to be the only key renamed).
+    const ENCRYPTION_CONTEXT = 'kms:EncryptionContext:SecretARN';
+    const STAND_IN = 'aws:ResourceTag/SecretARN';
+    // The key's policy: KMS's default, which lets the account's IAM policies decide.
+    const defaultKeyPolicy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${WORLD.account}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+      ],
+    };
+    const decrypt = (profile: string, context: Record<string, string>) =>
+      decide(executionRoleId(profile), 'kms:Decrypt', key, {
+        context: Object.fromEntries(
+          Object.entries(context).map(([k, v]) => [k === ENCRYPTION_CONTEXT ? STAND_IN : k, v]),
+        ),
+        renameConditionKey: [ENCRYPTION_CONTEXT, STAND_IN],
+        resourcePolicy: defaultKeyPolicy,
+      });
+
+    it('conditions on the secret’s encryption context, which the simulator cannot read directly', async () => {
+      const [, role] = executionRole(s.json, 'reports');
+      const boundary = s.json.Resources[referencedId(role.Properties.PermissionsBoundary)]!;
+      const text = JSON.stringify(boundary.Properties.PolicyDocument);
+      expect(text).toContain(`"ArnLike":{"${ENCRYPTION_CONTEXT}":`);
+      expect(text).not.toContain(STAND_IN);
+      const ignored = await runSimulation(
+        {
+          request: {
+            principal: resolver.sessionArn(executionRoleId('reports')),
+            action: 'kms:Decrypt',
+            resource: { resource: key, accountId: WORLD.account },
+            contextVariables: { [ENCRYPTION_CONTEXT]: secretArn('custody/reports/api-token') },
+          },
+          identityPolicies: [],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+        },
+        {},
+      );
+      // When this fails, the simulator has learnt the key: drop the stand-in.
+      expect(ignored.resultType === 'single' && ignored.result.ignoredContextKeys).toEqual([
+        ENCRYPTION_CONTEXT,
+      ]);
+    });
+
+    it('is allowed through Secrets Manager for the profile’s own secret', async () => {
+      expect(
+        await decrypt('reports', {
+          'kms:ViaService': viaSecretsManager,
+          'kms:EncryptionContext:SecretARN': secretArn('custody/reports/api-token'),
+        }),
+      ).toBe('Allowed');
+    });
+
+    it('is refused when called directly, or through Secrets Manager of another region', async () => {
+      expect(
+        await decrypt('reports', {
+          'kms:EncryptionContext:SecretARN': secretArn('custody/reports/api-token'),
+        }),
+      ).toBe('ImplicitlyDenied');
+      expect(
+        await decrypt('reports', {
+          'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com',
+          'kms:EncryptionContext:SecretARN': secretArn('custody/reports/api-token'),
+        }),
+      ).toBe('ImplicitlyDenied');
+    });
+
+    it('is refused for another secret, and to a profile without secrets', async () => {
+      for (const other of ['custody/reports/api-token-admin', 'custody/other/api-token']) {
+        expect(
+          await decrypt('reports', {
+            'kms:ViaService': viaSecretsManager,
+            'kms:EncryptionContext:SecretARN': secretArn(other),
+          }),
+        ).toBe('ImplicitlyDenied');
+      }
+      expect(
+        await decrypt('sandbox', {
+          'kms:ViaService': viaSecretsManager,
+          'kms:EncryptionContext:SecretARN': secretArn('custody/reports/api-token'),
+        }),
+      ).toBe('ImplicitlyDenied');
+    });
+
+    it('stays inside the boundary even if someone attaches an admin policy', async () => {
+      const admin = [{ Effect: 'Allow', Action: '*', Resource: '*' }];
+      expect(
+        await decide(executionRoleId('reports'), 'kms:Decrypt', key, {
+          extraIdentityStatements: admin,
+          resourcePolicy: defaultKeyPolicy,
+          context: { 'kms:ViaService': `lambda.${WORLD.region}.amazonaws.com` },
+        }),
+      ).toBe('ImplicitlyDenied');
+    });
   });
 
   it('caps a profile role with its boundary even if someone attaches an admin policy', async () => {

@@ -11,7 +11,7 @@ import {
 } from '../../lib/queries.ts';
 import { logsInsightsFields, passesFilters } from './cloudwatch-template.ts';
 import { type Emitted, emitted, logLinePaths } from './emitted.ts';
-import { resourcesOfType, type Synthesized, synthCustody, theResource } from './synth.ts';
+import { auditLogGroup, resourcesOfType, type Synthesized, synthCustody } from './synth.ts';
 
 /** Fields of `query` that no real audit log line has. */
 function unknownFields(query: string, paths: ReadonlySet<string>): string[] {
@@ -29,11 +29,7 @@ describe('Saved Logs Insights queries', () => {
   });
 
   it('saves every query, named under the stack’s folder and scoped to the audit log group only', () => {
-    const [auditLogGroupId] = theResource(
-      s.json,
-      'AWS::Logs::LogGroup',
-      (p) => p.LogGroupName === '/custody/Custody/audit',
-    );
+    const [auditLogGroupId] = auditLogGroup(s.json);
     const saved = resourcesOfType(s.json, 'AWS::Logs::QueryDefinition').map(([, r]) => r.Properties);
     expect(saved.map((p) => p.Name).sort()).toEqual(AUDIT_QUERIES.map((q) => `Custody/${q.title}`).sort());
     for (const p of saved) {

@@ -131,6 +131,16 @@ export function executionRole(json: CfnTemplate, profile: string): [string, CfnR
   );
 }
 
+/**
+ * The audit log group: named `/custody/<stack>/audit-<unique part of the stack id>` so that one
+ * retained by a deleted stack never collides with the next stack of the same name.
+ */
+export function auditLogGroup(json: CfnTemplate): [string, CfnResource] {
+  return theResource(json, 'AWS::Logs::LogGroup', (p) =>
+    JSON.stringify(p.LogGroupName ?? '').includes('/custody/Custody/audit-'),
+  );
+}
+
 /** The logical id a `{ "Fn::GetAtt": [id, attr] }` or `{ Ref: id }` points at. */
 export function referencedId(value: unknown): string {
   if (value && typeof value === 'object') {
