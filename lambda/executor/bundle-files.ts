@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { denoRunArgs } from '../sandbox/python-sandbox.ts';
 import { PYODIDE_RUNTIME_FILES, RUNTIME_LAYOUT } from '../sandbox/runtime-files.ts';
 import {
   BinaryFetchError,
@@ -154,21 +155,8 @@ function buildSnapshot(
     result = spawnSync(
       deno,
       [
-        'run',
-        '--no-prompt',
-        '--no-config',
-        '--no-lock',
-        '--no-remote',
-        '--no-npm',
-        '--cached-only',
-        `--allow-read=${pyodide},${hostScript}`,
-        '--deny-write',
-        '--deny-net',
-        '--deny-env',
-        '--deny-run',
-        '--deny-ffi',
-        '--deny-sys',
-        '--deny-import',
+        // The flags of every run: read access to the runtime files only, everything else denied.
+        ...denoRunArgs([pyodide, hostScript]),
         hostScript,
         'snapshot',
         pyodide,
