@@ -4,7 +4,6 @@
  */
 import { localConfigFromEnv } from '../local/config.ts';
 import { displayPath, startLocalServer } from '../local/server.ts';
-import { useOwnTempDir } from '../local/stale-temp.ts';
 
 function quote(value: string): string {
   return /^[\w./:=@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
@@ -13,7 +12,6 @@ function quote(value: string): string {
 async function main(): Promise<void> {
   // The SDK's notice about future Node versions is not the user's concern while serving locally.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  useOwnTempDir(); // temp folders under custody-local-<pid>, so a kill -9's are removed next start
   const config = localConfigFromEnv();
   const startedMs = Date.now();
   const server = await startLocalServer(config);
