@@ -236,7 +236,6 @@ export class QuickJsSandbox {
     const engine = await this.takeEngine();
     engine.capMemory(engine.memoryBytes() + limits.memoryMiB * 1024 * 1024);
     const runtime = engine.module.newRuntime();
-    let engineUsable = true;
     let context: QuickJSContext | undefined;
     let interruption: Interruption;
     // What a transform already used is taken from the deadline and counted in the run's time.
@@ -294,7 +293,6 @@ export class QuickJsSandbox {
     } catch (cause) {
       // The engine itself trapped (e.g. the native stack overflowed inside WebAssembly). Its state
       // can no longer be trusted; it is discarded with this execution anyway.
-      engineUsable = false;
       const runMs = spentMs + performance.now() - runStarted;
       const error = engineTrapError(cause);
       return {
@@ -304,16 +302,11 @@ export class QuickJsSandbox {
         error,
         timings: { startMs: runStarted - started, runMs },
       };
-    } finally {
-      if (engineUsable) {
-        try {
-          context?.dispose();
-          runtime.dispose();
-        } catch {
-          // A leaked handle makes QuickJS abort on dispose; the instance is dropped either way.
-        }
-      }
     }
+    // No `finally` frees the runtime and context: the whole instance (its linear memory with them)
+    // is dropped after this one execution, and freeing a runtime whose promise jobs allocated many
+    // objects trips an engine assertion (quickjs-emscripten 0.32, justjake/quickjs-emscripten#269)
+    // that prints `Aborted(Assertion failed: list_empty(&rt->gc_obj_list)…)` to the host's stderr.
   }
 
   async close(): Promise<void> {

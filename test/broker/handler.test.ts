@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,7 +11,7 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
 import { BrokerConfigError, readBrokerConfig } from '../../lambda/broker/config.ts';
 import { buildAwsBroker, createHandler, requestFromEvent } from '../../lambda/broker/handler.ts';
@@ -261,9 +261,16 @@ describe('Broker configuration', () => {
   });
 });
 
+/** The bundle folders `awsBroker` made, removed when the file's tests are done. */
+const bundleDirs: string[] = [];
+afterAll(() => {
+  for (const dir of bundleDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** The broker as the Lambda builds it at cold start, from a bundle folder holding the policy. */
 function awsBroker() {
   const dir = mkdtempSync(join(tmpdir(), 'custody-broker-'));
+  bundleDirs.push(dir);
   writeFileSync(join(dir, 'policy.json'), JSON.stringify(policyDocument));
   return buildAwsBroker(
     readBrokerConfig({

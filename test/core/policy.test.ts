@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PolicyFileError } from '../../lambda/core/errors.ts';
 import {
   allowedAccounts,
@@ -16,8 +16,15 @@ const minimal = {
   principals: [{ id: 'bot', arn: 'arn:aws:iam::123456789012:role/bot', grants: [{ profile: 'basic' }] }],
 };
 
+/** The folders `writePolicy` made, removed when the file's tests are done. */
+const policyDirs: string[] = [];
+afterAll(() => {
+  for (const dir of policyDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function writePolicy(doc: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'custody-policy-'));
+  policyDirs.push(dir);
   const file = join(dir, 'policy.json');
   writeFileSync(file, typeof doc === 'string' ? doc : JSON.stringify(doc));
   return file;

@@ -14,9 +14,6 @@ import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import type { LocalIdentity } from '../../local/identities.ts';
 import { type LocalServer, type LocalServerOptions, startLocalServer } from '../../local/server.ts';
 
-// The SDK's notice about Node 22 says nothing about custody; keep test output readable.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CUSTODY_BIN = join(ROOT, 'bin/custody.mjs');
 

@@ -18,8 +18,6 @@ import type { Sandbox, SandboxRequest } from '../../lambda/core/types.ts';
 import { createSandbox } from '../../lambda/sandbox/index.ts';
 import { type LocalServer, type LocalServerOptions, startLocalServer } from '../../local/server.ts';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 export const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface LoadServer {
