@@ -135,13 +135,15 @@ export function createDigestHandler(deps: DigestHandlerDeps): () => Promise<Dige
 }
 
 async function reconcileFirst(deps: DigestHandlerDeps, clock: Clock): Promise<ScheduledReconcileSummary> {
+  const store = new DynamoDbAuditStore({
+    client: deps.client,
+    tableName: deps.tableName,
+    clock,
+    ...(deps.timeShards === undefined ? {} : { timeShards: deps.timeShards }),
+  });
   const summary = await reconcileBeforeDigest({
-    store: new DynamoDbAuditStore({
-      client: deps.client,
-      tableName: deps.tableName,
-      clock,
-      ...(deps.timeShards === undefined ? {} : { timeShards: deps.timeShards }),
-    }),
+    store,
+    listStored: (from) => store.listWrittenBetween(from, new Date(clock().getTime() + 1)),
     readLines: deps.reconcileFrom as (since: Date) => AsyncIterable<string>,
     since: new Date(clock().getTime() - (deps.reconcileWindowMs ?? RECONCILE_WINDOW_MS)),
     report: deps.report ?? ((line) => console.log(line)),

@@ -11,11 +11,16 @@
  * reconciliation is idempotent, so a record missed by one run is taken by the next.
  */
 import type { AuditStore, Clock } from '../core/ports.ts';
+import { sha256Hex } from './canonical-json.ts';
 import { describeError } from './errors.ts';
+import type { StoredRecord } from './item.ts';
 import { parseRecordLine, type ReconcileResult, reconcileAuditLog } from './reconcile.ts';
 
 /** How far back each scheduled run reads the audit log. @see reconcileBeforeDigest */
 export const RECONCILE_WINDOW_MS = 30 * 60_000;
+
+/** How much earlier than the window the table's records are listed (a write's retries, clock skew). */
+export const RECONCILE_STORED_MARGIN_MS = 5 * 60_000;
 
 export interface ScheduledReconcileOptions {
   readonly store: AuditStore;
@@ -23,6 +28,12 @@ export interface ScheduledReconcileOptions {
   readonly readLines: (since: Date) => Iterable<string> | AsyncIterable<string>;
   /** The start of the window. */
   readonly since: Date;
+  /**
+   * The records the table holds, written since a date, read in bulk (the byTime index): a log line
+   * found there with the same bytes is counted as stored without a read per execution. Optional;
+   * when it fails, every execution is read one by one (nothing is lost, only requests).
+   */
+  readonly listStored?: (since: Date) => Promise<readonly StoredRecord[]>;
   /** Receives the report line (JSON) and the counts it holds. */
   readonly report: (line: string, summary: ScheduledReconcileSummary) => void;
 }
@@ -42,9 +53,29 @@ export async function reconcileBeforeDigest(
   options: ScheduledReconcileOptions,
 ): Promise<ScheduledReconcileSummary> {
   let readError: string | undefined;
+  const key = (executionId: string, event: string, sha256: string) =>
+    `${executionId}\u0000${event}\u0000${sha256}`;
+  const known = new Set<string>();
+  if (options.listStored !== undefined) {
+    try {
+      const from = new Date(options.since.getTime() - RECONCILE_STORED_MARGIN_MS);
+      for (const s of await options.listStored(from))
+        known.add(key(s.record.executionId, s.record.event, s.recordSha256));
+    } catch {
+      // Only an optimisation: reconcileAuditLog reads each execution instead.
+    }
+  }
+  let listed = 0;
   async function* guarded(): AsyncGenerator<string> {
     try {
-      yield* options.readLines(options.since);
+      for await (const line of options.readLines(options.since)) {
+        const record = known.size === 0 ? undefined : parseRecordLine(line);
+        if (typeof record === 'object' && known.has(key(record.executionId, record.event, sha256Hex(line)))) {
+          listed++;
+          continue;
+        }
+        yield line;
+      }
     } catch (error) {
       readError = describeError(error);
     }
@@ -57,7 +88,7 @@ export async function reconcileBeforeDigest(
   }
   const summary: ScheduledReconcileSummary = {
     written: result?.written.length ?? 0,
-    alreadyStored: result?.alreadyStored ?? 0,
+    alreadyStored: (result?.alreadyStored ?? 0) + listed,
     conflicts: result?.conflicts.length ?? 0,
     failed: (result?.failed.length ?? 0) + (readError === undefined ? 0 : 1),
     ...(readError === undefined ? {} : { error: readError }),
@@ -101,7 +132,7 @@ export function* recordLinesSince(lines: Iterable<string>, since: Date): Generat
  * the table, and says so on stderr when it wrote, met a conflict or failed (silent otherwise).
  */
 export function reconcileLocalLog(
-  store: AuditStore,
+  store: AuditStore & { listWrittenBetween(from: Date, to: Date): Promise<StoredRecord[]> },
   log: { readLines(): Promise<string[]> },
   clock: Clock,
   windowMs = RECONCILE_WINDOW_MS,
@@ -112,6 +143,7 @@ export function reconcileLocalLog(
       yield* recordLinesSince(await log.readLines(), since);
     },
     since: new Date(clock().getTime() - windowMs),
+    listStored: (from) => store.listWrittenBetween(from, new Date(clock().getTime() + 1)),
     report: (line, summary) => {
       if (summary.written + summary.conflicts + summary.failed > 0) process.stderr.write(`${line}\n`);
     },
