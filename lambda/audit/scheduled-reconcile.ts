@@ -93,9 +93,10 @@ export async function reconcileBeforeDigest(
     failed: (result?.failed.length ?? 0) + (readError === undefined ? 0 : 1),
     ...(readError === undefined ? {} : { error: readError }),
   };
-  // JSON: ids from a log line are escaped, never drive a terminal, and Logs Insights reads fields.
+  // JSON (Logs Insights reads its fields) with every control character escaped: ids from a log
+  // line never drive the terminal the local report is printed on.
   options.report(
-    JSON.stringify({
+    terminalSafeJson({
       message: 'custody audit reconcile',
       since: options.since.toISOString(),
       ...summary,
@@ -110,6 +111,14 @@ export async function reconcileBeforeDigest(
     summary,
   );
   return summary;
+}
+
+/** JSON.stringify, plus `\uXXXX` for what it leaves raw: DEL, C1 controls, U+2028/U+2029, bidi controls. */
+function terminalSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**

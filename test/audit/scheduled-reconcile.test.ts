@@ -146,6 +146,31 @@ describe('reconcileBeforeDigest', () => {
   });
 });
 
+describe('the report line', () => {
+  it('escapes the control characters a hostile execution id carries, and stays JSON', async () => {
+    const { store, since, clock } = await setUp();
+    const hostileId = 'x\u001b]52;c;AAAA\u0007\u009b2J\u2028\u202eforged';
+    const lines = [recordLine(auditRecord(hostileId, 'denied', clock.now()))];
+    const reports: string[] = [];
+
+    await reconcileBeforeDigest({
+      store,
+      readLines: () => lines,
+      since,
+      report: (line) => reports.push(line),
+    });
+
+    const raw = [...reports[0]!].filter((c) => {
+      const n = c.charCodeAt(0);
+      return (
+        n < 0x20 || (n >= 0x7f && n <= 0x9f) || n === 0x2028 || n === 0x2029 || (n >= 0x202a && n <= 0x202e)
+      );
+    });
+    expect(raw).toEqual([]);
+    expect(JSON.parse(reports[0]!).writtenRecords).toEqual([{ executionId: hostileId, event: 'denied' }]);
+  });
+});
+
 describe('recordLinesSince (the local window)', () => {
   it('keeps the record lines from `since` on (and invalid ones, to be counted), drops other lines', () => {
     const since = new Date(T0.getTime() + 1000);
