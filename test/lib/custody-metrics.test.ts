@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DIGESTER_METRICS, METRIC_NAMESPACE, METRIC_SERVICE, Metric, PHASES } from '../../lambda/core/metrics.ts';
+import {
+  DIGESTER_METRICS,
+  METRIC_NAMESPACE,
+  METRIC_SERVICE,
+  Metric,
+  PHASES,
+} from '../../lambda/core/metrics.ts';
 import { custodyMetric, METRIC_DIMENSION, sumOverDimension } from '../../lib/custody-metrics.ts';
 import { type Emitted, emitted, parseEmf } from './emitted.ts';
 import { PROJECT_ROOT } from './synth.ts';
