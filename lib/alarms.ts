@@ -61,7 +61,9 @@ export class CustodyAlarms extends Construct {
     this.auditVerificationFailed = new cloudwatch.Alarm(this, 'AuditVerificationFailed', {
       alarmDescription: [
         'The audit trail failed verification, or the digester stopped verifying it.',
-        'Metric 0: a digest or record was modified, deleted, inserted or reordered, or a signature is invalid.',
+        'Metric 0: a digest or record was modified, deleted, inserted or reordered, or a signature is invalid;',
+        'or reconciliation found a record in the table that differs from its audit log line (AuditReconcileConflicts;',
+        'the digester log line "custody audit reconcile" names it).',
         'No data: the digester has not run (check its Errors metric, its log group and its dead-letter queue).',
         'Do: run `custody audit verify` to name the first bad record; the "Last audit verification" query',
         'shows the problem the digester found. Preserve the table (PITR) and the audit log group; treat it as an incident.',

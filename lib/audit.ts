@@ -139,7 +139,8 @@ export class CustodyAudit extends Construct {
     this.digestFunction = new CustodyFunction(this, 'Digester', {
       entry: 'lambda/audit/digest-handler.ts',
       description: 'custody: seals new audit records into signed digests',
-      roleDescription: 'custody audit digester: reads and appends to the audit trail, signs digests',
+      roleDescription:
+        'custody audit digester: reads and appends to the audit trail, reconciles the audit log into the table, signs digests',
       memoryMiB: 512,
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
@@ -157,6 +158,21 @@ export class CustodyAudit extends Construct {
     this.grantAuditTable(digester, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem');
     this.signingKey.grant(digester, 'kms:Sign', 'kms:GetPublicKey');
     this.grantAuditLogWrite(digester);
+    // Reconciliation before each digest reads the record lines of the audit log group (and no
+    // other): the group's ARN in both forms IAM may be asked about (with and without `:*`).
+    iam.Grant.addToPrincipal({
+      grantee: digester,
+      actions: ['logs:FilterLogEvents'],
+      resourceArns: [
+        stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: auditLogGroupName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+        this.auditLogGroup.logGroupArn,
+      ],
+    });
 
     this.digestFailures = new sqs.Queue(this, 'DigestFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

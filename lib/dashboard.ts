@@ -175,6 +175,19 @@ export class CustodyDashboard extends Construct {
         height: 6,
       }),
     );
+    // Pending records the digester wrote back before digesting (docs/audit.md, Reconciliation).
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Audit reconciliation: records written back, conflicts, failures',
+        left: [
+          custodyMetric(Metric.AuditReconciled, { period, label: 'written back' }),
+          custodyMetric(Metric.AuditReconcileConflicts, { period, label: 'conflicts' }),
+          custodyMetric(Metric.AuditReconcileFailures, { period, label: 'failures' }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        width: 12,
+      }),
+    );
 
     // The platform.
     this.dashboard.addWidgets(

@@ -19,6 +19,7 @@ import { type DigestSchedule, scheduleDigests } from '../lambda/audit/digest.ts'
 import { DynamoDbAuditStore } from '../lambda/audit/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../lambda/audit/file-audit-log.ts';
 import { FileAuditSigner } from '../lambda/audit/file-audit-signer.ts';
+import { reconcileLocalLog } from '../lambda/audit/scheduled-reconcile.ts';
 import { createAuditTable } from '../lambda/audit/table.ts';
 import { type BrokerApi, type CallerIdentity, createBrokerApi } from '../lambda/broker/api.ts';
 import { LOCAL_AUDIT_TABLE_NAME } from '../lambda/core/audit-table.ts';
@@ -264,6 +265,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       clock,
       intervalMs: options.digestIntervalMs ?? 60_000,
       onError: (error) => process.stderr.write(`custody: audit digest failed: ${(error as Error).message}\n`),
+      // Records only in .custody/audit.log (auditPending) enter the table before each digest.
+      beforeEach: () => reconcileLocalLog(auditStore, auditLog, clock),
     });
     cleanups.push(() => digests.stop());
 

@@ -13,6 +13,7 @@ import {
   type FilterLogEventsCommandOutput,
   PutLogEventsCommand,
   type PutLogEventsCommandOutput,
+  paginateFilterLogEvents,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { AuditRecord } from '../core/audit-record.ts';
 import type { AuditLog, Clock } from '../core/ports.ts';
@@ -112,27 +113,28 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
    * reconciliation (`reconcile.ts`). Events arrive in time order per page.
    */
   async *readRecordLines(options: { readonly since?: Date } = {}): AsyncGenerator<string> {
-    let nextToken: string | undefined;
-    do {
-      let out: FilterLogEventsCommandOutput;
+    const pages = paginateFilterLogEvents(
+      { client: this.client },
+      {
+        logGroupName: this.logGroupName,
+        filterPattern: RECORD_LINE_FILTER_PATTERN,
+        ...(options.since === undefined ? {} : { startTime: options.since.getTime() }),
+      },
+    );
+    const iterator = pages[Symbol.asyncIterator]();
+    for (;;) {
+      let page: IteratorResult<FilterLogEventsCommandOutput>;
       try {
-        out = await this.client.send(
-          new FilterLogEventsCommand({
-            logGroupName: this.logGroupName,
-            filterPattern: RECORD_LINE_FILTER_PATTERN,
-            ...(options.since === undefined ? {} : { startTime: options.since.getTime() }),
-            ...(nextToken === undefined ? {} : { nextToken }),
-          }),
-        );
+        page = await iterator.next();
       } catch (error) {
         throw new AuditReadError(
           `could not read the record lines of log group ${this.logGroupName}: ${describeError(error)}`,
           { cause: error },
         );
       }
-      for (const event of out.events ?? []) if (event.message !== undefined) yield event.message;
-      nextToken = out.nextToken;
-    } while (nextToken !== undefined);
+      if (page.done === true) return;
+      for (const event of page.value.events ?? []) if (event.message !== undefined) yield event.message;
+    }
   }
 
   /** Writes one line; `what` names it in errors. */

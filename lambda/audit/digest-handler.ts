@@ -4,6 +4,13 @@
  * the outcome — `AuditVerificationIntact` (1 intact, 0 tampered) as an EMF metric and an
  * `auditVerification` line in the audit log group — for the dashboard and the alarm.
  *
+ * Before it digests, it reconciles (`scheduled-reconcile.ts`): the record lines of the audit log
+ * group's last `RECONCILE_WINDOW_MS` (FilterLogEvents) that the table lacks are written to it, so
+ * records the broker left `auditPending` enter the table and the digest. Counts go to the
+ * `AuditReconciled`, `AuditReconcileConflicts` and `AuditReconcileFailures` metrics and one JSON
+ * line in the function's log; a conflict also sets `AuditVerificationIntact` to 0 (the
+ * verification alarm). Reconciliation never stops the digest.
+ *
  * Tampering is a result (metric 0, problem logged), not a crash; infrastructure failure (table,
  * KMS, logs unreachable) throws so the invocation fails and Lambda's Errors metric shows it.
  *
@@ -20,13 +27,19 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DIGESTER_ENV } from '../core/audit-table.ts';
-import { METRIC_NAMESPACE, METRIC_SERVICE, Metric } from '../core/metrics.ts';
+import { METRIC_NAMESPACE, METRIC_SERVICE, Metric, type MetricName } from '../core/metrics.ts';
 import type { Clock } from '../core/ports.ts';
 import { type AuditLineLog, verificationLine } from './audit-log-line.ts';
 import { CloudWatchAuditLog } from './cloudwatch-audit-log.ts';
 import { AuditChainError, digestUntilCurrent } from './digest.ts';
 import { type DigestRunSkipped, withDigestLease } from './digest-lease.ts';
+import { DynamoDbAuditStore } from './dynamodb-audit-store.ts';
 import { KmsAuditSigner } from './kms-audit-signer.ts';
+import {
+  RECONCILE_WINDOW_MS,
+  reconcileBeforeDigest,
+  type ScheduledReconcileSummary,
+} from './scheduled-reconcile.ts';
 import type { AuditSigner } from './signer.ts';
 import { type VerifyResult, verifyAudit } from './verify.ts';
 
@@ -36,7 +49,16 @@ export interface DigestHandlerDeps {
   readonly signer: AuditSigner;
   readonly log: AuditLineLog;
   /** Records one metric value (EMF on AWS). */
-  readonly emitMetric: (name: typeof Metric.AuditVerificationIntact, value: number) => void;
+  readonly emitMetric: (name: MetricName, value: number) => void;
+  /**
+   * Reconciliation before each digest: the audit log's record lines written since a date (the
+   * audit log group on AWS). Absent: no reconciliation.
+   */
+  readonly reconcileFrom?: (since: Date) => Iterable<string> | AsyncIterable<string>;
+  /** How far back reconciliation reads. @default RECONCILE_WINDOW_MS (30 minutes) */
+  readonly reconcileWindowMs?: number;
+  /** Receives the reconciliation's report line. @default console.log (the function's log group) */
+  readonly report?: (line: string) => void;
   readonly clock?: Clock;
   readonly settleMs?: number;
   readonly timeShards?: number;
@@ -48,6 +70,7 @@ export interface DigestHandlerDeps {
 export interface DigestRunSummary {
   readonly digestsWritten: number;
   readonly lastSequence?: number;
+  readonly reconcile?: ScheduledReconcileSummary;
   readonly verification: { readonly ok: boolean; readonly kind?: string; readonly message?: string };
 }
 
@@ -60,6 +83,7 @@ export function createDigestHandler(deps: DigestHandlerDeps): () => Promise<Dige
       clock,
       ...(deps.timeShards === undefined ? {} : { timeShards: deps.timeShards }),
     };
+    const reconcile = deps.reconcileFrom === undefined ? undefined : await reconcileFirst(deps, clock);
     let written: Awaited<ReturnType<typeof digestUntilCurrent>>;
     try {
       written = await digestUntilCurrent({
@@ -94,16 +118,40 @@ export function createDigestHandler(deps: DigestHandlerDeps): () => Promise<Dige
       recentDigests: deps.verifyRecentDigests ?? 12,
     });
     deps.emitMetric(Metric.AuditVerificationIntact, result.ok ? 1 : 0);
+    // A conflict is a table record that differs from its log line: the verification alarm hears it.
+    if (reconcile !== undefined && reconcile.conflicts > 0)
+      deps.emitMetric(Metric.AuditVerificationIntact, 0);
     await deps.log.writeLine(verificationLine(result, clock()));
     const last = written.at(-1);
     return {
       digestsWritten: written.length,
       ...(last === undefined ? {} : { lastSequence: last.body.sequence }),
+      ...(reconcile === undefined ? {} : { reconcile }),
       verification: result.ok
         ? { ok: true }
         : { ok: false, kind: result.problem.kind, message: result.problem.message },
     };
   };
+}
+
+async function reconcileFirst(deps: DigestHandlerDeps, clock: Clock): Promise<ScheduledReconcileSummary> {
+  const store = new DynamoDbAuditStore({
+    client: deps.client,
+    tableName: deps.tableName,
+    clock,
+    ...(deps.timeShards === undefined ? {} : { timeShards: deps.timeShards }),
+  });
+  const summary = await reconcileBeforeDigest({
+    store,
+    listStored: (from) => store.listWrittenBetween(from, new Date(clock().getTime() + 1)),
+    readLines: deps.reconcileFrom as (since: Date) => AsyncIterable<string>,
+    since: new Date(clock().getTime() - (deps.reconcileWindowMs ?? RECONCILE_WINDOW_MS)),
+    report: deps.report ?? ((line) => console.log(line)),
+  });
+  deps.emitMetric(Metric.AuditReconciled, summary.written);
+  deps.emitMetric(Metric.AuditReconcileConflicts, summary.conflicts);
+  deps.emitMetric(Metric.AuditReconcileFailures, summary.failed);
+  return summary;
 }
 
 function requiredEnv(name: string): string {
@@ -133,11 +181,13 @@ function fromEnvironment(): () => Promise<DigestRunSummary | DigestRunSkipped> {
   const timeShards = optionalIntEnv(DIGESTER_ENV.timeShards);
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
   const client = new DynamoDBClient({});
+  const log = new CloudWatchAuditLog({ client: new CloudWatchLogsClient({}), logGroupName });
   const run = createDigestHandler({
     client,
     tableName,
     signer: new KmsAuditSigner({ client: new KMSClient({}), keyId }),
-    log: new CloudWatchAuditLog({ client: new CloudWatchLogsClient({}), logGroupName }),
+    log,
+    reconcileFrom: (since) => log.readRecordLines({ since }),
     emitMetric: (name, value) => {
       metrics.addMetric(name, MetricUnit.Count, value);
       metrics.publishStoredMetrics();

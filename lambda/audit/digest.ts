@@ -172,11 +172,19 @@ export interface DigestSchedule {
 
 /** Local mode: a digest every `intervalMs` (no overlap), plus on demand. */
 export function scheduleDigests(
-  options: DigestOptions & { readonly intervalMs?: number; readonly onError?: (error: unknown) => void },
+  options: DigestOptions & {
+    readonly intervalMs?: number;
+    readonly onError?: (error: unknown) => void;
+    /** Runs before each digest, in the same queue (reconciliation); must not throw. */
+    readonly beforeEach?: () => Promise<unknown>;
+  },
 ): DigestSchedule {
   let running: Promise<unknown> = Promise.resolve();
   const run = (): Promise<SignedDigest[]> => {
-    const next = running.catch(() => undefined).then(() => digestUntilCurrent(options));
+    const next = running
+      .catch(() => undefined)
+      .then(() => options.beforeEach?.())
+      .then(() => digestUntilCurrent(options));
     running = next;
     return next;
   };

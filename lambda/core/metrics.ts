@@ -36,9 +36,23 @@ export const Metric = {
   DependencyFailures: 'DependencyFailures',
   /** Result of the last audit verification: 1 intact, 0 tampered. Emitted by the verifier. */
   AuditVerificationIntact: 'AuditVerificationIntact',
+  /** Records the digester's reconciliation wrote from the audit log into the table. Emitted by the digester. */
+  AuditReconciled: 'AuditReconciled',
+  /** Records whose table item differs from their audit log line (not overwritten). Emitted by the digester. */
+  AuditReconcileConflicts: 'AuditReconcileConflicts',
+  /** Records reconciliation could not write, plus one per run that could not read the log. Emitted by the digester. */
+  AuditReconcileFailures: 'AuditReconcileFailures',
 } as const;
 
 export type MetricName = (typeof Metric)[keyof typeof Metric];
+
+/** The metrics the digester emits (not the broker): the broker's EMF checks skip them. */
+export const DIGESTER_METRICS: readonly MetricName[] = [
+  Metric.AuditVerificationIntact,
+  Metric.AuditReconciled,
+  Metric.AuditReconcileConflicts,
+  Metric.AuditReconcileFailures,
+];
 
 /** Phases of one execution, as timed in `AuditRecord.timingsMs` and `PhaseLatency{Phase}`. */
 export const PHASES = [

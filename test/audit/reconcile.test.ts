@@ -199,11 +199,14 @@ describe('CloudWatchAuditLog.readRecordLines', () => {
 
   it('reads every page of record lines since the given instant', async () => {
     const record = auditRecord(`exec-cw-${n++}`, 'completed', new Date());
-    logs
-      .on(FilterLogEventsCommand, { nextToken: undefined })
-      .resolves({ events: [{ message: canonicalJson(record) }], nextToken: 'p2' })
-      .on(FilterLogEventsCommand, { nextToken: 'p2' })
-      .resolves({ events: [{ message: '{"other":1}' }, {}] });
+    // Inputs copied as sent: the SDK's paginator reuses one input object and sets its token on it.
+    const sent: unknown[] = [];
+    logs.on(FilterLogEventsCommand).callsFake(async (input: { nextToken?: string }) => {
+      sent.push(JSON.parse(JSON.stringify(input)));
+      return input.nextToken === undefined
+        ? { events: [{ message: canonicalJson(record) }], nextToken: 'p2' }
+        : { events: [{ message: '{"other":1}' }, {}] };
+    });
     const since = new Date('2030-01-01T00:00:00Z');
     const log = new CloudWatchAuditLog({
       client: new CloudWatchLogsClient({ region: 'eu-west-1' }),
@@ -214,7 +217,8 @@ describe('CloudWatchAuditLog.readRecordLines', () => {
     for await (const line of log.readRecordLines({ since })) lines.push(line);
 
     expect(lines).toEqual([canonicalJson(record), '{"other":1}']);
-    expect(logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input)).toEqual([
+    expect(logs.commandCalls(FilterLogEventsCommand)).toHaveLength(2);
+    expect(sent).toStrictEqual([
       {
         logGroupName: '/custody/audit',
         filterPattern: RECORD_LINE_FILTER_PATTERN,

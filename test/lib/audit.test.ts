@@ -163,6 +163,23 @@ describe('CustodyAudit', () => {
     expect(referencedId(sign?.Resource)).toBe(signingKeyId);
   });
 
+  it('lets the digester read the audit log group (reconciliation) with FilterLogEvents alone, there alone', () => {
+    const [, digester] = functionByDescription(s.json, DIGESTER);
+    const [roleId] = roleOfFunction(s.json, digester);
+    const [groupId] = auditLogGroup(s.json);
+    const reads = identityStatementsOfRole(s.json, roleId).filter((st) =>
+      actionsOf(st).includes('logs:FilterLogEvents'),
+    );
+    expect(reads).toHaveLength(1);
+    expect(actionsOf(reads[0]!)).toEqual(['logs:FilterLogEvents']);
+    const resolver = new CfnResolver(s.json);
+    const group = resolver.getAtt(groupId, 'Arn');
+    expect((resolver.resolve(reads[0]!.Resource) as string[]).sort()).toEqual(
+      [group, group.replace(/:\*$/, '')].sort(),
+    );
+    expect(allowedActionsOfRole(s.json, roleId)).not.toContain('logs:GetLogEvents');
+  });
+
   it('names the table indexes in grants instead of index/*', () => {
     const documents = resourcesOfType(s.json, 'AWS::IAM::Policy').map(([, policy]) =>
       JSON.stringify(policy.Properties.PolicyDocument),

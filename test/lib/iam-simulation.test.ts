@@ -6,9 +6,11 @@ import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CfnResolver, WORLD } from './cfn-resolve.ts';
 import {
+  auditLogGroup,
   brokerFunction,
   executionRole,
   executorFunction,
+  functionByDescription,
   identityStatementsOfRole,
   referencedId,
   roleOfFunction,
@@ -94,6 +96,24 @@ describe('IAM of the synthesized stack', () => {
     if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors, null, 2));
     return result.overallResult as Decision;
   }
+
+  it('lets the digester filter the audit log group (reconciliation), and no other group', async () => {
+    const [, digester] = functionByDescription(
+      s.json,
+      'custody: seals new audit records into signed digests',
+    );
+    const [digesterRoleId] = roleOfFunction(s.json, digester);
+    const [groupId] = auditLogGroup(s.json);
+    const group = resolver.getAtt(groupId, 'Arn').replace(/:\*$/, '');
+    expect(await decide(digesterRoleId, 'logs:FilterLogEvents', group)).toBe('Allowed');
+    const other = `arn:aws:logs:${WORLD.region}:${WORLD.account}:log-group:/custody/Custody/broker`;
+    expect(await decide(digesterRoleId, 'logs:FilterLogEvents', other)).toBe('ImplicitlyDenied');
+    // Reading is FilterLogEvents alone: not the stream reads, not the broker's role.
+    expect(await decide(digesterRoleId, 'logs:GetLogEvents', `${group}:log-stream:x`)).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await decide(brokerRoleId, 'logs:FilterLogEvents', group)).toBe('ImplicitlyDenied');
+  });
 
   it('lets each profile role invoke its own executor', async () => {
     for (const profile of ['sandbox', 'reports', 'remediation']) {
