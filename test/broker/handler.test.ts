@@ -213,6 +213,7 @@ describe('Broker configuration', () => {
 
   it('reads the deployment file in the bundle and derives each profile’s ARNs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'custody-broker-config-'));
+    bundleDirs.push(dir);
     const file = {
       schemaVersion: 1,
       functionNamePrefix: 'custody-0123abcd-',
