@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
-import { botocore, custody, startTestServer, type TestServer } from '../e2e/support.ts';
+import { custody, startTestServer, type TestServer } from '../e2e/support.ts';
+import { botocore } from './botocore-signer.ts';
 
 let t: TestServer;
 let executions: string;

@@ -63,7 +63,7 @@ async function main(): Promise<number> {
   try {
     execFileSync('bwrap', ['--version'], { stdio: 'ignore' });
   } catch {
-    process.stderr.write('test:lambda needs bubblewrap: apt-get install bubblewrap\n');
+    process.stderr.write('test:lambda needs bubblewrap (bwrap): install the Debian package bubblewrap\n');
     return 2;
   }
   const project = path.resolve(values.project ?? process.cwd());
