@@ -9,7 +9,7 @@
  * started during a run is frozen half-loaded and the next run pays the rest
  * (bench/freeze-emulation.ts, docs/sandbox.md).
  *
- * Bounded: `settle()` is awaited at most `maxWaitMs`, and every failure of the Extensions API ends
+ * Bounded: `settle()` is awaited at most `maxInitWaitMs` during init and `maxWaitMs` after a run, and every failure of the Extensions API ends
  * the extension (the executor keeps working without it; only the warm path is lost).
  */
 import { execFileSync } from 'node:child_process';
@@ -30,6 +30,12 @@ export interface SettleExtensionOptions {
   readonly settle: () => Promise<void>;
   /** @default 10_000 */
   readonly maxWaitMs?: number;
+  /**
+   * The wait during init (for the first process), kept well under Lambda's 10 s limit on an
+   * on-demand init: past it init ends anyway, and the first run waits for the rest of the load.
+   * @default 5_000
+   */
+  readonly maxInitWaitMs?: number;
   /** @default 'custody-python-prestart' */
   readonly name?: string;
   /** @default globalThis.fetch */
@@ -137,7 +143,7 @@ export class SettleExtension {
   private async loop(): Promise<void> {
     const maxWaitMs = this.options.maxWaitMs ?? 10_000;
     // Init ends when this asks for its first event: once the first process has loaded.
-    await this.bounded(this.options.settle(), maxWaitMs);
+    await this.bounded(this.options.settle(), this.options.maxInitWaitMs ?? 5_000);
     while (!this.stopped) {
       // Asking for the next event tells Lambda this extension is done (with init, then with the
       // previous invocation); it answers when the next invocation starts.

@@ -135,6 +135,17 @@ describe('SettleExtension', () => {
     expect(settles).toBe(2);
   });
 
+  it('ends init after maxInitWaitMs when the first process never loads (Lambda limits init to 10 s)', async () => {
+    api = await extensionsApi();
+    await SettleExtension.register({
+      runtimeApi: api.runtimeApi,
+      settle: () => new Promise<void>(() => {}),
+      maxInitWaitMs: 20,
+      maxWaitMs: 600_000,
+    });
+    await api.next(0);
+  });
+
   it('asks for the next event after maxWaitMs when the pool never settles', async () => {
     api = await extensionsApi();
     let settleCalls = 0;
@@ -144,6 +155,7 @@ describe('SettleExtension', () => {
         settleCalls += 1;
         return new Promise<void>(() => {});
       },
+      maxInitWaitMs: 20,
       maxWaitMs: 20,
     });
     invoke(await api.next(0));
