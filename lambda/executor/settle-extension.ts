@@ -12,17 +12,6 @@
  * Bounded: `settle()` is awaited at most `maxInitWaitMs` during init and `maxWaitMs` after a run, and every failure of the Extensions API ends
  * the extension (the executor keeps working without it; only the warm path is lost).
  */
-import { execFileSync } from 'node:child_process';
-
-/** Registers in a child Node process and prints the answer: a synchronous call, for module init. */
-const REGISTER_SCRIPT = `
-const [url, name] = process.argv.slice(1);
-fetch(url, { method: 'POST', headers: { 'Lambda-Extension-Name': name }, body: '{"events":["INVOKE"]}' })
-  .then(async (r) => { await r.arrayBuffer(); return { status: r.status, id: r.headers.get('lambda-extension-identifier') }; })
-  .catch((e) => ({ error: String(e && e.message) }))
-  .then((answer) => process.stdout.write(JSON.stringify(answer)));
-`;
-
 export interface SettleExtensionOptions {
   /** host:port of the Runtime API (AWS_LAMBDA_RUNTIME_API). */
   readonly runtimeApi: string;
@@ -72,7 +61,10 @@ export class SettleExtension {
     this.done = this.loop();
   }
 
-  /** Registers during init; undefined (and `onStop`) if the Runtime API refuses. */
+  /**
+   * Registers; undefined (and `onStop`) if the Runtime API refuses. Lambda accepts a registration
+   * during init only: the handler's module (an ES module) awaits this at its top level.
+   */
   static async register(options: SettleExtensionOptions): Promise<SettleExtension | undefined> {
     try {
       const response = await (options.fetch ?? fetch)(
@@ -94,35 +86,6 @@ export class SettleExtension {
       options.onStop?.(`registration failed: ${(error as Error).message}`);
       return undefined;
     }
-  }
-
-  /**
-   * Registers before this returns, so from a CommonJS handler module's top level the registration
-   * reaches Lambda before the runtime asks for its first invocation (which ends init, and with it
-   * the time extensions may register). Costs one short-lived Node process at init.
-   */
-  static registerSync(options: SettleExtensionOptions): SettleExtension | undefined {
-    const name = options.name ?? 'custody-python-prestart';
-    let answer: { status?: number; id?: string | null; error?: string };
-    try {
-      const out = execFileSync(
-        process.execPath,
-        ['-e', REGISTER_SCRIPT, `http://${options.runtimeApi}/2020-01-01/extension/register`, name],
-        { encoding: 'utf8', timeout: 5_000, env: { PATH: process.env.PATH ?? '' } },
-      );
-      answer = JSON.parse(out);
-    } catch (error) {
-      answer = { error: (error as Error).message };
-    }
-    if (answer.error !== undefined) {
-      options.onStop?.(`registration failed: ${answer.error}`);
-      return undefined;
-    }
-    if (answer.status !== 200 || !answer.id) {
-      options.onStop?.(`registration refused (HTTP ${answer.status})`);
-      return undefined;
-    }
-    return new SettleExtension(options, answer.id);
   }
 
   /** The handler calls this when its run has ended (its response is about to be posted). */

@@ -5,7 +5,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SettleExtension } from '../../lambda/executor/settle-extension.ts';
 
@@ -179,71 +178,6 @@ describe('SettleExtension', () => {
   it('stays out of the way when there is no Extensions API', async () => {
     const stops: string[] = [];
     const extension = await SettleExtension.register({
-      runtimeApi: '127.0.0.1:1',
-      settle: async () => {},
-      onStop: (reason) => stops.push(reason),
-    });
-    expect(extension).toBeUndefined();
-    expect(stops[0]).toMatch(/^registration failed: /);
-  });
-
-  it('registers synchronously, before the handler module has finished loading', async () => {
-    // The stand-in API runs in a worker thread: this thread is blocked while it registers.
-    const worker = new Worker(
-      `
-const { createServer } = require('node:http');
-const { parentPort } = require('node:worker_threads');
-const server = createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => { body += c; });
-  req.on('end', () => {
-    if (req.url === '/2020-01-01/extension/register') {
-      parentPort.postMessage({ registered: req.headers['lambda-extension-name'], body });
-      res.writeHead(200, { 'Lambda-Extension-Identifier': 'ext-sync' }).end('{}');
-    } else {
-      parentPort.postMessage({ next: req.headers['lambda-extension-identifier'] });
-      res.writeHead(200).end(JSON.stringify({ eventType: 'SHUTDOWN' }));
-    }
-  });
-});
-server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
-`,
-      { eval: true },
-    );
-    const messages: Record<string, unknown>[] = [];
-    let arrived: () => void = () => {};
-    worker.on('message', (m: Record<string, unknown>) => {
-      messages.push(m);
-      arrived();
-    });
-    const until = async (key: string) => {
-      while (!messages.some((m) => key in m)) await new Promise<void>((r) => (arrived = r));
-      return messages.find((m) => key in m) as Record<string, unknown>;
-    };
-    try {
-      const { port } = await until('port');
-      const stops: string[] = [];
-      const extension = SettleExtension.registerSync({
-        runtimeApi: `127.0.0.1:${port}`,
-        settle: async () => {},
-        onStop: (reason) => stops.push(reason),
-      });
-      expect(extension).toBeDefined();
-      expect(await until('registered')).toEqual({
-        registered: 'custody-python-prestart',
-        body: JSON.stringify({ events: ['INVOKE'] }),
-      });
-      expect(await until('next')).toEqual({ next: 'ext-sync' });
-      await extension?.done;
-      expect(stops).toEqual(['event SHUTDOWN']);
-    } finally {
-      await worker.terminate();
-    }
-  });
-
-  it('reports a refused synchronous registration and stays out of the way', () => {
-    const stops: string[] = [];
-    const extension = SettleExtension.registerSync({
       runtimeApi: '127.0.0.1:1',
       settle: async () => {},
       onStop: (reason) => stops.push(reason),
