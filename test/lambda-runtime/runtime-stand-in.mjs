@@ -33,7 +33,6 @@ const errorOf = (error) => ({
 });
 
 const api = new Worker(new URL('./extensions-api.mjs', import.meta.url));
-api.unref();
 api.once('error', (error) => {
   send({ type: 'init-error', error: errorOf(error), initMs: performance.now() });
   process.exit(1);
@@ -76,6 +75,8 @@ try {
   // The runtime asks for its first invocation: init ends once every extension has done so too.
   api.postMessage({ type: 'init-done' });
   const idle = await extensionsIdle(0, INIT_CAP_MS);
+  // From here stdin keeps the runtime up; the API's server must not once stdin has ended.
+  api.unref();
   send({
     type: 'ready',
     initMs: performance.now(),
@@ -87,6 +88,7 @@ try {
 } catch (error) {
   send({ type: 'init-error', error: errorOf(error), initMs: performance.now() });
   process.exitCode = 1;
+  api.unref();
 }
 
 if (handler) {
