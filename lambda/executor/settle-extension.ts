@@ -9,9 +9,13 @@
  * started during a run is frozen half-loaded and the next run pays the rest
  * (bench/freeze-emulation.ts, docs/sandbox.md).
  *
- * Bounded: `settle()` is awaited at most `maxInitWaitMs` during init and `maxWaitMs` after a run, and every failure of the Extensions API ends
+ * Bounded: `settle()` is awaited at most `maxInitWaitMs` during init and, after a run, `maxWaitMs`
+ * and until shortly before the invocation's deadline; every failure of the Extensions API ends
  * the extension (the executor keeps working without it; only the warm path is lost).
  */
+/** How long before the invocation's deadline the extension stops waiting. */
+const DEADLINE_MARGIN_MS = 500;
+
 export interface SettleExtensionOptions {
   /** host:port of the Runtime API (AWS_LAMBDA_RUNTIME_API). */
   readonly runtimeApi: string;
@@ -111,6 +115,7 @@ export class SettleExtension {
       // Asking for the next event tells Lambda this extension is done (with init, then with the
       // previous invocation); it answers when the next invocation starts.
       let eventType: string;
+      let deadlineMs: number | undefined;
       try {
         const response = await (this.options.fetch ?? fetch)(
           `http://${this.options.runtimeApi}/2020-01-01/extension/event/next`,
@@ -118,9 +123,10 @@ export class SettleExtension {
             headers: { 'Lambda-Extension-Identifier': this.id },
           },
         );
-        const event = (await response.json()) as { eventType?: string };
+        const event = (await response.json()) as { eventType?: string; deadlineMs?: unknown };
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         eventType = String(event.eventType);
+        if (typeof event.deadlineMs === 'number') deadlineMs = event.deadlineMs;
       } catch (error) {
         this.stop(`next event failed: ${(error as Error).message}`);
         return;
@@ -133,7 +139,10 @@ export class SettleExtension {
       this.invokes += 1;
       await this.bounded(
         this.run(index).promise.then(() => this.options.settle()),
-        maxWaitMs,
+        // Lambda's timeout covers the extension's part of the invocation too: end before it.
+        deadlineMs === undefined
+          ? maxWaitMs
+          : Math.min(maxWaitMs, Math.max(0, deadlineMs - Date.now() - DEADLINE_MARGIN_MS)),
       );
       this.runs.delete(index);
     }

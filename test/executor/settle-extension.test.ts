@@ -145,6 +145,21 @@ describe('SettleExtension', () => {
     await api.next(0);
   });
 
+  it("asks for the next event before the invocation's deadline when the pool never settles", async () => {
+    api = await extensionsApi();
+    const extension = await SettleExtension.register({
+      runtimeApi: api.runtimeApi,
+      settle: () => new Promise<void>(() => {}),
+      maxInitWaitMs: 20,
+      maxWaitMs: 600_000,
+    });
+    (await api.next(0))
+      .writeHead(200)
+      .end(JSON.stringify({ eventType: 'INVOKE', requestId: 'r', deadlineMs: Date.now() + 600 }));
+    extension?.runEnded();
+    await api.next(1);
+  });
+
   it('asks for the next event after maxWaitMs when the pool never settles', async () => {
     api = await extensionsApi();
     let settleCalls = 0;
