@@ -28,11 +28,14 @@ function prestartedProcesses(): number {
 }
 
 let sandbox: CustodySandbox | undefined;
+/** Set once the extension has registered: the replacement process then loads after the run. */
+let refillAfterRun = false;
 
+/** The pre-start extension is on in Lambda unless CUSTODY_PRESTART_EXTENSION=0 turns it off. */
 function extensionWanted(): boolean {
   return (
     process.env.AWS_LAMBDA_RUNTIME_API !== undefined &&
-    process.env.CUSTODY_PRESTART_EXTENSION === '1' &&
+    process.env.CUSTODY_PRESTART_EXTENSION !== '0' &&
     prestartedProcesses() > 0
   );
 }
@@ -42,9 +45,30 @@ function executorSandbox(): CustodySandbox {
   sandbox ??= createSandbox({
     prestartedProcesses: prestartedProcesses(),
     maxConcurrent: 1,
-    refillAfterRun: extensionWanted(),
+    refillAfterRun,
   });
   return sandbox;
+}
+
+// With the internal extension, the replacement process loads after the response, before the
+// freeze (settle-extension.ts). Lambda accepts an extension's registration only during init, which
+// ends when the runtime asks for its first invocation, after this module (an ES module: the
+// runtime awaits its top level) has loaded: so the registration is awaited here. If it fails, the
+// executor works as without it (the replacement loads during the run that took its predecessor).
+let extension: SettleExtension | undefined;
+const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
+let sandboxCreated: () => void = () => {};
+const created = new Promise<void>((resolve) => {
+  sandboxCreated = resolve;
+});
+if (runtimeApi && extensionWanted()) {
+  extension = await SettleExtension.register({
+    runtimeApi,
+    // Waits for the sandbox below: the extension's first wait is the first process's load.
+    settle: () => created.then(() => executorSandbox().settled()),
+    onStop: (reason) => logger.warn('pre-start extension stopped', { reason }),
+  });
+  refillAfterRun = extension !== undefined;
 }
 
 // In Lambda (a runtime folder beside the bundle), the first Python process loads during init,
@@ -54,18 +78,7 @@ if ((process.env.LAMBDA_TASK_ROOT || process.env.CUSTODY_RUNTIME_DIR) && prestar
     .warmUp()
     .catch(() => undefined);
 }
-
-// With an internal extension, the replacement process loads after the response, before the freeze
-// (settle-extension.ts). Opt-in until it has run in the real Lambda runtime.
-let extension: SettleExtension | undefined;
-const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
-if (runtimeApi && extensionWanted()) {
-  extension = SettleExtension.registerSync({
-    runtimeApi,
-    settle: () => executorSandbox().settled(),
-    onStop: (reason) => logger.warn('pre-start extension stopped', { reason }),
-  });
-}
+sandboxCreated();
 
 export const handler = async (event: unknown): Promise<SandboxResult> => {
   try {

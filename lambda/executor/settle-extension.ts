@@ -9,19 +9,12 @@
  * started during a run is frozen half-loaded and the next run pays the rest
  * (bench/freeze-emulation.ts, docs/sandbox.md).
  *
- * Bounded: `settle()` is awaited at most `maxWaitMs`, and every failure of the Extensions API ends
+ * Bounded: `settle()` is awaited at most `maxInitWaitMs` during init and, after a run, `maxWaitMs`
+ * and until shortly before the invocation's deadline; every failure of the Extensions API ends
  * the extension (the executor keeps working without it; only the warm path is lost).
  */
-import { execFileSync } from 'node:child_process';
-
-/** Registers in a child Node process and prints the answer: a synchronous call, for module init. */
-const REGISTER_SCRIPT = `
-const [url, name] = process.argv.slice(1);
-fetch(url, { method: 'POST', headers: { 'Lambda-Extension-Name': name }, body: '{"events":["INVOKE"]}' })
-  .then(async (r) => { await r.arrayBuffer(); return { status: r.status, id: r.headers.get('lambda-extension-identifier') }; })
-  .catch((e) => ({ error: String(e && e.message) }))
-  .then((answer) => process.stdout.write(JSON.stringify(answer)));
-`;
+/** How long before the invocation's deadline the extension stops waiting. */
+const DEADLINE_MARGIN_MS = 500;
 
 export interface SettleExtensionOptions {
   /** host:port of the Runtime API (AWS_LAMBDA_RUNTIME_API). */
@@ -30,6 +23,12 @@ export interface SettleExtensionOptions {
   readonly settle: () => Promise<void>;
   /** @default 10_000 */
   readonly maxWaitMs?: number;
+  /**
+   * The wait during init (for the first process), kept well under Lambda's 10 s limit on an
+   * on-demand init: past it init ends anyway, and the first run waits for the rest of the load.
+   * @default 5_000
+   */
+  readonly maxInitWaitMs?: number;
   /** @default 'custody-python-prestart' */
   readonly name?: string;
   /** @default globalThis.fetch */
@@ -66,7 +65,10 @@ export class SettleExtension {
     this.done = this.loop();
   }
 
-  /** Registers during init; undefined (and `onStop`) if the Runtime API refuses. */
+  /**
+   * Registers; undefined (and `onStop`) if the Runtime API refuses. Lambda accepts a registration
+   * during init only: the handler's module (an ES module) awaits this at its top level.
+   */
   static async register(options: SettleExtensionOptions): Promise<SettleExtension | undefined> {
     try {
       const response = await (options.fetch ?? fetch)(
@@ -90,35 +92,6 @@ export class SettleExtension {
     }
   }
 
-  /**
-   * Registers before this returns, so from a CommonJS handler module's top level the registration
-   * reaches Lambda before the runtime asks for its first invocation (which ends init, and with it
-   * the time extensions may register). Costs one short-lived Node process at init.
-   */
-  static registerSync(options: SettleExtensionOptions): SettleExtension | undefined {
-    const name = options.name ?? 'custody-python-prestart';
-    let answer: { status?: number; id?: string | null; error?: string };
-    try {
-      const out = execFileSync(
-        process.execPath,
-        ['-e', REGISTER_SCRIPT, `http://${options.runtimeApi}/2020-01-01/extension/register`, name],
-        { encoding: 'utf8', timeout: 5_000, env: { PATH: process.env.PATH ?? '' } },
-      );
-      answer = JSON.parse(out);
-    } catch (error) {
-      answer = { error: (error as Error).message };
-    }
-    if (answer.error !== undefined) {
-      options.onStop?.(`registration failed: ${answer.error}`);
-      return undefined;
-    }
-    if (answer.status !== 200 || !answer.id) {
-      options.onStop?.(`registration refused (HTTP ${answer.status})`);
-      return undefined;
-    }
-    return new SettleExtension(options, answer.id);
-  }
-
   /** The handler calls this when its run has ended (its response is about to be posted). */
   runEnded(): void {
     this.run(this.runsEnded).resolve();
@@ -137,11 +110,12 @@ export class SettleExtension {
   private async loop(): Promise<void> {
     const maxWaitMs = this.options.maxWaitMs ?? 10_000;
     // Init ends when this asks for its first event: once the first process has loaded.
-    await this.bounded(this.options.settle(), maxWaitMs);
+    await this.bounded(this.options.settle(), this.options.maxInitWaitMs ?? 5_000);
     while (!this.stopped) {
       // Asking for the next event tells Lambda this extension is done (with init, then with the
       // previous invocation); it answers when the next invocation starts.
       let eventType: string;
+      let deadlineMs: number | undefined;
       try {
         const response = await (this.options.fetch ?? fetch)(
           `http://${this.options.runtimeApi}/2020-01-01/extension/event/next`,
@@ -149,9 +123,10 @@ export class SettleExtension {
             headers: { 'Lambda-Extension-Identifier': this.id },
           },
         );
-        const event = (await response.json()) as { eventType?: string };
+        const event = (await response.json()) as { eventType?: string; deadlineMs?: unknown };
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         eventType = String(event.eventType);
+        if (typeof event.deadlineMs === 'number') deadlineMs = event.deadlineMs;
       } catch (error) {
         this.stop(`next event failed: ${(error as Error).message}`);
         return;
@@ -164,7 +139,10 @@ export class SettleExtension {
       this.invokes += 1;
       await this.bounded(
         this.run(index).promise.then(() => this.options.settle()),
-        maxWaitMs,
+        // Lambda's timeout covers the extension's part of the invocation too: end before it.
+        deadlineMs === undefined
+          ? maxWaitMs
+          : Math.min(maxWaitMs, Math.max(0, deadlineMs - Date.now() - DEADLINE_MARGIN_MS)),
       );
       this.runs.delete(index);
     }

@@ -1,6 +1,6 @@
 /**
  * The executor as Lambda runs it: bundled by esbuild the way the CDK NodejsFunction does
- * (platform node, target node22, CommonJS), with the runtime files the afterBundling commands
+ * (platform node, target node22, an ES module with its require banner), with the runtime files the afterBundling commands
  * copy, loaded from a folder where no node_modules can be found.
  */
 import { execSync, spawnSync } from 'node:child_process';
@@ -11,6 +11,10 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executorBundleCommands } from '../../lambda/executor/bundle-files.ts';
 
+/** The banner lib/lambda-defaults.ts adds so bundled CommonJS can `require` in an ES module. */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __custodyCreateRequire } from 'node:module'; const require = __custodyCreateRequire(import.meta.url);";
+
 let outDir: string;
 
 beforeAll(async () => {
@@ -20,8 +24,10 @@ beforeAll(async () => {
     bundle: true,
     platform: 'node',
     target: 'node22',
-    format: 'cjs',
-    outfile: join(outDir, 'index.js'),
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    outfile: join(outDir, 'index.mjs'),
     logLevel: 'silent',
   });
   for (const command of executorBundleCommands(process.cwd(), outDir)) {
@@ -39,8 +45,7 @@ afterAll(() => {
  */
 function run(event: unknown): string {
   const script = `
-    const { handler } = require('./index.js');
-    handler(JSON.parse(process.argv[1])).then(
+    import('./index.mjs').then(({ handler }) => handler(JSON.parse(process.argv[1]))).then(
       (result) => { process.stderr.write('RESULT ' + JSON.stringify(result)); process.exit(0); },
       (error) => { process.stderr.write('ERROR ' + error.message); process.exit(0); },
     );`;
@@ -59,7 +64,7 @@ const LIMITS = { timeoutMs: 10_000, memoryMiB: 64, maxOutputBytes: 4_096 };
 describe('executor bundle', () => {
   it('holds everything it needs beside the handler', () => {
     for (const file of [
-      'index.js',
+      'index.mjs',
       'runtime/deno',
       'runtime/pyodide/pyodide.asm.wasm',
       'runtime/python-host.mjs',

@@ -5,7 +5,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SettleExtension } from '../../lambda/executor/settle-extension.ts';
 
@@ -135,6 +134,32 @@ describe('SettleExtension', () => {
     expect(settles).toBe(2);
   });
 
+  it('ends init after maxInitWaitMs when the first process never loads (Lambda limits init to 10 s)', async () => {
+    api = await extensionsApi();
+    await SettleExtension.register({
+      runtimeApi: api.runtimeApi,
+      settle: () => new Promise<void>(() => {}),
+      maxInitWaitMs: 20,
+      maxWaitMs: 600_000,
+    });
+    await api.next(0);
+  });
+
+  it("asks for the next event before the invocation's deadline when the pool never settles", async () => {
+    api = await extensionsApi();
+    const extension = await SettleExtension.register({
+      runtimeApi: api.runtimeApi,
+      settle: () => new Promise<void>(() => {}),
+      maxInitWaitMs: 20,
+      maxWaitMs: 600_000,
+    });
+    (await api.next(0))
+      .writeHead(200)
+      .end(JSON.stringify({ eventType: 'INVOKE', requestId: 'r', deadlineMs: Date.now() + 600 }));
+    extension?.runEnded();
+    await api.next(1);
+  });
+
   it('asks for the next event after maxWaitMs when the pool never settles', async () => {
     api = await extensionsApi();
     let settleCalls = 0;
@@ -144,6 +169,7 @@ describe('SettleExtension', () => {
         settleCalls += 1;
         return new Promise<void>(() => {});
       },
+      maxInitWaitMs: 20,
       maxWaitMs: 20,
     });
     invoke(await api.next(0));
@@ -167,71 +193,6 @@ describe('SettleExtension', () => {
   it('stays out of the way when there is no Extensions API', async () => {
     const stops: string[] = [];
     const extension = await SettleExtension.register({
-      runtimeApi: '127.0.0.1:1',
-      settle: async () => {},
-      onStop: (reason) => stops.push(reason),
-    });
-    expect(extension).toBeUndefined();
-    expect(stops[0]).toMatch(/^registration failed: /);
-  });
-
-  it('registers synchronously, before the handler module has finished loading', async () => {
-    // The stand-in API runs in a worker thread: this thread is blocked while it registers.
-    const worker = new Worker(
-      `
-const { createServer } = require('node:http');
-const { parentPort } = require('node:worker_threads');
-const server = createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => { body += c; });
-  req.on('end', () => {
-    if (req.url === '/2020-01-01/extension/register') {
-      parentPort.postMessage({ registered: req.headers['lambda-extension-name'], body });
-      res.writeHead(200, { 'Lambda-Extension-Identifier': 'ext-sync' }).end('{}');
-    } else {
-      parentPort.postMessage({ next: req.headers['lambda-extension-identifier'] });
-      res.writeHead(200).end(JSON.stringify({ eventType: 'SHUTDOWN' }));
-    }
-  });
-});
-server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
-`,
-      { eval: true },
-    );
-    const messages: Record<string, unknown>[] = [];
-    let arrived: () => void = () => {};
-    worker.on('message', (m: Record<string, unknown>) => {
-      messages.push(m);
-      arrived();
-    });
-    const until = async (key: string) => {
-      while (!messages.some((m) => key in m)) await new Promise<void>((r) => (arrived = r));
-      return messages.find((m) => key in m) as Record<string, unknown>;
-    };
-    try {
-      const { port } = await until('port');
-      const stops: string[] = [];
-      const extension = SettleExtension.registerSync({
-        runtimeApi: `127.0.0.1:${port}`,
-        settle: async () => {},
-        onStop: (reason) => stops.push(reason),
-      });
-      expect(extension).toBeDefined();
-      expect(await until('registered')).toEqual({
-        registered: 'custody-python-prestart',
-        body: JSON.stringify({ events: ['INVOKE'] }),
-      });
-      expect(await until('next')).toEqual({ next: 'ext-sync' });
-      await extension?.done;
-      expect(stops).toEqual(['event SHUTDOWN']);
-    } finally {
-      await worker.terminate();
-    }
-  });
-
-  it('reports a refused synchronous registration and stays out of the way', () => {
-    const stops: string[] = [];
-    const extension = SettleExtension.registerSync({
       runtimeApi: '127.0.0.1:1',
       settle: async () => {},
       onStop: (reason) => stops.push(reason),

@@ -34,7 +34,23 @@ interface CpuTime {
   readonly cpuMs?: number;
 }
 
+/** From the response to the freeze: how long the registered extensions kept the environment up. */
+export interface AfterResponse {
+  /** Time from the response until every extension had asked for its next event. */
+  readonly extensionsWaitMs?: number;
+  /** True if an extension had not asked by the cap (the function's timeout). */
+  readonly extensionsCapped?: boolean;
+  readonly extensions?: readonly string[];
+}
+
+/** What the init phase did, from the runtime stand-in. */
+export interface InitReport extends AfterResponse {
+  /** Runtime start-up and the handler's import (before the extensions' init wait). */
+  readonly importMs?: number;
+}
+
 export type InvokeOutcome = CpuTime &
+  AfterResponse &
   (
     | { readonly ok: true; readonly value: unknown; readonly durationMs: number }
     | {
@@ -45,9 +61,16 @@ export type InvokeOutcome = CpuTime &
   );
 
 interface Message {
-  type: 'ready' | 'init-error' | 'result';
+  type: 'ready' | 'init-error' | 'result' | 'idle' | 'probe';
   id?: number;
   initMs?: number;
+  importMs?: number;
+  extensionsWaitMs?: number;
+  extensionsCapped?: boolean;
+  waitedMs?: number;
+  capped?: boolean;
+  extensions?: string[];
+  status?: number;
   ok?: boolean;
   value?: unknown;
   error?: { errorType: string; errorMessage: string };
@@ -105,6 +128,8 @@ export class ExecutionEnvironment {
   private child?: ChildProcess;
   private cgroups?: EnvironmentCgroups;
   private readonly waiting = new Map<number, (m: Message) => void>();
+  /** Waiting for the `idle` (or `probe`) message that follows a result, by invocation id. */
+  private readonly after = new Map<number, (m: Message) => void>();
   private ready?: { resolve: (m: Message) => void; reject: (e: Error) => void };
   private nextId = 1;
   private frozen = false;
@@ -112,6 +137,8 @@ export class ExecutionEnvironment {
   private closed = false;
   /** CPU time of the init phase, in ms, when cgroups measure it. */
   initCpuMs?: number;
+  /** The init phase as the runtime stand-in saw it (extensions registered and their wait). */
+  init: InitReport = {};
   /** The handler's stdout and stderr (its logs), kept for a failure report. */
   logs = '';
 
@@ -211,6 +238,8 @@ export class ExecutionEnvironment {
         });
       }
       this.waiting.clear();
+      for (const settle of this.after.values()) settle({ type: 'idle' });
+      this.after.clear();
     });
     const ready = await new Promise<Message>((resolve, reject) => {
       this.ready = { resolve, reject };
@@ -221,12 +250,23 @@ export class ExecutionEnvironment {
         `init failed: ${ready.error?.errorType}: ${ready.error?.errorMessage}\n${readableLogs(this.logs)}`,
       );
     }
+    this.init = {
+      importMs: ready.importMs,
+      extensionsWaitMs: ready.extensionsWaitMs,
+      extensionsCapped: ready.extensionsCapped,
+      extensions: ready.extensions,
+    };
     await this.freeze();
     this.initCpuMs = this.cgroups?.cpuMs();
     return ready.initMs ?? Number.NaN;
   }
 
   private onMessage(message: Message): void {
+    if (message.type === 'idle' || message.type === 'probe') {
+      this.after.get(message.id ?? -1)?.(message);
+      this.after.delete(message.id ?? -1);
+      return;
+    }
     if (message.type !== 'result') {
       this.ready?.resolve(message);
       return;
@@ -242,6 +282,7 @@ export class ExecutionEnvironment {
       throw new Error(`the environment ${this.exited ?? 'is not started'}`);
     const id = this.nextId++;
     const answer = new Promise<Message>((resolve) => this.waiting.set(id, resolve));
+    const idle = new Promise<Message>((resolve) => this.after.set(id, resolve));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Message>((resolve) => {
       timer = setTimeout(
@@ -261,14 +302,48 @@ export class ExecutionEnvironment {
     clearTimeout(timer);
     this.waiting.delete(id);
     // Lambda does not reuse an environment whose invocation timed out: it is shut down.
+    let afterResponse: AfterResponse = {};
     if (message.error?.errorType === 'Sandbox.Timedout') await this.close();
-    else if (!this.exited) await this.freeze();
+    else if (!this.exited) {
+      // The response is out; Lambda freezes once every registered extension is done too (the
+      // stand-in caps that wait at the invocation's deadline).
+      const done = await idle;
+      afterResponse = {
+        extensionsWaitMs: done.waitedMs,
+        extensionsCapped: done.capped,
+        extensions: done.extensions,
+      };
+      await this.freeze();
+    }
+    this.after.delete(id);
     const durationMs = message.durationMs ?? Number.NaN;
     const cpuAfter = this.closed ? undefined : this.cgroups?.cpuMs();
     const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? { cpuMs: cpuAfter - cpuBefore } : {};
     return message.ok
-      ? { ok: true, value: message.value, durationMs, ...cpu }
-      : { ok: false, error: message.error ?? { errorType: 'Unknown', errorMessage: '' }, durationMs, ...cpu };
+      ? { ok: true, value: message.value, durationMs, ...cpu, ...afterResponse }
+      : {
+          ok: false,
+          error: message.error ?? { errorType: 'Unknown', errorMessage: '' },
+          durationMs,
+          ...cpu,
+          ...afterResponse,
+        };
+  }
+
+  /**
+   * Registers an extension from inside the environment now (after init): the HTTP status the
+   * Extensions API answers (Lambda refuses registration after init).
+   */
+  async probeRegistration(): Promise<number | undefined> {
+    if (this.exited || !this.child?.stdin)
+      throw new Error(`the environment ${this.exited ?? 'is not started'}`);
+    const id = this.nextId++;
+    const answer = new Promise<Message>((resolve) => this.after.set(id, resolve));
+    await this.thaw();
+    this.child.stdin.write(`${JSON.stringify({ id, probe: 'register' })}\n`);
+    const message = await answer;
+    await this.freeze();
+    return message.status;
   }
 
   async freeze(): Promise<void> {

@@ -26,13 +26,16 @@ const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
 /**
  * Invocation durations (as Lambda's Duration); the CPU time the environment used for each (what a
  * loaded host does not change: divided by the share, it is the wall time an idle host would see);
- * the executor's own start/run split of each run.
+ * the executor's own start/run split of each run; how long registered extensions kept the
+ * environment up after init and after each response (billed, not seen by the caller).
  */
 function timingTable(rows: readonly LanguageTimings[]): string {
-  const cell = (text: string) => text.padStart(18);
+  const cell = (text: string) => text.padStart(12);
   const ms = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(0)} ms`);
+  const runs = Math.max(...rows.map((r) => r.runsMs.length));
+  const ordinals = ['1st', '2nd', '3rd', '4th', '5th', '6th', '7th', '8th'];
   const lines = [
-    `${'language'.padEnd(12)}${['cold init', '1st run', '2nd run', '3rd run'].map(cell).join('')}`,
+    `${'language'.padEnd(12)}${['cold init', ...ordinals.slice(0, runs).map((o) => `${o} run`)].map(cell).join('')}`,
     ...rows.map((r) => `${r.language.padEnd(12)}${[ms(r.initMs), ...r.runsMs.map(ms)].map(cell).join('')}`),
     ...rows.map(
       (r) =>
@@ -41,6 +44,10 @@ function timingTable(rows: readonly LanguageTimings[]): string {
     ...rows.map(
       (r) =>
         `${'  start+run'.padEnd(12)}${cell('')}${r.sandboxMs.map((t) => cell(`${t.startMs.toFixed(0)}+${t.runMs.toFixed(0)} ms`)).join('')}  (${r.language}, executor's timings)`,
+    ),
+    ...rows.map(
+      (r) =>
+        `${'  to freeze'.padEnd(12)}${[ms(r.initExtensionsMs), ...r.runsExtensionsMs.map(ms)].map(cell).join('')}  (${r.language}, extensions' wait after init / the response)`,
     ),
   ];
   return lines.join('\n');

@@ -37,11 +37,13 @@ export class Workspace {
     this.nodeDir = extractNode(nodeTarball(), path.join(this.dir, 'lang'));
     this.runtimeDir = path.join(this.dir, 'runtime');
     mkdirSync(this.runtimeDir, { mode: 0o755 });
-    copyFileSync(
-      path.join(import.meta.dirname, 'runtime-stand-in.mjs'),
-      path.join(this.runtimeDir, 'index.mjs'),
-    );
-    chmodSync(path.join(this.runtimeDir, 'index.mjs'), 0o644);
+    for (const [from, to] of [
+      ['runtime-stand-in.mjs', 'index.mjs'],
+      ['extensions-api.mjs', 'extensions-api.mjs'],
+    ] as const) {
+      copyFileSync(path.join(import.meta.dirname, from), path.join(this.runtimeDir, to));
+      chmodSync(path.join(this.runtimeDir, to), 0o644);
+    }
     // Lambda's user has an entry (home /home/sbx_user1051, which does not exist) though HOME is
     // unset: os.homedir() answers from it, as the AWS SDK's config loader relies on.
     this.passwdFile = path.join(this.dir, 'passwd');
@@ -73,12 +75,16 @@ export class Workspace {
   }
 
   /** A new, not yet started execution environment of the function at `memoryMiB`. */
-  environment(fn: AssemblyFunction, memoryMiB = fn.memoryMiB): ExecutionEnvironment {
+  environment(
+    fn: AssemblyFunction,
+    memoryMiB = fn.memoryMiB,
+    extraEnv: Readonly<Record<string, string>> = {},
+  ): ExecutionEnvironment {
     return new ExecutionEnvironment({
       nodeDir: this.nodeDir,
       runtimeDir: this.runtimeDir,
       taskDir: this.taskDir(fn),
-      env: lambdaEnvironment(fn, memoryMiB),
+      env: { ...lambdaEnvironment(fn, memoryMiB), ...extraEnv },
       nodeFlags: lambdaNodeFlags(memoryMiB),
       memoryMiB,
       passwdFile: this.passwdFile,
