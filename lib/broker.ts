@@ -90,8 +90,13 @@ export class CustodyBroker extends Construct {
         POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },
+      // A copy by node, not `cp`: the hook runs under cmd on Windows. Double quotes only, which
+      // both sh and cmd read as one argument.
       afterBundling: (_inputDir, outputDir) =>
-        bundleFiles.map(([file, name]) => `cp "${file}" "${outputDir}/${name}"`),
+        bundleFiles.map(
+          ([file, name]) =>
+            `node -e "require('node:fs').copyFileSync(process.argv[1], process.argv[2])" "${file}" "${outputDir}/${name}"`,
+        ),
     });
     this.function = broker.function;
     checkEnvironmentSize(this.function);
