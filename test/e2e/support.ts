@@ -124,18 +124,21 @@ export function curlSigv4(identity: LocalIdentity, region = 'us-east-1', service
   ];
 }
 
-/**
- * One request signed by `aws4` (mhart/aws4: an independent SigV4 implementation from npm, not
- * written by the AWS SDK team), sent with fetch. What `npm test` uses; botocore's signer is
- * checked separately (`npm run test:interop`), where CI has installed it.
- */
-export async function aws4Signed(request: {
+/** A request for one of the independent signers below (aws4 here, botocore in test/interop). */
+export interface SignedRequest {
   identity: LocalIdentity;
   method: 'GET' | 'POST';
   url: string;
   body?: string;
   region?: string;
-}): Promise<{ status: number; body: string }> {
+}
+
+/**
+ * One request signed by `aws4` (mhart/aws4: an independent SigV4 implementation from npm, not
+ * written by the AWS SDK team), sent with fetch. What `npm test` uses; botocore's signer is
+ * checked separately (`npm run test:interop`), where CI has installed it.
+ */
+export async function aws4Signed(request: SignedRequest): Promise<{ status: number; body: string }> {
   const url = new URL(request.url);
   const signed = aws4.sign(
     {

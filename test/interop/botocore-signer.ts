@@ -4,8 +4,7 @@
  * bundles it), which `.ci/run` installs and `npm test` must not need.
  */
 import { existsSync } from 'node:fs';
-import type { LocalIdentity } from '../../local/identities.ts';
-import { runProcess } from '../e2e/support.ts';
+import { runProcess, type SignedRequest } from '../e2e/support.ts';
 
 /** Debian's awscli bundles botocore under awscli (importing awscli puts it on the path). */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -36,13 +35,7 @@ except urllib.error.HTTPError as e:
 `;
 
 /** One request signed by botocore's SigV4Auth (a signer this project did not write). */
-export async function botocore(request: {
-  identity: LocalIdentity;
-  method: 'GET' | 'POST';
-  url: string;
-  body?: string;
-  region?: string;
-}): Promise<{ status: number; body: string }> {
+export async function botocore(request: SignedRequest): Promise<{ status: number; body: string }> {
   const out = await runProcess(PYTHON, [
     '-c',
     BOTOCORE_SCRIPT,
