@@ -14,7 +14,15 @@ const PROBE = `
 import { statfsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 const ticks = [];
-setInterval(() => ticks.push(Date.now()), 10).unref();
+let waiters = [];
+setInterval(() => {
+  ticks.push(Date.now());
+  for (const resolve of waiters.splice(0)) resolve();
+}, 10).unref();
+// Resolves on the next tick of the 10 ms timer, so each invocation both leaves a tick behind it
+// and, after a thaw, sees the first one after the freeze (an invocation can be over in under
+// 10 ms, and its message can be read before the overdue timer fires).
+const nextTick = () => new Promise((resolve) => waiters.push(resolve));
 function attempt(body) { try { body(); return 'allowed'; } catch (e) { return e.code ?? String(e); } }
 function reach(host, port) {
   return new Promise((resolve) => {
@@ -26,6 +34,7 @@ function reach(host, port) {
 }
 export const handler = async (event) => {
   if (event.probe === 'hang') return new Promise(() => {});
+  await nextTick();
   if (event.probe === 'gap') {
     let gap = 0;
     for (let i = 1; i < ticks.length; i++) gap = Math.max(gap, ticks[i] - ticks[i - 1]);
