@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseCredentialsFile } from '../local/identities.ts';
+import { parseCredentialsFile } from '../lambda/adapters/local/identities.ts';
 import { ROOT } from './floor.ts';
 import {
   descendantsRssMiB,

@@ -1,6 +1,6 @@
 /**
  * The floor of any signed API: an HTTP server on loopback that reads the body, verifies the SigV4
- * signature with custody's own verifier (local/sigv4.ts, what local mode's edge runs) and answers a
+ * signature with custody's own verifier (lambda/adapters/local/sigv4.ts, what local mode's edge runs) and answers a
  * small JSON body. No policy, no credentials, no sandbox, no audit.
  *
  * Run as a child process by bench/run.ts: reads one identity (JSON) from argv[2], listens on a
@@ -8,7 +8,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type SigningIdentity, verifySigV4 } from '../local/sigv4.ts';
+import { type SigningIdentity, verifySigV4 } from '../lambda/adapters/local/sigv4.ts';
 
 const identity = JSON.parse(process.argv[2] ?? '{}') as SigningIdentity;
 if (typeof identity.accessKeyId !== 'string' || typeof identity.secretAccessKey !== 'string') {

@@ -3,7 +3,7 @@
  * one invocation per message and reports the handler's duration.
  */
 const initStarted = performance.now();
-const { handler, closeExecutorSandbox } = await import('../lambda/executor/handler.ts');
+const { handler, closeExecutorSandbox } = await import('../lambda/handlers/executor.ts');
 const send = (message: unknown) => process.send?.(message);
 send({ t: 'init', initMs: performance.now() - initStarted });
 

@@ -1,8 +1,8 @@
 /**
  * The Lambda functions as CDK ships them: each handler bundled by esbuild with the options
- * lib/lambda-defaults.ts gives NodejsFunction (ESM, node22, minified, source maps without sources
+ * lib/bundling/lambda-defaults.ts gives NodejsFunction (ESM, node22, minified, source maps without sources
  * content, the AWS SDK bundled), the executor's runtime folder made by the same afterBundling
- * commands (lambda/executor/bundle-files.ts), and the executor's cold start in a fresh process.
+ * commands (lib/bundling/bundle-files.ts), and the executor's cold start in a fresh process.
  */
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build } from 'esbuild';
-import { executorBundleCommands } from '../lambda/executor/bundle-files.ts';
+import { executorBundleCommands } from '../lib/bundling/bundle-files.ts';
 import { ROOT } from './floor.ts';
 import { spawnTracked, stopTracked, waitForLine } from './lib/processes.ts';
 
-/** The banner lib/lambda-defaults.ts adds so bundled CommonJS can `require` in an ES module. */
+/** The banner lib/bundling/lambda-defaults.ts adds so bundled CommonJS can `require` in an ES module. */
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __custodyCreateRequire } from 'node:module'; const require = __custodyCreateRequire(import.meta.url);";
 
@@ -148,11 +148,11 @@ export async function measureLambda(coldSamples: number): Promise<LambdaFigures>
   const out = mkdtempSync(join(tmpdir(), 'custody-bench-lambda-'));
   try {
     const bundles: Record<string, BundleFigures> = {};
-    bundles.broker = await bundle('lambda/broker/handler.ts', join(out, 'broker'));
+    bundles.broker = await bundle('lambda/handlers/broker.ts', join(out, 'broker'));
     const executorDir = join(out, 'executor');
-    bundles.executor = await bundle('lambda/executor/handler.ts', executorDir);
-    if (existsSync(join(ROOT, 'lambda/audit/digest-handler.ts'))) {
-      bundles.auditDigest = await bundle('lambda/audit/digest-handler.ts', join(out, 'digest'));
+    bundles.executor = await bundle('lambda/handlers/executor.ts', executorDir);
+    if (existsSync(join(ROOT, 'lambda/handlers/digester.ts'))) {
+      bundles.auditDigest = await bundle('lambda/handlers/digester.ts', join(out, 'digest'));
     }
     const started = performance.now();
     for (const command of executorBundleCommands(ROOT, executorDir)) {
@@ -175,7 +175,7 @@ export async function measureLambda(coldSamples: number): Promise<LambdaFigures>
       executorRuntimeBuildMs,
       ...(cold ? { coldInit: cold } : {}),
       ...(coldInitError ? { coldInitError } : {}),
-      note: 'esbuild with NodejsFunction options of lib/lambda-defaults.ts; cold init in a fresh local node process (no Lambda sandbox, no VPC ENI, no code download): a lower bound of a real cold start',
+      note: 'esbuild with NodejsFunction options of lib/bundling/lambda-defaults.ts; cold init in a fresh local node process (no Lambda sandbox, no VPC ENI, no code download): a lower bound of a real cold start',
     };
   } finally {
     rmSync(out, { recursive: true, force: true });

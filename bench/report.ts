@@ -215,7 +215,7 @@ function sections(results: BenchResults): { title: string; body: string }[] {
       .filter((line, i, all) => all.indexOf(line) === i)
       .join(
         '\n',
-      )}\n- signed request: bench/floor-server.ts, SigV4 verified with local/sigv4.ts, own process, same client and keep-alive pool as custody`,
+      )}\n- signed request: bench/floor-server.ts, SigV4 verified with lambda/adapters/local/sigv4.ts, own process, same client and keep-alive pool as custody`,
   });
 
   const e2eRows: string[][] = [];

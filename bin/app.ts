@@ -5,7 +5,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import { PolicyFileError } from '../lambda/core/errors.ts';
-import { ArchitectureError } from '../lib/architecture.ts';
+import { ArchitectureError } from '../lib/bundling/architecture.ts';
 import { addCustodyStack } from '../lib/custody-app.ts';
 
 const app = new App();

@@ -1,7 +1,7 @@
 /**
- * The `custody` CLI entry point (thin): wire the process to `client/cli.ts` and exit with its code.
+ * The `custody` CLI entry point (thin): wire the process to `client/cli/main.ts` and exit with its code.
  */
-import { main } from '../client/cli.ts';
+import { main } from '../client/cli/main.ts';
 
 const code = await main(process.argv.slice(2), {
   stdout: process.stdout,

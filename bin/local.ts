@@ -2,8 +2,8 @@
  * `npm start`: custody's signed API on 127.0.0.1:8787 with no AWS account (see docs/local.md).
  * Thin: read the configuration, start the local server, print how to call it, stop on Ctrl-C.
  */
-import { localConfigFromEnv } from '../local/config.ts';
-import { displayPath, startLocalServer } from '../local/server.ts';
+import { localConfigFromEnv } from '../lambda/adapters/local/config.ts';
+import { displayPath, startLocalServer } from '../lambda/handlers/local-server.ts';
 
 function quote(value: string): string {
   return /^[\w./:=@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;

@@ -14,7 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AUDIT_TABLE, DIGESTER_ENV } from '../lambda/core/audit-table.ts';
-import { CustodyFunction } from './lambda-defaults.ts';
+import { CustodyFunction } from './bundling/lambda-defaults.ts';
 
 export interface CustodyAuditProps {
   /** Retention of the audit log group. */
@@ -137,7 +137,7 @@ export class CustodyAudit extends Construct {
     });
 
     this.digestFunction = new CustodyFunction(this, 'Digester', {
-      entry: 'lambda/audit/digest-handler.ts',
+      entry: 'lambda/handlers/digester.ts',
       description: 'custody: seals new audit records into signed digests',
       roleDescription:
         'custody audit digester: reads and appends to the audit trail, reconciles the audit log into the table, signs digests',
@@ -145,7 +145,7 @@ export class CustodyAudit extends Construct {
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
-      // One digester at a time: a lease item in the table (lambda/audit/digest-lease.ts), not a
+      // One digester at a time: a lease item in the table (lambda/adapters/aws/digest-lease.ts), not a
       // reserved concurrency of 1, which new accounts refuse (10 unreserved executions minimum).
       environment: {
         [DIGESTER_ENV.table]: this.auditTable.tableName,

@@ -11,11 +11,7 @@ import { Aws, Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import {
-  type DeploymentFile,
-  executionRoleName,
-  executorFunctionName,
-} from '../lambda/broker/deployment-file.ts';
+import { type DeploymentFile, executionRoleName, executorFunctionName } from '../lambda/core/deployment.ts';
 import type { Policy } from '../lambda/core/policy.ts';
 
 /** Lambda: "the total size of all environment variables doesn't exceed 4 KB". */

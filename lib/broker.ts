@@ -14,7 +14,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DEPLOYMENT_ENV, DEPLOYMENT_FILE, type DeploymentFile } from '../lambda/broker/deployment-file.ts';
+import { DEPLOYMENT_ENV, DEPLOYMENT_FILE, type DeploymentFile } from '../lambda/core/deployment.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../lambda/core/metrics.ts';
 import type { Policy } from '../lambda/core/policy.ts';
 import { type CustodyAudit, custodyLogGroupNameOfStack } from './audit.ts';
@@ -24,7 +24,7 @@ import {
   nameProfileResources,
   profileNamePrefix,
 } from './broker-deployment.ts';
-import { CustodyFunction } from './lambda-defaults.ts';
+import { CustodyFunction } from './bundling/lambda-defaults.ts';
 
 /** The name the policy is copied under, next to the broker's bundle. */
 export const BROKER_POLICY_FILE = 'policy.json';
@@ -72,7 +72,7 @@ export class CustodyBroker extends Construct {
     const broker = new CustodyFunction(this, 'Broker', {
       logGroupName,
       logEncryptionKey: props.audit.auditKey,
-      entry: 'lambda/broker/handler.ts',
+      entry: 'lambda/handlers/broker.ts',
       description: 'custody broker: identity, policy, STS, audit',
       roleDescription: 'custody broker: assumes execution roles, writes the audit trail',
       memoryMiB: props.memoryMiB ?? 1024,
@@ -84,7 +84,7 @@ export class CustodyBroker extends Construct {
         CUSTODY_AUDIT_LOG_GROUP: props.audit.auditLogGroup.logGroupName,
         CUSTODY_POLICY_FILE: BROKER_POLICY_FILE,
         // With deployment.json in the bundle and AWS_REGION, the broker derives every profile's
-        // execution role and executor ARN (lambda/broker/deployment-file.ts).
+        // execution role and executor ARN (lambda/core/deployment.ts).
         [DEPLOYMENT_ENV.account]: Aws.ACCOUNT_ID,
         [DEPLOYMENT_ENV.partition]: Aws.PARTITION,
         POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,

@@ -4,7 +4,7 @@
  */
 import type { App } from 'aws-cdk-lib';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../lambda/core/policy.ts';
-import { ARCHITECTURE_CONTEXT_KEY, parseArchitecture } from './architecture.ts';
+import { ARCHITECTURE_CONTEXT_KEY, parseArchitecture } from './bundling/architecture.ts';
 import { CustodyStack } from './custody-stack.ts';
 
 /** Default stack name; override with `-c stackName=...`. */

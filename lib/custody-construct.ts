@@ -13,13 +13,17 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { DeploymentFile } from '../lambda/broker/deployment-file.ts';
+import type { DeploymentFile } from '../lambda/core/deployment.ts';
 import type { Policy } from '../lambda/core/policy.ts';
 import { CustodyAlarms } from './alarms.ts';
 import { CustodyApi, type CustodyApiThrottle, DEFAULT_INTEGRATION_TIMEOUT } from './api.ts';
-import { CONSTRUCT_ARCHITECTURE_KEY, type FunctionArchitecture, parseArchitecture } from './architecture.ts';
 import { CustodyAudit } from './audit.ts';
 import { brokerTimeout, CustodyBroker, type DeployedProfile } from './broker.ts';
+import {
+  CONSTRUCT_ARCHITECTURE_KEY,
+  type FunctionArchitecture,
+  parseArchitecture,
+} from './bundling/architecture.ts';
 import { AuditContributorInsights } from './contributor-insights.ts';
 import { CustodyDashboard } from './dashboard.ts';
 import { warnAboutDocumentationAccount } from './documentation-account.ts';

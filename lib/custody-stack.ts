@@ -8,7 +8,7 @@ import {
   AUDIT_LOG_GROUP_OUTPUT,
   AUDIT_SIGNING_KEY_OUTPUT,
   AUDIT_TABLE_OUTPUT,
-} from '../lambda/revocation/stack-outputs.ts';
+} from '../lambda/core/stack-outputs.ts';
 import { type AlarmNotificationSettings, alarmTopicOf } from './alarm-notifications.ts';
 import { CustodyConstruct, type CustodyConstructProps } from './custody-construct.ts';
 

@@ -10,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../lambda/broker/session.ts';
 import type { Policy, Profile } from '../lambda/core/policy.ts';
-import { roleNameOutputDescription } from '../lambda/revocation/stack-outputs.ts';
+import { roleNameOutputDescription } from '../lambda/core/stack-outputs.ts';
 
 /**
  * Session tags the broker sets on every AssumeRole (its own constants, so the two cannot drift);

@@ -10,10 +10,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Profile } from '../lambda/core/policy.ts';
-import { executorBundleCommands } from '../lambda/executor/bundle-files.ts';
-import { architectureOf } from './architecture.ts';
-import { executorAssetHash } from './executor-asset-hash.ts';
-import { CustodyFunction, PROJECT_ROOT } from './lambda-defaults.ts';
+import { architectureOf } from './bundling/architecture.ts';
+import { executorBundleCommands } from './bundling/bundle-files.ts';
+import { executorAssetHash } from './bundling/executor-asset-hash.ts';
+import { CustodyFunction, PROJECT_ROOT } from './bundling/lambda-defaults.ts';
 import type { CustodyNetwork } from './network.ts';
 
 /** Time the executor needs beyond the user's deadline: cold start of the runtime, sealing. */
@@ -62,7 +62,7 @@ export class ProfileExecutor extends Construct {
       allowAllIpv6Outbound: false,
     });
 
-    const entry = 'lambda/executor/handler.ts';
+    const entry = 'lambda/handlers/executor.ts';
     const architecture = architectureOf(this);
     const executor = new CustodyFunction(this, 'Executor', {
       entry,

@@ -17,11 +17,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { tableCreatedAt } from '../adapters/aws/audit-table.ts';
+import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
+import { type AuditSigner, verifySignature } from '../core/audit-signer.ts';
 import { AUDIT_TABLE } from '../core/audit-table.ts';
 import type { Clock } from '../core/ports.ts';
 import type { AuditDigestLog } from './audit-log-line.ts';
 import { canonicalJson, sha256Hex } from './canonical-json.ts';
-import { DynamoDbAuditStore } from './dynamodb-audit-store.ts';
 import { AuditReadError, AuditWriteError, describeError } from './errors.ts';
 import {
   DIGEST_PK,
@@ -37,8 +39,6 @@ import {
   type SignedDigest,
   str,
 } from './item.ts';
-import { type AuditSigner, verifySignature } from './signer.ts';
-import { tableCreatedAt } from './table.ts';
 
 export interface DigestOptions {
   readonly client: DynamoDBClient;

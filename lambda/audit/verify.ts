@@ -12,13 +12,14 @@
 
 import type { KeyObject } from 'node:crypto';
 import { type DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import type { AuditRecord } from '../core/audit-record.ts';
+import { type AuditSigner, type PublicKeyInput, toPublicKey, verifySignature } from '../core/audit-signer.ts';
 import { AUDIT_TABLE } from '../core/audit-table.ts';
 import type { Clock } from '../core/ports.ts';
 import type { DigestAnchor } from './audit-log-line.ts';
 import { canonicalJson, sha256Hex } from './canonical-json.ts';
 import { readDigestItem } from './digest.ts';
-import { DynamoDbAuditStore } from './dynamodb-audit-store.ts';
 import { AuditReadError, describeError } from './errors.ts';
 import { findIncompleteExecutions, type IncompleteExecution } from './incomplete-executions.ts';
 import {
@@ -33,7 +34,6 @@ import {
   type SignedDigest,
   str,
 } from './item.ts';
-import { type AuditSigner, type PublicKeyInput, toPublicKey, verifySignature } from './signer.ts';
 
 export type { IncompleteExecution } from './incomplete-executions.ts';
 

@@ -20,6 +20,7 @@ import {
   ValidationError,
 } from '../core/errors.ts';
 import { Metric, type Phase } from '../core/metrics.ts';
+import { type MetricsSink, NoopMetrics } from '../core/metrics-sink.ts';
 import type { Policy, Principal } from '../core/policy.ts';
 import type {
   AssumedSession,
@@ -39,7 +40,6 @@ import { AuditTrail } from './audit-trail.ts';
 import { storableText } from './credential-scan.ts';
 import { type Decision, decide, usableProfiles } from './decision.ts';
 import { identify } from './identity.ts';
-import { type MetricsSink, NoopMetrics } from './metrics-sink.ts';
 import { type ExecutionRequest, MAX_BODY_BYTES, parseExecutionRequest } from './request.ts';
 import { type SecretValue, seal, sha256Hex } from './seal.ts';
 import { assumeRoleInput, newUlid } from './session.ts';

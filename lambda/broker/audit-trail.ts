@@ -14,8 +14,8 @@ import { boundAuditRecord } from '../core/audit-bounds.ts';
 import type { AuditRecord } from '../core/audit-record.ts';
 import { DependencyError } from '../core/errors.ts';
 import { Metric } from '../core/metrics.ts';
+import type { MetricsSink } from '../core/metrics-sink.ts';
 import type { AuditLog, AuditStore } from '../core/ports.ts';
-import type { MetricsSink } from './metrics-sink.ts';
 
 export interface AuditTrailOptions {
   readonly store: AuditStore;

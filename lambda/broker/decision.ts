@@ -3,9 +3,10 @@
  * Deny by default: the request is allowed only when every check passes, and each refusal carries
  * a stable reason code that the API returns and the audit record keeps.
  */
+
+import { MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT } from '../core/executor-event.ts';
 import type { Grant, Policy, Principal, Profile } from '../core/policy.ts';
 import type { SandboxLimits } from '../core/types.ts';
-import { MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT } from '../executor/event.ts';
 import { scanForCredentials, storableText } from './credential-scan.ts';
 import type { ExecutionRequest } from './request.ts';
 import { sha256Hex } from './seal.ts';

@@ -17,7 +17,7 @@ export const AUDIT_TABLE = {
 /** Default table name in local mode. */
 export const LOCAL_AUDIT_TABLE_NAME = 'custody-audit';
 
-/** Environment of the scheduled digest function: set by `lib/audit.ts`, read by `lambda/audit/digest-handler.ts`. */
+/** Environment of the scheduled digest function: set by `lib/audit.ts`, read by `lambda/handlers/digester.ts`. */
 export const DIGESTER_ENV = {
   table: 'CUSTODY_AUDIT_TABLE',
   signingKeyId: 'CUSTODY_AUDIT_SIGNING_KEY_ID',

@@ -12,11 +12,14 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CloudWatchAuditLog,
+  RECORD_LINE_FILTER_PATTERN,
+} from '../../lambda/adapters/aws/cloudwatch-audit-log.ts';
+import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
+import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
 import { canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
-import { CloudWatchAuditLog, RECORD_LINE_FILTER_PATTERN } from '../../lambda/audit/cloudwatch-audit-log.ts';
-import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
-import { FileAuditLog } from '../../lambda/audit/file-audit-log.ts';
-import { FileAuditSigner } from '../../lambda/audit/file-audit-signer.ts';
 import { recordKey } from '../../lambda/audit/item.ts';
 import { formatReconcileReport, reconcileAuditLog } from '../../lambda/audit/reconcile.ts';
 import { verifyAudit } from '../../lambda/audit/verify.ts';

@@ -4,8 +4,9 @@
  * counted and reported, never thrown, and the local window keeps only recent record lines.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
+import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { recordLine } from '../../lambda/audit/audit-log-line.ts';
-import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
 import { AuditWriteError } from '../../lambda/audit/errors.ts';
 import {
   RECONCILE_WINDOW_MS,
@@ -13,7 +14,6 @@ import {
   reconcileLocalLog,
   recordLinesSince,
 } from '../../lambda/audit/scheduled-reconcile.ts';
-import { createAuditTable } from '../../lambda/audit/table.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
 import { auditRecord, ManualClock } from './records.ts';

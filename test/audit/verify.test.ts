@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
+import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
+import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
 import { verificationLine } from '../../lambda/audit/audit-log-line.ts';
 import { canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
 import {
@@ -11,11 +15,7 @@ import {
   type DigestOptions,
   scheduleDigests,
 } from '../../lambda/audit/digest.ts';
-import { DynamoDbAuditStore } from '../../lambda/audit/dynamodb-audit-store.ts';
-import { FileAuditLog } from '../../lambda/audit/file-audit-log.ts';
-import { FileAuditSigner } from '../../lambda/audit/file-audit-signer.ts';
 import { digestKey, type Item, recordKey, recordToItem, type SignedDigest } from '../../lambda/audit/item.ts';
-import { createAuditTable } from '../../lambda/audit/table.ts';
 import {
   formatVerifyReport,
   type VerifyOptions,

@@ -5,7 +5,7 @@ import {
   createBrokerApi,
   type Deployment,
 } from '../../lambda/broker/api.ts';
-import { InMemoryMetrics } from '../../lambda/broker/metrics-sink.ts';
+import { InMemoryMetrics } from '../../lambda/core/metrics-sink.ts';
 import { parsePolicy } from '../../lambda/core/policy.ts';
 import { FakeCredentials, FakeExecutor, FakeSecrets, MemoryAuditLog, MemoryAuditStore } from './fakes.ts';
 

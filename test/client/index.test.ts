@@ -11,7 +11,7 @@ import {
   parseEndpoint,
   resolveRegion,
 } from '../../client/index.ts';
-import { verifySigV4 } from '../../local/sigv4.ts';
+import { verifySigV4 } from '../../lambda/adapters/local/sigv4.ts';
 
 const credentials = {
   accessKeyId: 'AKIACLIENTTEST000001',

@@ -8,9 +8,9 @@ import { z } from 'zod';
 import { parseSandboxResult } from '../../lambda/adapters/aws/sandbox-result-schema.ts';
 import { parseExecutionRequest } from '../../lambda/broker/request.ts';
 import { canonicalJson, seal } from '../../lambda/broker/seal.ts';
+import { parseSandboxEvent } from '../../lambda/core/executor-event.ts';
 import { fileMap, fileMapSchema, fileOf } from '../../lambda/core/file-map.ts';
 import type { SandboxResult } from '../../lambda/core/types.ts';
-import { parseSandboxEvent } from '../../lambda/executor/event.ts';
 import { CappedFiles } from '../../lambda/sandbox/capped-text.ts';
 
 const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];

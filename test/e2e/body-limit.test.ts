@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_BODY_BYTES } from '../../local/server.ts';
+import { DEFAULT_MAX_BODY_BYTES } from '../../lambda/handlers/local-server.ts';
 import { curl, findRecord, startTestServer, type TestServer } from './support.ts';
 
 let t: TestServer;

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCredentialsFile } from '../../local/identities.ts';
+import { parseCredentialsFile } from '../../lambda/adapters/local/identities.ts';
 import { baseEnv, custody, ROOT, runProcess, startServerProcess } from './support.ts';
 
 const homes: string[] = [];

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT } from '../../client/cli.ts';
+import { EXIT } from '../../client/cli/main.ts';
+import { localDeployment } from '../../lambda/adapters/local/deployment.ts';
 import { DependencyError } from '../../lambda/core/errors.ts';
 import type { AssumedSession } from '../../lambda/core/ports.ts';
 import type { Sandbox } from '../../lambda/core/types.ts';
 import { createSandbox } from '../../lambda/sandbox/index.ts';
-import { localDeployment } from '../../local/deployment.ts';
 import { runCli } from '../support/cli.ts';
 import { ROOT, sdkSigned, startTestServer, type TestServer } from './support.ts';
 

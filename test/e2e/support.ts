@@ -10,9 +10,13 @@ import { join, resolve } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import aws4 from 'aws4';
+import type { LocalIdentity } from '../../lambda/adapters/local/identities.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
-import type { LocalIdentity } from '../../local/identities.ts';
-import { type LocalServer, type LocalServerOptions, startLocalServer } from '../../local/server.ts';
+import {
+  type LocalServer,
+  type LocalServerOptions,
+  startLocalServer,
+} from '../../lambda/handlers/local-server.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CUSTODY_BIN = join(ROOT, 'bin/custody.mjs');

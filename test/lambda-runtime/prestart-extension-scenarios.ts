@@ -1,5 +1,5 @@
 /**
- * The executor's pre-start extension (lambda/executor/settle-extension.ts) under the emulated
+ * The executor's pre-start extension (lambda/handlers/prestart-extension.ts) under the emulated
  * Extensions API (extensions-api.mjs): it registers during init, the freeze after each Python run
  * waits for it until the replacement process has loaded, so every run finds a loaded process; a
  * registration after init is refused, and an executor whose registration is refused still works.

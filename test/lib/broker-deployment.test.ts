@@ -1,6 +1,6 @@
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { executionRoleName } from '../../lambda/broker/deployment-file.ts';
+import { executionRoleName } from '../../lambda/core/deployment.ts';
 import type { Policy } from '../../lambda/core/policy.ts';
 import {
   environmentMaxBytes,

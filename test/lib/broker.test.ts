@@ -4,7 +4,7 @@ import {
   DEPLOYMENT_FILE,
   parseDeploymentFile,
   resolveDeployment,
-} from '../../lambda/broker/deployment-file.ts';
+} from '../../lambda/core/deployment.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../../lambda/core/metrics.ts';
 import { brokerTimeout } from '../../lib/broker.ts';
 import { executorTimeout } from '../../lib/executors.ts';

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDeploymentFile } from '../../lambda/broker/deployment-file.ts';
+import { parseDeploymentFile } from '../../lambda/core/deployment.ts';
 import { PolicyFileError } from '../../lambda/core/errors.ts';
 import { parsePolicy } from '../../lambda/core/policy.ts';
 import { PYODIDE_RUNTIME_FILES, RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
@@ -123,7 +123,7 @@ describe('the CDK app', () => {
         'index.mjs.map',
         'policy.json',
       ]);
-      // The deployment description (lambda/broker/deployment-file.ts), not an environment variable.
+      // The deployment description (lambda/core/deployment.ts), not an environment variable.
       const deployment = parseDeploymentFile(
         readFileSync(path.join(dir, 'deployment.json'), 'utf8'),
         'bundled',

@@ -12,7 +12,7 @@ import { custodyMetric, METRIC_DIMENSION, sumOverDimension } from '../../lib/cus
 import { type Emitted, emitted, parseEmf } from './emitted.ts';
 import { PROJECT_ROOT } from './synth.ts';
 
-const DIGESTER = path.join(PROJECT_ROOT, 'lambda/audit/digest-handler.ts');
+const DIGESTER = path.join(PROJECT_ROOT, 'lambda/handlers/digester.ts');
 
 function sourcesUnder(folder: string): string[] {
   return readdirSync(path.join(PROJECT_ROOT, folder), { recursive: true, encoding: 'utf8' })

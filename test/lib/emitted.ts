@@ -11,8 +11,8 @@ import { EmfMetrics } from '../../lambda/adapters/aws/emf-metrics.ts';
 import { recordLine, verificationLine } from '../../lambda/audit/audit-log-line.ts';
 import type { CallerIdentity } from '../../lambda/broker/api.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
+import { revocationRecord } from '../../lambda/core/revocation-record.ts';
 import type { SandboxStatus } from '../../lambda/core/types.ts';
-import { revocationRecord } from '../../lambda/revocation/revocation-record.ts';
 import { sandboxResult } from '../broker/fakes.ts';
 import { brokerFixture, callers, deployment, post, REPORT_TOKEN } from '../broker/fixture.ts';
 

@@ -5,7 +5,7 @@ import {
   AUDIT_LOG_GROUP_OUTPUT,
   readStackOutputs,
   roleNameOutputDescription,
-} from '../../lambda/revocation/stack-outputs.ts';
+} from '../../lambda/core/stack-outputs.ts';
 import { NO_GRANTED_PRINCIPAL, SESSION_TAG_KEYS } from '../../lib/execution-role.ts';
 import {
   actionsOf,

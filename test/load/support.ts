@@ -9,14 +9,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type SignedClient, type SigningKey, signedClient } from '../../bench/lib/signed-client.ts';
+import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
 import { digestUntilCurrent } from '../../lambda/audit/digest.ts';
-import { FileAuditSigner } from '../../lambda/audit/file-audit-signer.ts';
 import { type Item, isRecordItem, readRecordItem } from '../../lambda/audit/item.ts';
 import { type VerifyResult, verifyAudit } from '../../lambda/audit/verify.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import type { Sandbox, SandboxRequest } from '../../lambda/core/types.ts';
+import {
+  type LocalServer,
+  type LocalServerOptions,
+  startLocalServer,
+} from '../../lambda/handlers/local-server.ts';
 import { createSandbox } from '../../lambda/sandbox/index.ts';
-import { type LocalServer, type LocalServerOptions, startLocalServer } from '../../local/server.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 

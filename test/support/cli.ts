@@ -8,7 +8,7 @@
  * io before calling `main`.
  */
 import { PassThrough } from 'node:stream';
-import { type CliIo, main } from '../../client/cli.ts';
+import { type CliIo, main } from '../../client/cli/main.ts';
 
 export interface CliRunOptions {
   readonly env: NodeJS.ProcessEnv;

@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createAuditTable } from '../../lambda/audit/table.ts';
+import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
 import { LOCAL_AUDIT_TABLE_NAME } from '../../lambda/core/audit-table.ts';
 
 interface DynaliteOptions {

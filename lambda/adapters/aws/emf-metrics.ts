@@ -4,8 +4,8 @@
  * as its own EMF document (`singleMetric`) so its dimensions do not leak onto other metrics.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MetricsSink, MetricUnit as SinkUnit } from '../../broker/metrics-sink.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE, type MetricName } from '../../core/metrics.ts';
+import type { MetricsSink, MetricUnit as SinkUnit } from '../../core/metrics-sink.ts';
 
 const UNITS: Record<SinkUnit, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
   Count: MetricUnit.Count,

@@ -1,0 +1,81 @@
+/**
+ * The broker's deployment description, as a file in its bundle (`deployment.json`) instead of an
+ * environment variable: Lambda caps a function's environment at 4 KB, which about 12 profiles'
+ * ARNs passed. The file holds what synth knows (profiles, secret names, how the executors and
+ * execution roles are named); the ARNs are completed at cold start from the region, the account
+ * and the partition, the only deploy-time values (two short variables, and AWS_REGION).
+ */
+import { z } from 'zod';
+import type { Deployment } from '../broker/api.ts';
+
+/** The file's name in the broker's bundle. */
+export const DEPLOYMENT_FILE = 'deployment.json';
+
+/** Environment variables carrying the deploy-time values (`Aws.ACCOUNT_ID`, `Aws.PARTITION`). */
+export const DEPLOYMENT_ENV = { account: 'CUSTODY_ACCOUNT', partition: 'CUSTODY_PARTITION' } as const;
+
+export const deploymentFileSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  /** Executor function name: `<functionNamePrefix><profile>`. */
+  functionNamePrefix: z.string().min(1),
+  /** Execution role name: `<roleNamePrefix><region>-<profile>`. */
+  roleNamePrefix: z.string().min(1),
+  profiles: z.record(
+    z.string(),
+    z.strictObject({ secrets: z.record(z.string(), z.string().min(1)).default({}) }),
+  ),
+});
+
+export type DeploymentFile = z.infer<typeof deploymentFileSchema>;
+
+export function executorFunctionName(
+  file: Pick<DeploymentFile, 'functionNamePrefix'>,
+  profile: string,
+): string {
+  return `${file.functionNamePrefix}${profile}`;
+}
+
+export function executionRoleName(
+  file: Pick<DeploymentFile, 'roleNamePrefix'>,
+  region: string,
+  profile: string,
+): string {
+  return `${file.roleNamePrefix}${region}-${profile}`;
+}
+
+export interface DeployedIn {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+}
+
+/** Parses the file; the message names the bad field (`deployment.json: profiles.reports.secrets`). */
+export function parseDeploymentFile(text: string, where: string): DeploymentFile {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} is not valid JSON`);
+  }
+  const parsed = deploymentFileSchema.safeParse(document);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Error(`${where}: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+}
+
+/** The ARNs of each profile's execution role and executor, where the stack was deployed. */
+export function resolveDeployment(file: DeploymentFile, where: DeployedIn): Deployment {
+  const { partition, region, account } = where;
+  return {
+    profiles: Object.fromEntries(
+      Object.entries(file.profiles).map(([name, p]) => [
+        name,
+        {
+          roleArn: `arn:${partition}:iam::${account}:role/${executionRoleName(file, region, name)}`,
+          executorArn: `arn:${partition}:lambda:${region}:${account}:function:${executorFunctionName(file, name)}`,
+          secrets: p.secrets,
+        },
+      ]),
+    ),
+  };
+}

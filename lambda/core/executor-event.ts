@@ -1,0 +1,57 @@
+/**
+ * The executor Lambda's event: one SandboxRequest, as the broker sends it. Validated here, at the
+ * edge, so a malformed event is refused with the field that is wrong and nothing runs.
+ */
+import { z } from 'zod';
+import { unsafeFileNameReason } from '../sandbox/capped-text.ts';
+import { fileMapSchema } from './file-map.ts';
+import { LANGUAGES, type SandboxRequest } from './types.ts';
+
+/** Lambda's synchronous response is capped at 6 MB; outputs must fit in it with room to spare. */
+export const MAX_OUTPUT_BYTES_LIMIT = 1024 * 1024;
+/** The QuickJS and Pyodide engines are 32-bit WebAssembly. */
+export const MAX_MEMORY_MIB = 2048;
+export const MAX_TIMEOUT_MS = 15 * 60 * 1000;
+export const MAX_CODE_BYTES = 1024 * 1024;
+
+const fileName = z.string().superRefine((name, ctx) => {
+  const reason = unsafeFileNameReason(name);
+  if (reason) ctx.addIssue({ code: 'custom', message: `file name ${JSON.stringify(name)} ${reason}` });
+});
+
+export const sandboxRequestSchema = z
+  .object({
+    executionId: z.string().min(1).max(128),
+    language: z.enum(LANGUAGES),
+    code: z
+      .string()
+      .refine(
+        (code) => Buffer.byteLength(code, 'utf8') <= MAX_CODE_BYTES,
+        `must be at most ${MAX_CODE_BYTES} bytes`,
+      ),
+    limits: z
+      .object({
+        timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS),
+        memoryMiB: z.number().int().min(8).max(MAX_MEMORY_MIB),
+        maxOutputBytes: z.number().int().positive().max(MAX_OUTPUT_BYTES_LIMIT),
+      })
+      .strict(),
+    files: fileMapSchema(fileName).optional(),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name'), z.string())
+      .optional(),
+  })
+  .strict();
+
+export type SandboxEventParse = { ok: true; request: SandboxRequest } | { ok: false; message: string };
+
+/** Parses an event; the failure message names each wrong field (never echoes code or values). */
+export function parseSandboxEvent(event: unknown): SandboxEventParse {
+  const parsed = sandboxRequestSchema.safeParse(event);
+  if (parsed.success) return { ok: true, request: parsed.data };
+  const problems = parsed.error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(event)';
+    return `${path}: ${issue.message}`;
+  });
+  return { ok: false, message: `invalid executor event: ${problems.join('; ')}` };
+}

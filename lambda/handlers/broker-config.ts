@@ -1,0 +1,113 @@
+/**
+ * The broker Lambda's configuration, read once at cold start from its environment. Every missing
+ * or malformed variable is reported by name, all at once, so a bad deployment says what to fix.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import type { Deployment } from '../broker/api.ts';
+import {
+  DEPLOYMENT_ENV,
+  DEPLOYMENT_FILE,
+  parseDeploymentFile,
+  resolveDeployment,
+} from '../core/deployment.ts';
+
+export class BrokerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerConfigError';
+  }
+}
+
+export interface BrokerConfig {
+  readonly deployment: Deployment;
+  readonly auditTable: string;
+  readonly auditLogGroup: string;
+  /** Absolute path of the policy file in the bundle. */
+  readonly policyFile: string;
+  readonly region: string;
+}
+
+const ARN = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, 'must be an ARN');
+
+export const deploymentSchema = z.strictObject({
+  profiles: z.record(
+    z.string(),
+    z.strictObject({
+      roleArn: ARN,
+      executorArn: ARN,
+      secrets: z.record(z.string(), z.string().min(1)).default({}),
+    }),
+  ),
+});
+
+/** Parses `CUSTODY_DEPLOYMENT`; the error names the bad path (`profiles.reports.roleArn`). */
+export function parseDeployment(text: string): Deployment {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw new BrokerConfigError('CUSTODY_DEPLOYMENT is not valid JSON');
+  }
+  const parsed = deploymentSchema.safeParse(document);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new BrokerConfigError(
+    `CUSTODY_DEPLOYMENT.${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+  );
+}
+
+/** Reads the configuration; throws BrokerConfigError listing every problem. */
+export function readBrokerConfig(env: Readonly<Record<string, string | undefined>>): BrokerConfig {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value.trim() === '') {
+      problems.push(`${name} is not set`);
+      return '';
+    }
+    return value;
+  };
+  const auditTable = required('CUSTODY_AUDIT_TABLE');
+  const auditLogGroup = required('CUSTODY_AUDIT_LOG_GROUP');
+  const region = required('AWS_REGION');
+  const root = env.LAMBDA_TASK_ROOT?.trim() || process.cwd();
+  const inBundle = (file: string) => (isAbsolute(file) ? file : join(root, file));
+  let deployment: Deployment = { profiles: {} };
+  try {
+    // CUSTODY_DEPLOYMENT (the ARNs inline) for tests and hand-made setups; a deployed stack has
+    // the file in the bundle (lambda/core/deployment.ts).
+    const inline = env.CUSTODY_DEPLOYMENT;
+    if (inline !== undefined && inline.trim() !== '') {
+      deployment = parseDeployment(inline);
+    } else {
+      const account = required(DEPLOYMENT_ENV.account);
+      const partition = required(DEPLOYMENT_ENV.partition);
+      const path = inBundle(env.CUSTODY_DEPLOYMENT_FILE?.trim() || DEPLOYMENT_FILE);
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        throw new BrokerConfigError(
+          `the deployment file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) and CUSTODY_DEPLOYMENT is not set`,
+        );
+      }
+      const file = parseDeploymentFile(text, path);
+      if (account !== '' && partition !== '' && region !== '') {
+        deployment = resolveDeployment(file, { account, partition, region });
+      }
+    }
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (problems.length > 0)
+    throw new BrokerConfigError(`Broker configuration invalid: ${problems.join('; ')}`);
+  return {
+    deployment,
+    auditTable,
+    auditLogGroup,
+    policyFile: inBundle(env.CUSTODY_POLICY_FILE?.trim() || 'policy.json'),
+    region,
+  };
+}

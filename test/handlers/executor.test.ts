@@ -1,0 +1,87 @@
+/** The executor Lambda handler: validation at the edge, one log line without contents. */
+import { afterAll, afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { ValidationError } from '../../lambda/core/errors.ts';
+import { closeExecutorSandbox, handler } from '../../lambda/handlers/executor.ts';
+
+const LIMITS = { timeoutMs: 5_000, memoryMiB: 64, maxOutputBytes: 4_096 };
+let stdoutWrite: MockInstance<typeof process.stdout.write>;
+const logged = () => stdoutWrite.mock.calls.map((call) => String(call[0])).join('');
+
+beforeEach(() => {
+  stdoutWrite = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+});
+afterEach(() => {
+  stdoutWrite.mockRestore();
+});
+afterAll(() => closeExecutorSandbox());
+
+describe('executor handler', () => {
+  it('runs a valid event and returns the sandbox result', async () => {
+    const result = await handler({
+      executionId: 'exec-1',
+      language: 'javascript',
+      code: 'console.log("visible-output"); process.env.TOKEN.length',
+      limits: LIMITS,
+      env: { TOKEN: 'super-secret-token' },
+    });
+    expect(result).toMatchObject({ status: 'succeeded', result: '18', stdout: 'visible-output\n' });
+  });
+
+  it('logs one structured line per execution without code, output or secrets', async () => {
+    await handler({
+      executionId: 'exec-2',
+      language: 'javascript',
+      code: 'console.log("visible-output"); "the-code-marker"',
+      limits: LIMITS,
+      env: { TOKEN: 'super-secret-token' },
+      files: { 'in.txt': 'input-file-content' },
+    });
+    const lines = logged()
+      .split('\n')
+      .filter((line) => line.includes('exec-2'));
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0] as string);
+    expect(entry).toMatchObject({
+      message: 'execution',
+      executionId: 'exec-2',
+      status: 'succeeded',
+      variables: 1,
+    });
+    for (const secret of [
+      'visible-output',
+      'the-code-marker',
+      'super-secret-token',
+      'input-file-content',
+      'TOKEN',
+    ]) {
+      // Nowhere in the log, not only in the execution's own line.
+      expect(logged()).not.toContain(secret);
+    }
+  });
+
+  it('runs Python through the same path', async () => {
+    const result = await handler({
+      executionId: 'exec-3',
+      language: 'python',
+      code: '6 * 7',
+      limits: LIMITS,
+    });
+    expect(result).toMatchObject({ status: 'succeeded', result: '42' });
+  });
+
+  it('refuses an invalid event, naming each wrong field, and runs nothing', async () => {
+    const attempt = handler({
+      executionId: 'exec-4',
+      language: 'ruby',
+      code: 'puts 1',
+      limits: { timeoutMs: -1, memoryMiB: 64, maxOutputBytes: 10 },
+      files: { '../escape': 'x' },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+    await expect(attempt).rejects.toThrow(/language.*limits\.timeoutMs.*files/s);
+  });
+
+  it('refuses an event that is not an object', async () => {
+    await expect(handler('run this')).rejects.toThrow(/invalid executor event: \(event\)/);
+  });
+});
