@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../lambda/broker/session.ts';
+import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../lambda/core/ids.ts';
 import type { Policy, Profile } from '../lambda/core/policy.ts';
 import { roleNameOutputDescription } from '../lambda/core/stack-outputs.ts';
 

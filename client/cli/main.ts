@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { fileMap } from '../../lambda/core/file-map.ts';
+import { readLocalStack } from '../../lambda/core/local-stack.ts';
 import { LANGUAGES, type Language } from '../../lambda/core/types.ts';
 import {
   CustodyApiError,
@@ -161,19 +162,9 @@ interface LocalStack {
 
 function localStack(io: CliIo): LocalStack | undefined {
   const home = resolve(io.cwd, io.env.CUSTODY_HOME || '.custody');
-  let text: string;
-  try {
-    text = readFileSync(resolve(home, 'local.json'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const info = JSON.parse(text) as Partial<LocalStack>;
-    if (typeof info.apiEndpoint !== 'string' || typeof info.region !== 'string') return undefined;
-    return { ...(info as LocalStack), home };
-  } catch {
-    return undefined;
-  }
+  const info = readLocalStack(home);
+  if (!info) return undefined;
+  return { ...(info as LocalStack), home };
 }
 
 interface Target {

@@ -27,8 +27,8 @@ import {
 } from '../../lambda/adapters/aws/dynamodb-revocation-store.ts';
 import { REVOKE_POLICY_NAME, revokeRoleSessions } from '../../lambda/adapters/aws/iam-session-revocation.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
-import { newUlid } from '../../lambda/broker/session.ts';
 import type { AuditCaller, AuditRevocation } from '../../lambda/core/audit-record.ts';
+import { newUlid } from '../../lambda/core/ids.ts';
 import { loadPolicyFile, type Policy } from '../../lambda/core/policy.ts';
 import type { AuditLog, Clock, RevocationScope, RevocationState } from '../../lambda/core/ports.ts';
 import { revocationRecord } from '../../lambda/core/revocation-record.ts';

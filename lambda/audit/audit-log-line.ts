@@ -12,7 +12,7 @@
  * - a verification result: `{"auditVerification":{"ok":true|false,...,"incomplete":n}}` (see `verificationLine`).
  */
 import type { AuditRecord } from '../core/audit-record.ts';
-import { canonicalJson, sha256Hex } from './canonical-json.ts';
+import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
 import type { DigestBody, SignedDigest } from './item.ts';
 
 export function recordLine(record: AuditRecord): string {

@@ -21,9 +21,9 @@ import { tableCreatedAt } from '../adapters/aws/audit-table.ts';
 import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import { type AuditSigner, verifySignature } from '../core/audit-signer.ts';
 import { AUDIT_TABLE } from '../core/audit-table.ts';
+import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
 import type { Clock } from '../core/ports.ts';
 import type { AuditDigestLog } from './audit-log-line.ts';
-import { canonicalJson, sha256Hex } from './canonical-json.ts';
 import { AuditReadError, AuditWriteError, describeError } from './errors.ts';
 import {
   DIGEST_PK,

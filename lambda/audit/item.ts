@@ -23,7 +23,7 @@
 import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AUDIT_EVENTS, type AuditEvent, type AuditRecord } from '../core/audit-record.ts';
 import { AUDIT_TABLE } from '../core/audit-table.ts';
-import { canonicalJson, sha256Hex } from './canonical-json.ts';
+import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
 
 export type Item = Record<string, AttributeValue>;
 

@@ -9,8 +9,8 @@
  * item with other content than the log line is a conflict: reported, never overwritten.
  */
 import type { AuditEvent, AuditRecord } from '../core/audit-record.ts';
+import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
 import type { AuditStore } from '../core/ports.ts';
-import { canonicalJson, sha256Hex } from './canonical-json.ts';
 import { AuditRecordExistsError, describeError } from './errors.ts';
 import { recordShapeProblem } from './item.ts';
 

@@ -10,8 +10,9 @@
  * The window overlaps from run to run (it is much longer than the digest interval), and
  * reconciliation is idempotent, so a record missed by one run is taken by the next.
  */
+
+import { sha256Hex } from '../core/canonical-json.ts';
 import type { AuditStore, Clock } from '../core/ports.ts';
-import { sha256Hex } from './canonical-json.ts';
 import { describeError } from './errors.ts';
 import type { StoredRecord } from './item.ts';
 import { parseRecordLine, type ReconcileResult, reconcileAuditLog } from './reconcile.ts';

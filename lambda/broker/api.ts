@@ -11,6 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AuditCaller, AuditRecord, AuditRequest, AuditRole } from '../core/audit-record.ts';
+import { sha256Hex } from '../core/canonical-json.ts';
 import {
   CustodyError,
   DeniedError,
@@ -19,6 +20,7 @@ import {
   PayloadTooLargeError,
   ValidationError,
 } from '../core/errors.ts';
+import { newUlid } from '../core/ids.ts';
 import { Metric, type Phase } from '../core/metrics.ts';
 import { type MetricsSink, NoopMetrics } from '../core/metrics-sink.ts';
 import type { Policy, Principal } from '../core/policy.ts';
@@ -41,8 +43,8 @@ import { storableText } from './credential-scan.ts';
 import { type Decision, decide, usableProfiles } from './decision.ts';
 import { identify } from './identity.ts';
 import { type ExecutionRequest, MAX_BODY_BYTES, parseExecutionRequest } from './request.ts';
-import { type SecretValue, seal, sha256Hex } from './seal.ts';
-import { assumeRoleInput, newUlid } from './session.ts';
+import { type SecretValue, seal } from './seal.ts';
+import { assumeRoleInput } from './session.ts';
 
 export interface CallerIdentity {
   /** The ARN the request was signed by (API Gateway `requestContext.identity.userArn`). */

@@ -4,12 +4,12 @@
  * a stable reason code that the API returns and the audit record keeps.
  */
 
-import { MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT } from '../core/executor-event.ts';
+import { sha256Hex } from '../core/canonical-json.ts';
+import { MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT } from '../core/limits.ts';
 import type { Grant, Policy, Principal, Profile } from '../core/policy.ts';
 import type { SandboxLimits } from '../core/types.ts';
 import { scanForCredentials, storableText } from './credential-scan.ts';
 import type { ExecutionRequest } from './request.ts';
-import { sha256Hex } from './seal.ts';
 
 /** 403 reason codes, in the order the checks run. */
 export const DENIAL_REASONS = [

@@ -3,7 +3,8 @@
  * before every injected secret value, its common encodings, and every credential-shaped string
  * are redacted. Then the sealed output is hashed, so the audit record can prove what was returned.
  */
-import { createHash } from 'node:crypto';
+
+import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
 import { fileMap } from '../core/file-map.ts';
 import type { SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
 import { redactCredentials } from './credential-scan.ts';
@@ -23,23 +24,6 @@ export interface SealedOutput {
   readonly error?: UserCodeError;
   readonly files: Record<string, string>;
   readonly truncated: boolean;
-}
-
-export function sha256Hex(data: string): string {
-  return createHash('sha256').update(data, 'utf8').digest('hex');
-}
-
-/** JSON with object keys sorted at every level: the same document always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      // No prototype: a key named `__proto__` (a file name) is kept, and hashed, like any other.
-      const sorted = Object.create(null) as Record<string, unknown>;
-      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-      return sorted;
-    }
-    return v;
-  });
 }
 
 /**

@@ -3,8 +3,8 @@
  * execution, named after it, carrying the caller's policy id as SourceIdentity, tagged with who
  * and what, and narrowed by an inline session policy to this execution's executor and secrets.
  */
-import { randomBytes } from 'node:crypto';
 import { DependencyError } from '../core/errors.ts';
+import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../core/ids.ts';
 import type { AssumeRoleInput } from '../core/ports.ts';
 
 /** Role chaining (the broker's own credentials come from a role) caps sessions at 1 h; 15 min is STS's minimum. */
@@ -13,33 +13,6 @@ export const SESSION_DURATION_SECONDS = 900;
 export const MAX_SESSION_NAME_CHARS = 64;
 export const MAX_SESSION_POLICY_CHARS = 2048;
 export const MAX_TAG_VALUE_CHARS = 256;
-
-export const TAG_CALLER = 'custody:caller';
-export const TAG_EXECUTION_ID = 'custody:execution-id';
-export const TAG_PROFILE = 'custody:profile';
-
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-/** ULID: 26 chars of Crockford base32; valid in session names, sortable by time. */
-export const EXECUTION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-
-/** A ULID: 48 bits of milliseconds then 80 random bits. */
-export function newUlid(now: Date = new Date()): string {
-  let time = now.getTime();
-  let head = '';
-  for (let i = 0; i < 10; i++) {
-    head = (CROCKFORD[time % 32] as string) + head;
-    time = Math.floor(time / 32);
-  }
-  const random = randomBytes(10);
-  let bits = 0n;
-  for (const byte of random) bits = (bits << 8n) | BigInt(byte);
-  let tail = '';
-  for (let i = 0; i < 16; i++) {
-    tail = (CROCKFORD[Number(bits & 31n)] as string) + tail;
-    bits >>= 5n;
-  }
-  return head + tail;
-}
 
 const SESSION_CHARS = /[^\w+=,.@-]/g;
 

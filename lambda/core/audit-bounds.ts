@@ -10,8 +10,8 @@
  * still be matched against the record. Bounding is deterministic and idempotent, so the table
  * and the log hold the same bytes (`sha256(line) = recordSha256`).
  */
-import { createHash } from 'node:crypto';
 import type { AuditCut, AuditRecord } from './audit-record.ts';
+import { sha256Hex } from './canonical-json.ts';
 
 /** Most bytes of one record's canonical JSON (the log line, and the bulk of the table item). */
 export const MAX_AUDIT_RECORD_BYTES = 240_000;
@@ -68,10 +68,6 @@ export function jsonPrefix(value: string, budget: number): string {
     end += ch.length;
   }
   return value.slice(0, end);
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

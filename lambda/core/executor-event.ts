@@ -3,16 +3,9 @@
  * edge, so a malformed event is refused with the field that is wrong and nothing runs.
  */
 import { z } from 'zod';
-import { unsafeFileNameReason } from '../sandbox/capped-text.ts';
-import { fileMapSchema } from './file-map.ts';
+import { fileMapSchema, unsafeFileNameReason } from './file-map.ts';
+import { MAX_CODE_BYTES, MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT, MAX_TIMEOUT_MS } from './limits.ts';
 import { LANGUAGES, type SandboxRequest } from './types.ts';
-
-/** Lambda's synchronous response is capped at 6 MB; outputs must fit in it with room to spare. */
-export const MAX_OUTPUT_BYTES_LIMIT = 1024 * 1024;
-/** The QuickJS and Pyodide engines are 32-bit WebAssembly. */
-export const MAX_MEMORY_MIB = 2048;
-export const MAX_TIMEOUT_MS = 15 * 60 * 1000;
-export const MAX_CODE_BYTES = 1024 * 1024;
 
 const fileName = z.string().superRefine((name, ctx) => {
   const reason = unsafeFileNameReason(name);

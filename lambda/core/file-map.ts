@@ -54,3 +54,19 @@ export function fileMapSchema(name: z.ZodType<string>, content: z.ZodType<string
     return out;
   });
 }
+
+/**
+ * A relative file name safe to use inside a sandbox folder: no absolute path, no `..`, no empty
+ * segment, no NUL, at most 255 characters. Returns the reason it is not, or undefined if it is.
+ */
+export function unsafeFileNameReason(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 255) return 'is longer than 255 characters';
+  if (name.includes('\0')) return 'contains a NUL character';
+  if (name.startsWith('/') || name.includes('\\')) return 'must be a relative path with / separators';
+  const segments = name.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+    return 'must not contain empty, "." or ".." segments';
+  }
+  return undefined;
+}

@@ -34,6 +34,7 @@ import { type DigestSchedule, scheduleDigests } from '../audit/digest.ts';
 import { reconcileLocalLog } from '../audit/scheduled-reconcile.ts';
 import { type BrokerApi, type CallerIdentity, createBrokerApi } from '../broker/api.ts';
 import { LOCAL_AUDIT_TABLE_NAME } from '../core/audit-table.ts';
+import type { LocalStackInfo } from '../core/local-stack.ts';
 import { loadPolicyFile, type Policy } from '../core/policy.ts';
 import type { Clock } from '../core/ports.ts';
 import type { Sandbox } from '../core/types.ts';
@@ -68,24 +69,6 @@ export interface LocalServerOptions {
    * dynalite (the load tests stop it to inject an audit-store outage). @default dynalite under the data directory
    */
   readonly dynamodbEndpoint?: string;
-}
-
-/** The contents of `.custody/local.json`: how any client finds the running local stack. */
-export interface LocalStackInfo {
-  readonly apiEndpoint: string;
-  readonly dynamodbEndpoint: string;
-  readonly auditTableName: string;
-  readonly region: string;
-  readonly credentialsFile: string;
-  readonly auditLog: string;
-  readonly secretsFile: string;
-  /** Public key (PEM) the audit digests are signed with. */
-  readonly auditPublicKey: string;
-  readonly profiles: readonly string[];
-  /** Absolute path of the policy file the server runs (the CLI checks revocation targets against it). */
-  readonly policyFile: string;
-  readonly pid: number;
-  readonly startedAt: string;
 }
 
 export interface LocalServer {

@@ -20,8 +20,10 @@ import {
   type QuickJSRuntime,
   QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
+import { unsafeFileNameReason } from '../core/file-map.ts';
+import { MAX_OUTPUT_FILES } from '../core/limits.ts';
 import type { SandboxRequest, SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
-import { CappedFiles, CappedText, MAX_OUTPUT_FILES, unsafeFileNameReason } from './capped-text.ts';
+import { CappedFiles, CappedText } from './capped-text.ts';
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
 import { prepareTypeScript, stopSpareTransform } from './typescript.ts';
 import { shrinkMemoryImport } from './wasm-memory.ts';

@@ -19,11 +19,11 @@ import {
 import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
-import { canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
 import { recordKey } from '../../lambda/audit/item.ts';
 import { formatReconcileReport, reconcileAuditLog } from '../../lambda/audit/reconcile.ts';
 import { verifyAudit } from '../../lambda/audit/verify.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
+import { canonicalJson, sha256Hex } from '../../lambda/core/canonical-json.ts';
 import { brokerFixture, callers, post } from '../broker/fixture.ts';
 import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
 import { auditRecord } from './records.ts';

@@ -8,7 +8,6 @@ import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-sto
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
 import { verificationLine } from '../../lambda/audit/audit-log-line.ts';
-import { canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
 import {
   AuditChainError,
   createDigest,
@@ -23,6 +22,7 @@ import {
   verifyAudit,
 } from '../../lambda/audit/verify.ts';
 import type { AuditEvent, AuditRecord } from '../../lambda/core/audit-record.ts';
+import { canonicalJson, sha256Hex } from '../../lambda/core/canonical-json.ts';
 import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
 import { auditRecord, ManualClock } from './records.ts';
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, Redactor, seal, secretVariants } from '../../lambda/broker/seal.ts';
+import { Redactor, seal, secretVariants } from '../../lambda/broker/seal.ts';
+import { canonicalJson } from '../../lambda/core/canonical-json.ts';
 import { sandboxResult } from './fakes.ts';
 
 const SECRET = 'tok-9f8e7d6c5b4a';

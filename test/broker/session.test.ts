@@ -1,27 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  assumeRoleInput,
-  EXECUTION_ID,
-  newUlid,
-  sessionNameFor,
-  sessionPolicy,
-  sessionTags,
-} from '../../lambda/broker/session.ts';
+import { assumeRoleInput, sessionNameFor, sessionPolicy, sessionTags } from '../../lambda/broker/session.ts';
 import { DependencyError } from '../../lambda/core/errors.ts';
 
 const EXECUTOR = 'arn:aws:lambda:eu-west-1:111122223333:function:custody-executor-reports';
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:custody/reports/api-token-AbCdEf';
-
-describe('Execution ids', () => {
-  it('are ULIDs that sort by time and never repeat', () => {
-    const a = newUlid(new Date('2030-01-01T00:00:00Z'));
-    const b = newUlid(new Date('2030-01-01T00:00:01Z'));
-    expect(a).toMatch(EXECUTION_ID);
-    expect(a < b).toBe(true);
-    const many = new Set(Array.from({ length: 1000 }, () => newUlid()));
-    expect(many.size).toBe(1000);
-  });
-});
 
 describe('Role session names', () => {
   it('join the principal id and the execution id', () => {

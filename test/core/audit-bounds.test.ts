@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../lambda/audit/canonical-json.ts';
 import {
   AUDIT_FIELD_BUDGETS,
   boundAuditRecord,
@@ -9,6 +8,7 @@ import {
   MAX_AUDIT_RECORD_BYTES,
 } from '../../lambda/core/audit-bounds.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
+import { canonicalJson } from '../../lambda/core/canonical-json.ts';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 

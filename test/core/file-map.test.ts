@@ -7,9 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { parseSandboxResult } from '../../lambda/adapters/aws/sandbox-result-schema.ts';
 import { parseExecutionRequest } from '../../lambda/broker/request.ts';
-import { canonicalJson, seal } from '../../lambda/broker/seal.ts';
+import { seal } from '../../lambda/broker/seal.ts';
+import { canonicalJson } from '../../lambda/core/canonical-json.ts';
 import { parseSandboxEvent } from '../../lambda/core/executor-event.ts';
-import { fileMap, fileMapSchema, fileOf } from '../../lambda/core/file-map.ts';
+import { fileMap, fileMapSchema, fileOf, unsafeFileNameReason } from '../../lambda/core/file-map.ts';
 import type { SandboxResult } from '../../lambda/core/types.ts';
 import { CappedFiles } from '../../lambda/sandbox/capped-text.ts';
 
@@ -114,5 +115,14 @@ describe('every file map on the way', () => {
     const other = seal(result(JSON.parse(FILES_JSON.replace('text of __proto__', 'other'))), []);
     expect(other.outputSha256).not.toBe(all.outputSha256);
     expect(canonicalJson(JSON.parse('{"__proto__":1}'))).toBe('{"__proto__":1}');
+  });
+});
+
+describe('unsafeFileNameReason', () => {
+  it('accepts nested relative names and rejects climbing, absolute and empty ones', () => {
+    expect(unsafeFileNameReason('data/in.csv')).toBeUndefined();
+    expect(unsafeFileNameReason('../etc/passwd')).toMatch(/segments/);
+    expect(unsafeFileNameReason('/etc/passwd')).toMatch(/relative/);
+    expect(unsafeFileNameReason('')).toMatch(/empty/);
   });
 });

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CappedFiles,
-  CappedText,
-  truncateUtf8,
-  unsafeFileNameReason,
-} from '../../lambda/sandbox/capped-text.ts';
+import { CappedFiles, CappedText, truncateUtf8 } from '../../lambda/sandbox/capped-text.ts';
 
 describe('CappedText', () => {
   it('keeps text up to the cap and marks the rest as truncated', () => {
@@ -28,14 +23,5 @@ describe('CappedFiles', () => {
     expect(files.add('b', '123456')).toBe(false);
     expect(files.toRecord()).toEqual({ a: '12345' });
     expect(files.truncated).toBe(true);
-  });
-});
-
-describe('unsafeFileNameReason', () => {
-  it('accepts nested relative names and rejects climbing, absolute and empty ones', () => {
-    expect(unsafeFileNameReason('data/in.csv')).toBeUndefined();
-    expect(unsafeFileNameReason('../etc/passwd')).toMatch(/segments/);
-    expect(unsafeFileNameReason('/etc/passwd')).toMatch(/relative/);
-    expect(unsafeFileNameReason('')).toMatch(/empty/);
   });
 });

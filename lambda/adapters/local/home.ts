@@ -4,6 +4,7 @@
  */
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { LOCAL_STACK_FILE } from '../../core/local-stack.ts';
 
 /** The data directory when neither an option nor `CUSTODY_HOME` names one. */
 export const DEFAULT_CUSTODY_HOME = '.custody';
@@ -34,7 +35,7 @@ export function localPaths(home?: string, env: NodeJS.ProcessEnv = process.env):
     home: dir,
     credentialsFile: join(dir, 'credentials'),
     secretsFile: join(dir, 'secrets.json'),
-    localJson: join(dir, 'local.json'),
+    localJson: join(dir, LOCAL_STACK_FILE),
     auditLog: join(dir, 'audit.log'),
     dynamodbDir: join(dir, 'dynamodb'),
     stsLog: join(dir, 'sts.log'),

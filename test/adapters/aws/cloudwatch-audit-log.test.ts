@@ -9,9 +9,9 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudWatchAuditLog } from '../../../lambda/adapters/aws/cloudwatch-audit-log.ts';
 import { digestLine, verificationLine } from '../../../lambda/audit/audit-log-line.ts';
-import { canonicalJson, sha256Hex } from '../../../lambda/audit/canonical-json.ts';
 import { AuditReadError, AuditWriteError } from '../../../lambda/audit/errors.ts';
 import type { DigestBody, SignedDigest } from '../../../lambda/audit/item.ts';
+import { canonicalJson, sha256Hex } from '../../../lambda/core/canonical-json.ts';
 import { auditRecord, ManualClock } from '../../audit/records.ts';
 
 const logs = mockClient(CloudWatchLogsClient);

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditLog } from '../../../lambda/adapters/local/file-audit-log.ts';
-import { canonicalJson } from '../../../lambda/audit/canonical-json.ts';
 import { AuditWriteError } from '../../../lambda/audit/errors.ts';
+import { canonicalJson } from '../../../lambda/core/canonical-json.ts';
 import { auditRecord } from '../../audit/records.ts';
 
 describe('FileAuditLog', () => {
@@ -52,7 +52,7 @@ describe('FileAuditLog', () => {
   it('reads back the digest anchors and refuses a digest line whose hash lies', async () => {
     const log = new FileAuditLog(join(dir, 'anchors.log'));
     const body = { sequence: 1, periodEnd: '2026-03-10T10:00:00.000Z' };
-    const { sha256Hex } = await import('../../../lambda/audit/canonical-json.ts');
+    const { sha256Hex } = await import('../../../lambda/core/canonical-json.ts');
     await log.writeLine(
       canonicalJson({ auditDigest: body, digestSha256: sha256Hex(canonicalJson(body)), signature: 's' }),
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CanonicalJsonError, canonicalJson, sha256Hex } from '../../lambda/audit/canonical-json.ts';
+import { CanonicalJsonError, canonicalJson, sha256Hex } from '../../lambda/core/canonical-json.ts';
 
 describe('canonicalJson', () => {
   it('writes the same bytes whatever order the keys were built in', () => {
