@@ -1,7 +1,23 @@
 /**
- * The four ports the broker core talks through. On AWS each has an AWS adapter (STS, Secrets
- * Manager, Lambda Invoke, DynamoDB + CloudWatch Logs); in local mode each has a local adapter.
- * The core, the policy and the sandboxes are the same code in both.
+ * The ports of custody's core: what the broker and the digester talk through. On AWS each
+ * has an adapter in `lambda/adapters/aws/`, in local mode one in `lambda/adapters/local/` (or the
+ * AWS adapter pointed at dynalite); the core, the policy and the sandboxes are the same code in both.
+ *
+ * Declared here:
+ * - `CredentialsPort`  STS AssumeRole per execution / a local minting authority
+ * - `SecretsPort`      Secrets Manager read WITH the assumed session / a local secrets file
+ * - `ExecutorPort`     Lambda Invoke of the profile's executor / the sandboxes in process
+ * - `AuditStore`       the audit table: DynamoDB / dynalite
+ * - `AuditLog`         one JSON line per record: the audit log group / `.custody/audit.log`
+ * - `RevocationPort`   the kill switch's state, in the audit table
+ * - `Clock`            the time, injectable (a function type, not an adapter)
+ *
+ * Declared beside them, each with helpers of its own:
+ * - `MetricsSink`      (`metrics-sink.ts`) CloudWatch EMF / memory
+ * - `AuditSigner`      (`audit-signer.ts`) signs audit digests: KMS / a P-256 key file
+ * - `Sandbox`          (`types.ts`) runs one request in fresh state: QuickJS / Pyodide in Deno
+ * and, with the chain logic it serves, `AuditDigestLog` (`lambda/audit/audit-log-line.ts`): the
+ * audit log as the digester reads and appends it.
  */
 import type { AuditRecord } from './audit-record.ts';
 import type { SandboxRequest, SandboxResult } from './types.ts';
