@@ -2,12 +2,15 @@
  * Steps 4 and 9: writing audit records so that none is ever silently lost.
  *
  * - `started` must reach the store before anything runs; if it cannot, the caller gets a 503.
- * - `completed` and `denied` go to the store with bounded retries AND to the audit log. If the
- *   store write still fails, the log line stands in for it and the caller is told the record is
+ * - `completed` and `denied` go to the store AND to the audit log. If the store write fails, the log line stands in for it and the caller is told the record is
  *   pending; if the log fails too, the record is written to the process's own error stream (the
  *   function's log group on AWS) as a last resort and counted.
  * - Every record is bounded first (`boundAuditRecord`): it fits a DynamoDB item and a CloudWatch
  *   event by construction, so no input can make a record too large to store.
+ *
+ * Each record is put once: the store adapters retry themselves (DynamoDbAuditStore: bounded, with a
+ * per-attempt timeout, recognising its own write behind a lost response), and a second round here
+ * would multiply the puts and could outlast API Gateway's 29 s before the 503.
  */
 
 import { boundAuditRecord } from '../core/audit-bounds.ts';
@@ -21,27 +24,14 @@ export interface AuditTrailOptions {
   readonly store: AuditStore;
   readonly log: AuditLog;
   readonly metrics: MetricsSink;
-  /** @default 3 */
-  readonly attempts?: number;
-  /** @default 50 */
-  readonly baseDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
   /** Last-resort sink for a record neither the store nor the log accepted. @default stderr */
   readonly fallback?: (line: string) => void;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class AuditTrail {
-  private readonly attempts: number;
-  private readonly baseDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly fallback: (line: string) => void;
 
   constructor(private readonly options: AuditTrailOptions) {
-    this.attempts = Math.max(1, options.attempts ?? 3);
-    this.baseDelayMs = options.baseDelayMs ?? 50;
-    this.sleep = options.sleep ?? defaultSleep;
     this.fallback = options.fallback ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
@@ -55,18 +45,14 @@ export class AuditTrail {
     }
   }
 
-  /** Conditional put with bounded retries and full jitter. Returns whether the store has the record. */
-  private async putWithRetries(record: AuditRecord): Promise<boolean> {
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      try {
-        await this.options.store.put(record);
-        return true;
-      } catch {
-        if (await this.alreadyStored(record)) return true;
-        if (attempt < this.attempts) await this.sleep(Math.random() * this.baseDelayMs * 2 ** (attempt - 1));
-      }
+  /** Conditional put. Returns whether the store has the record (put now, or before a lost response). */
+  private async put(record: AuditRecord): Promise<boolean> {
+    try {
+      await this.options.store.put(record);
+      return true;
+    } catch {
+      return this.alreadyStored(record);
     }
-    return false;
   }
 
   private async writeLog(record: AuditRecord): Promise<boolean> {
@@ -87,7 +73,7 @@ export class AuditTrail {
    */
   async start(unbounded: AuditRecord): Promise<{ logged: Promise<boolean> }> {
     const record = boundAuditRecord(unbounded);
-    if (!(await this.putWithRetries(record))) {
+    if (!(await this.put(record))) {
       this.options.metrics.count(Metric.AuditWriteFailures, 1);
       throw new DependencyError('audit', 'The audit store is unavailable; nothing was run.');
     }
@@ -114,7 +100,7 @@ export class AuditTrail {
    */
   async finish(unbounded: AuditRecord): Promise<{ pending: boolean }> {
     const record = boundAuditRecord(unbounded);
-    const [stored, logged] = await Promise.all([this.putWithRetries(record), this.writeLog(record)]);
+    const [stored, logged] = await Promise.all([this.put(record), this.writeLog(record)]);
     if (!stored) this.options.metrics.count(Metric.AuditWriteFailures, 1);
     if (!stored && !logged) {
       this.fallback(JSON.stringify({ level: 'ERROR', message: 'custody audit record pending', record }));

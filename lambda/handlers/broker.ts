@@ -65,11 +65,8 @@ export function buildAwsBroker(config: BrokerConfig): BrokerApi {
       logGroupName: config.auditLogGroup,
     }),
     origin: 'aws',
+    // DynamoDbAuditStore retries itself; the broker puts each record once (broker/audit-trail.ts).
     metrics: new EmfMetrics(),
-    // DynamoDbAuditStore already retries (bounded, with a per-attempt timeout) and recognises its
-    // own write behind a lost response; a second round here multiplied the puts (2 x 3) and could
-    // outlast API Gateway's 29 s before answering 503.
-    auditRetry: { attempts: 1 },
   });
 }
 

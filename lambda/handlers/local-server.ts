@@ -292,8 +292,6 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       revocations,
       clock,
       origin: 'local',
-      // The store retries itself, as on AWS (lambda/handlers/broker.ts): one round here.
-      auditRetry: { attempts: 1 },
     });
 
     const serve = (req: IncomingMessage, res: ServerResponse) => {

@@ -147,3 +147,20 @@ export class FakeExecutor implements ExecutorPort {
     return this.respond(request);
   }
 }
+
+/** A promise and its resolve, to order events in a test without sleeping. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/**
+ * Resolves on the next turn of the event loop, once every promise job queued before it has run:
+ * whatever the code under test can do without the awaited event has been done by then.
+ */
+export function idle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -107,7 +107,6 @@ export function brokerFixture(overrides: Partial<BrokerDeps> = {}) {
     origin: 'aws',
     metrics,
     newExecutionId: () => `01HZX3K7R8M9N0P1Q2R3S4T${String(next++).padStart(3, '0')}`,
-    auditRetry: { attempts: 3, sleep: async () => {} },
     auditFallback: (line) => fallbackLines.push(line),
     ...overrides,
   };

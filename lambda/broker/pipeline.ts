@@ -1,0 +1,127 @@
+/**
+ * POST /v1/executions: the ten steps of DESIGN.md "One call, end to end", in order, each a function
+ * of its own (`steps/`). Every refusal before the run leaves one `denied` record (`refusal.ts`);
+ * every failure after the `started` record leaves a `completed` record of status error.
+ *
+ *  1 identify  2 validate  3 decide  4 audit started + 5 assume (at once)  6 secrets  7 execute
+ *  8 seal  9 audit completed  10 respond
+ */
+
+import { sha256Hex } from '../core/canonical-json.ts';
+import { CustodyError } from '../core/errors.ts';
+import { Metric } from '../core/metrics.ts';
+import type { AssumedSession } from '../core/ports.ts';
+import type { SandboxResult } from '../core/types.ts';
+import { type AllowedRun, auditRequest } from './audit-records.ts';
+import type { CallerIdentity } from './caller.ts';
+import type { BrokerContext } from './context.ts';
+import { asDependencyError, type ExecutionOutcome, refuse } from './refusal.ts';
+import { assume } from './steps/assume.ts';
+import { auditCompleted, auditFailed, type Started } from './steps/audit-completed.ts';
+import { auditStarted } from './steps/audit-started.ts';
+import { authorize } from './steps/decide.ts';
+import { execute } from './steps/execute.ts';
+import { identifyCaller } from './steps/identify.ts';
+import { respond } from './steps/respond.ts';
+import { sealOutput } from './steps/seal-output.ts';
+import { readSecrets } from './steps/secrets.ts';
+import { validate } from './steps/validate.ts';
+import { PhaseTimings } from './timings.ts';
+
+export async function runExecution(
+  ctx: BrokerContext,
+  req: { readonly body: string | null; readonly caller: CallerIdentity },
+): Promise<ExecutionOutcome> {
+  const timings = new PhaseTimings();
+  const executionId = ctx.newExecutionId();
+  const timingsMs = timings.phases;
+
+  // 1. identify
+  const identified = identifyCaller(ctx.policy, req.caller);
+  const { caller } = identified;
+  if (!identified.ok) {
+    return refuse(ctx, { executionId, caller, request: undefined, error: identified.error, timingsMs });
+  }
+  const { principal } = identified;
+
+  // 2. validate
+  const request = validate(req.body);
+  if (request instanceof CustodyError) {
+    return refuse(ctx, { executionId, caller, request: undefined, error: request, timingsMs });
+  }
+  timings.lap('validate');
+
+  // 3. decide
+  const authorized = await authorize(ctx, principal, request, timings);
+  if (authorized instanceof CustodyError) {
+    return refuse(ctx, { executionId, caller, request, error: authorized, timingsMs });
+  }
+  const { profile, limits } = authorized;
+  const allowed: AllowedRun = {
+    executionId,
+    caller,
+    request: { ...auditRequest(request, profile.auditCode === 'full'), timeoutMs: limits.timeoutMs },
+    secretVariables: profile.secrets.map((s) => s.variable),
+  };
+
+  // 4 and 5, at once: AssumeRole runs nothing, so it overlaps the started write; nothing below runs
+  // until BOTH are done, and if the started record was not stored the session is dropped unused (503).
+  const overlapFrom = timings.mark();
+  const startWrite = auditStarted(ctx, allowed).then((started) => {
+    timings.since('auditStart', overlapFrom);
+    return started;
+  });
+  const assumed = (async () => {
+    const out = await assume(ctx, authorized, {
+      executionId,
+      principalId: principal.id,
+      callerArn: req.caller.arn,
+    });
+    timings.since('assume', overlapFrom);
+    return out;
+  })();
+  const [startOutcome, assumeOutcome] = await Promise.allSettled([startWrite, assumed]);
+  timings.markNow();
+  if (startOutcome.status === 'rejected') {
+    // Nothing runs; the refusal still goes to the audit log (pending: reconcile copies it to the table).
+    const error = asDependencyError(startOutcome.reason, 'audit');
+    return refuse(ctx, { executionId, caller, request, error, timingsMs }, 'log only');
+  }
+  // The started line goes to the audit log while the code runs; every answer below waits for it.
+  const started: Started = { ...allowed, timings, logged: startOutcome.value.logged };
+  if (assumeOutcome.status === 'rejected') {
+    return auditFailed(ctx, started, undefined, assumeOutcome.reason, 'credentials');
+  }
+  const session: AssumedSession = assumeOutcome.value;
+
+  // 6. secrets, read WITH the session
+  let env: Record<string, string>;
+  try {
+    env = await readSecrets(ctx, session, authorized);
+  } catch (error) {
+    return auditFailed(ctx, started, session, error, 'secrets');
+  }
+  timings.lap('secrets');
+  ctx.metrics.count(Metric.SecretsInjected, Object.keys(env).length);
+
+  // 7. execute WITH the session
+  let result: SandboxResult;
+  try {
+    result = await execute(ctx, session, authorized, { executionId, request, env });
+  } catch (error) {
+    return auditFailed(ctx, started, session, error, 'executor');
+  }
+  timings.lap('execute');
+
+  // 8. seal
+  const sealed = sealOutput(result, env, session);
+  timings.lap('seal');
+
+  // 9. audit "completed"
+  const { pending } = await auditCompleted(ctx, started, session, sealed);
+
+  // 10. respond
+  const codeSha256 = allowed.request.codeSha256 ?? sha256Hex(request.code);
+  const body = respond({ executionId, result, sealed, codeSha256, session, pending });
+  return { ran: true, executionId, body };
+}

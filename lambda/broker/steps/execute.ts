@@ -1,0 +1,29 @@
+/** Step 7, execute: the code in the profile's executor, invoked WITH the execution's session. */
+import type { AssumedSession } from '../../core/ports.ts';
+import type { SandboxRequest, SandboxResult } from '../../core/types.ts';
+import type { BrokerContext } from '../context.ts';
+import type { ExecutionRequest } from '../request.ts';
+import type { Authorized } from './decide.ts';
+
+/** The sandbox's result (a user's code failing is a result); throws if the executor failed. */
+export async function execute(
+  ctx: BrokerContext,
+  session: AssumedSession,
+  authorized: Authorized,
+  run: {
+    readonly executionId: string;
+    readonly request: ExecutionRequest;
+    readonly env: Record<string, string>;
+  },
+): Promise<SandboxResult> {
+  const { request } = run;
+  const sandboxRequest: SandboxRequest = {
+    executionId: run.executionId,
+    language: request.language,
+    code: request.code,
+    limits: authorized.limits,
+    ...(request.files ? { files: request.files } : {}),
+    ...(authorized.secretRefs.length > 0 ? { env: run.env } : {}),
+  };
+  return ctx.executor.run(session, authorized.profileName, sandboxRequest, authorized.context);
+}

@@ -1,0 +1,48 @@
+/** Step 10, respond: the body of a 200 from POST /v1/executions, from the sealed output only. */
+import type { AssumedSession } from '../../core/ports.ts';
+import type { SandboxResult } from '../../core/types.ts';
+import type { Sealed } from '../seal.ts';
+
+/** The body of a 200 from POST /v1/executions. */
+export interface ExecutionResponse {
+  executionId: string;
+  status: SandboxResult['status'];
+  stdout: string;
+  stderr: string;
+  result?: string;
+  error?: { name: string; message: string; traceback: string };
+  files?: Record<string, string>;
+  truncated: boolean;
+  /** How long the user's code ran in the sandbox. */
+  durationMs: number;
+  codeSha256: string;
+  outputSha256: string;
+  role: { arn: string; sessionName: string };
+  auditPending?: true;
+}
+
+export function respond(run: {
+  readonly executionId: string;
+  readonly result: SandboxResult;
+  readonly sealed: Sealed;
+  readonly codeSha256: string;
+  readonly session: AssumedSession;
+  readonly pending: boolean;
+}): ExecutionResponse {
+  const { output } = run.sealed;
+  return {
+    executionId: run.executionId,
+    status: output.status,
+    stdout: output.stdout,
+    stderr: output.stderr,
+    ...(output.result !== undefined ? { result: output.result } : {}),
+    ...(output.error ? { error: output.error } : {}),
+    ...(Object.keys(output.files).length > 0 ? { files: output.files } : {}),
+    truncated: output.truncated,
+    durationMs: run.result.timings.runMs,
+    codeSha256: run.codeSha256,
+    outputSha256: run.sealed.outputSha256,
+    role: { arn: run.session.roleArn, sessionName: run.session.sessionName },
+    ...(run.pending ? { auditPending: true as const } : {}),
+  };
+}
