@@ -5,6 +5,7 @@ import {
   createBrokerApi,
   type Deployment,
 } from '../../lambda/broker/api.ts';
+import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { InMemoryMetrics } from '../../lambda/core/metrics-sink.ts';
 import { parsePolicy } from '../../lambda/core/policy.ts';
 import { FakeCredentials, FakeExecutor, FakeSecrets, MemoryAuditLog, MemoryAuditStore } from './fakes.ts';
@@ -122,3 +123,22 @@ export function post(caller: CallerIdentity, body: unknown) {
     caller,
   };
 }
+
+/** A request `sandbox` allows the agent. */
+export const run = {
+  profile: 'sandbox',
+  language: 'python',
+  code: 'print(1 + 1)',
+  purpose: 'add two numbers',
+};
+
+export function body<T = Record<string, unknown>>(res: { body: string }): T {
+  return JSON.parse(res.body) as T;
+}
+
+export function errorOf(res: { body: string }) {
+  return body<{ error: { code: string; message: string; executionId?: string; auditPending?: boolean } }>(res)
+    .error;
+}
+
+export const events = (records: AuditRecord[]) => records.map((r) => r.event);
