@@ -19,7 +19,7 @@ import { executionRecords, profilesFor } from './queries.ts';
 import type { ExecutionOutcome } from './refusal.ts';
 
 export type { CallerIdentity } from './caller.ts';
-export type { BrokerDeps, Deployment, DeploymentProfile } from './context.ts';
+export type { BrokerDeps, Deployment } from './context.ts';
 export type { ExecutionResponse } from './steps/respond.ts';
 
 export interface ApiRequest {
@@ -54,7 +54,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 }
 
 /** `{ error: { code, message } }` with the error's status; a refused execution also names its id. */
-export function errorResponse(
+function errorResponse(
   error: CustodyError,
   extra: { executionId?: string; auditPending?: boolean } = {},
   headers: Record<string, string> = {},
