@@ -8,13 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AuditReport,
-  buildAuditReport,
-  escapeHtml,
-  renderAuditReportHtml,
-} from '../../../client/cli/audit-report.ts';
-import { EXIT } from '../../../client/cli/main.ts';
+import { type AuditReport, buildAuditReport } from '../../../client/cli/audit-report/build.ts';
+import { escapeHtml, renderAuditReportHtml } from '../../../client/cli/audit-report/html.ts';
+import { EXIT } from '../../../client/cli/exit-codes.ts';
 import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
@@ -140,14 +136,14 @@ describe('custody audit report', () => {
     expect(report.recordsRead).toBe(RECORDS.length);
     expect(report).toMatchObject({ executions: 3, running: 1, denials: 3, truncated: false });
     expect(report.statuses).toEqual([
-      ['failed', 1],
-      ['succeeded', 1],
-      ['timed_out', 1],
+      { status: 'failed', count: 1 },
+      { status: 'succeeded', count: 1 },
+      { status: 'timed_out', count: 1 },
     ]);
     expect(report.denialsByReason).toEqual([
-      ['HARDCODED_CREDENTIAL', 1],
-      ['NO_GRANT', 1],
-      ['PROFILE_REVOKED', 1],
+      { reason: 'HARDCODED_CREDENTIAL', count: 1 },
+      { reason: 'NO_GRANT', count: 1 },
+      { reason: 'PROFILE_REVOKED', count: 1 },
     ]);
     expect(report.topCallers).toEqual([
       { key: 'agent', executions: 2, denials: 2 },
@@ -217,7 +213,7 @@ describe('custody audit report', () => {
     expect(out.stderr).toContain('--since-hours: "0" must be an integer from 1 to 2160');
   });
 
-  it('shows a failed verification and exits 1 when a record was altered', async () => {
+  it('shows a failed verification and exits 11 when a record was altered', async () => {
     await db.client.send(
       new UpdateItemCommand({
         TableName: db.tableName,
@@ -235,7 +231,7 @@ describe('custody audit report', () => {
       }),
     );
     const out = await cli(['audit', 'report']);
-    expect(out.code).toBe(EXIT.failed);
+    expect(out.code).toBe(EXIT.tampered);
     expect(out.stdout).toContain('audit verification: FAILED (modified)');
     expect(out.stdout).toContain('execution EXEC-D');
   });
