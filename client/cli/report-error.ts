@@ -44,6 +44,13 @@ function isDependencyFailure(error: unknown): boolean {
   return cause !== undefined && cause !== error && isDependencyFailure(cause);
 }
 
+/** The way out when nothing listens on this machine: most likely the local server is stopped. */
+function hint(message: string): string {
+  return /ECONNREFUSED (127\.0\.0\.1|::1|localhost)/.test(message)
+    ? '; if this is the local stack, start it with `npm start`'
+    : '';
+}
+
 export function reportError(error: unknown, io: CliIo): ExitCode {
   if (error instanceof UsageError) {
     line(io.stderr, error.message);
@@ -61,7 +68,7 @@ export function reportError(error: unknown, io: CliIo): ExitCode {
   }
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof CustodyNetworkError || isDependencyFailure(error)) {
-    line(io.stderr, `custody: ${message}`);
+    line(io.stderr, `custody: ${message}${hint(message)}`);
     return EXIT.unavailable;
   }
   line(io.stderr, `custody: internal error: ${message}`);

@@ -28,7 +28,7 @@ interface RunFlags {
 }
 
 /** One-line summary of an execution, for people. */
-export function summary(response: ExecutionResponse): string {
+function summary(response: ExecutionResponse): string {
   const parts = [
     `${response.status} in ${Math.round(response.durationMs)} ms`,
     `execution ${response.executionId}`,

@@ -37,6 +37,18 @@ describe('reportError', () => {
     }
   });
 
+  it('says to start the local server when nothing listens on this machine', () => {
+    const refused = Object.assign(
+      new Error('could not read audit table t: connect ECONNREFUSED 127.0.0.1:8000'),
+      {
+        code: 'ECONNREFUSED',
+      },
+    );
+    expect(report(refused).stderr).toBe(
+      'custody: could not read audit table t: connect ECONNREFUSED 127.0.0.1:8000; if this is the local stack, start it with `npm start`\n',
+    );
+  });
+
   it('keeps the API, usage and configuration codes', () => {
     expect(report(new UsageError('--x: bad'))).toEqual({ code: EXIT.usage, stderr: '--x: bad\n' });
     expect(report(new CustodyApiError(403, 'NO_GRANT', 'no grant'))).toEqual({
