@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { Language } from '../../../lambda/core/types.ts';
-import { describeError, type ExecutionResponse } from '../../index.ts';
+import { CustodyApiError, type CustodyClient, describeError, type ExecutionResponse } from '../../index.ts';
 import { type CommandContext, collect, endpointOptions } from '../command-context.ts';
 import { connect } from '../endpoint.ts';
 import { exitForStatus } from '../exit-codes.ts';
@@ -41,6 +41,24 @@ function summary(response: ExecutionResponse): string {
   if (response.auditPending) parts.push('audit record pending');
   return `custody: ${parts.join(' · ')}`;
 }
+
+/** A profile refused by name: the denial says which profiles the caller may use instead. */
+async function withProfiles(error: unknown, client: CustodyClient): Promise<never> {
+  if (!(error instanceof CustodyApiError) || !PROFILE_DENIALS.has(error.code)) throw error;
+  const names = await client.listProfiles().then(
+    (profiles) => profiles.map((p) => p.name),
+    () => undefined,
+  );
+  if (names === undefined) throw error;
+  const also = names.length > 0 ? `Your profiles: ${names.join(', ')}.` : 'You may use no profile now.';
+  throw new CustodyApiError(error.status, error.code, `${error.message} ${also}`, {
+    ...(error.executionId !== undefined ? { executionId: error.executionId } : {}),
+    ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
+    auditPending: error.auditPending,
+  });
+}
+
+const PROFILE_DENIALS = new Set(['UNKNOWN_PROFILE', 'NO_GRANT']);
 
 export function runCommand(ctx: CommandContext): Command {
   const command = new Command('run')
@@ -100,14 +118,16 @@ async function run(positionals: readonly string[], values: RunFlags, ctx: Comman
   const files = readInputs(values.input ?? [], io.cwd);
 
   const { client } = connect(io, values);
-  const response = await client.execute({
-    profile: values.profile,
-    language,
-    code,
-    ...(values.purpose !== undefined ? { purpose: values.purpose } : {}),
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    ...(Object.keys(files).length > 0 ? { files } : {}),
-  });
+  const response = await client
+    .execute({
+      profile: values.profile,
+      language,
+      code,
+      ...(values.purpose !== undefined ? { purpose: values.purpose } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(Object.keys(files).length > 0 ? { files } : {}),
+    })
+    .catch((error: unknown) => withProfiles(error, client));
   const saved =
     values.outputDir !== undefined
       ? saveOutputs(response.files ?? {}, resolve(io.cwd, values.outputDir))

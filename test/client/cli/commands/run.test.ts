@@ -85,4 +85,13 @@ describe('custody run with files', () => {
     });
     expect(readdirSync(join(cwd, 'json-results'))).toEqual(['copy.csv']);
   });
+
+  it('names the profiles the caller may use when it asks for another', async () => {
+    const out = await custody(['run', '--profile', 'sandbx', '-l', 'js', '-c', '1']);
+
+    expect(out.code).toBe(EXIT.denied);
+    expect(out.stderr).toMatch(
+      /^custody: denied, UNKNOWN_PROFILE: profile: "sandbx" is not a profile of this policy\. Your profiles: [^\n]*\bsandbox\b[^\n]*\. \(execution \w+\)\n$/,
+    );
+  });
 });
