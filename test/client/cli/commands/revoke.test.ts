@@ -14,14 +14,14 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EXIT } from '../../../client/cli/exit-codes.ts';
-import { main } from '../../../client/cli/main.ts';
-import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
-import { DynamoDbRevocationStore } from '../../../lambda/adapters/aws/dynamodb-revocation-store.ts';
-import { revokeOlderSessionsPolicy } from '../../../lambda/adapters/aws/iam-session-revocation.ts';
-import { roleNameOutputDescription } from '../../../lambda/core/stack-outputs.ts';
-import { captureIo, runCli } from '../../support/cli.ts';
-import { type RunningDynalite, startDynalite } from '../../support/dynalite.ts';
+import { EXIT } from '../../../../client/cli/exit-codes.ts';
+import { main } from '../../../../client/cli/main.ts';
+import { DynamoDbAuditStore } from '../../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { DynamoDbRevocationStore } from '../../../../lambda/adapters/aws/dynamodb-revocation-store.ts';
+import { revokeOlderSessionsPolicy } from '../../../../lambda/adapters/aws/iam-session-revocation.ts';
+import { roleNameOutputDescription } from '../../../../lambda/core/stack-outputs.ts';
+import { captureIo, runCli } from '../../../support/cli.ts';
+import { type RunningDynalite, startDynalite } from '../../../support/dynalite.ts';
 
 const NOW = new Date('2030-01-01T12:00:00.000Z');
 const env = {

@@ -26,20 +26,20 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EXIT } from '../../../client/cli/exit-codes.ts';
-import { main } from '../../../client/cli/main.ts';
-import { createAuditTable } from '../../../lambda/adapters/aws/audit-table.ts';
-import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
-import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
-import { digestLine, verificationLine } from '../../../lambda/audit/audit-log-line.ts';
-import { createDigest } from '../../../lambda/audit/digest.ts';
-import { recordKey, type SignedDigest } from '../../../lambda/audit/item.ts';
-import { verifyAudit } from '../../../lambda/audit/verify.ts';
-import type { AuditEvent } from '../../../lambda/core/audit-record.ts';
-import { canonicalJson, sha256Hex } from '../../../lambda/core/canonical-json.ts';
-import { auditRecord, ManualClock } from '../../audit/records.ts';
-import { captureIo, runCli } from '../../support/cli.ts';
-import { type RunningDynalite, startDynalite } from '../../support/dynalite.ts';
+import { EXIT } from '../../../../client/cli/exit-codes.ts';
+import { main } from '../../../../client/cli/main.ts';
+import { createAuditTable } from '../../../../lambda/adapters/aws/audit-table.ts';
+import { DynamoDbAuditStore } from '../../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { FileAuditSigner } from '../../../../lambda/adapters/local/file-audit-signer.ts';
+import { digestLine, verificationLine } from '../../../../lambda/audit/audit-log-line.ts';
+import { createDigest } from '../../../../lambda/audit/digest.ts';
+import { recordKey, type SignedDigest } from '../../../../lambda/audit/item.ts';
+import { verifyAudit } from '../../../../lambda/audit/verify.ts';
+import type { AuditEvent } from '../../../../lambda/core/audit-record.ts';
+import { canonicalJson, sha256Hex } from '../../../../lambda/core/canonical-json.ts';
+import { auditRecord, ManualClock } from '../../../audit/records.ts';
+import { captureIo, runCli } from '../../../support/cli.ts';
+import { type RunningDynalite, startDynalite } from '../../../support/dynalite.ts';
 
 const env = {
   AWS_ACCESS_KEY_ID: 'AKIAAUDITOR000000001',
