@@ -22,6 +22,9 @@ import { UsageError } from '../usage-error.ts';
 export const AUDIT_REPORT_SYNOPSIS =
   'custody audit report [--since-hours N] [--recent N] [--html FILE] [--json] [--no-verify]';
 
+/** 90 days. */
+const MAX_SINCE_HOURS = 24 * 90;
+
 function positiveInt(flag: string, value: string | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -47,7 +50,7 @@ interface ReportFlags {
 export function auditReportCommand(ctx: CommandContext): Command {
   const command = new Command('report')
     .description('summarise the audit trail for people: totals, denials, callers, kill switch, verification')
-    .option('--since-hours <n>', 'the window, by write time (default 24)')
+    .option('--since-hours <n>', 'the window in hours, by write time (default 24; 0.5 is half an hour)')
     .option('--recent <n>', 'how many executions to list (default 20)')
     .option('--limit <n>', 'the most records read (default 5000)')
     .option('--html <file>', 'write a self-contained HTML page to FILE')
@@ -60,7 +63,12 @@ export function auditReportCommand(ctx: CommandContext): Command {
 }
 
 async function report(values: ReportFlags, io: CliIo, clock: () => Date): Promise<ExitCode> {
-  const sinceHours = positiveInt('--since-hours', values.sinceHours, 24, 24 * 90);
+  const sinceHours = values.sinceHours === undefined ? 24 : Number(values.sinceHours);
+  if (!Number.isFinite(sinceHours) || sinceHours <= 0 || sinceHours > MAX_SINCE_HOURS) {
+    throw new UsageError(
+      `--since-hours: "${values.sinceHours}" must be a number of hours above 0 and at most ${MAX_SINCE_HOURS} (0.5 is half an hour)`,
+    );
+  }
   const limit = positiveInt('--limit', values.limit, 5000, 100_000);
   const recent = positiveInt('--recent', values.recent, 20, 1000);
   const now = clock();

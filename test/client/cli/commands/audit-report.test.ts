@@ -208,9 +208,24 @@ describe('custody audit report', () => {
   });
 
   it('names a bad flag value', async () => {
-    const out = await cli(['audit', 'report', '--since-hours', '0']);
-    expect(out.code).toBe(EXIT.usage);
-    expect(out.stderr).toContain('--since-hours: "0" must be an integer from 1 to 2160');
+    for (const value of ['0', '-1', 'soon', '2161']) {
+      const out = await cli(['audit', 'report', '--since-hours', value]);
+      expect(out.code).toBe(EXIT.usage);
+      expect(out.stderr).toContain(
+        `--since-hours: "${value}" must be a number of hours above 0 and at most 2160 (0.5 is half an hour)`,
+      );
+    }
+  });
+
+  it('takes a window of a fraction of an hour', async () => {
+    // The records were written ten minutes ago: inside a quarter of an hour, outside a tenth.
+    const read = async (hours: string) => {
+      const out = await cli(['audit', 'report', '--since-hours', hours, '--json', '--no-verify']);
+      expect(out.code, out.stderr).toBe(EXIT.succeeded);
+      return (JSON.parse(out.stdout) as AuditReport).recordsRead;
+    };
+    expect(await read('0.25')).toBe(RECORDS.length);
+    expect(await read('0.1')).toBe(0);
   });
 
   it('shows a failed verification and exits 11 when a record was altered', async () => {
