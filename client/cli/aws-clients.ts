@@ -2,7 +2,8 @@
  * What the CLI's AWS commands (`custody audit verify`, `revoke`, `reinstate`) share when they talk
  * to a deployed stack: the region to use and the SDK clients to destroy when the command is done.
  */
-import { type CliIo, UsageError } from './main.ts';
+import type { CliIo } from './io.ts';
+import { UsageError } from './usage-error.ts';
 
 /** `--region`, else AWS_REGION / AWS_DEFAULT_REGION; a usage error when none is set. */
 export function regionOf(io: CliIo, flag: string | undefined): string {

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT } from '../../client/cli/main.ts';
+import { EXIT } from '../../client/cli/exit-codes.ts';
 import { runCli } from '../support/cli.ts';
 import { sdkSigned, startTestServer, type TestServer } from './support.ts';
 

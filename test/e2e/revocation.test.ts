@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT } from '../../client/cli/main.ts';
+import { EXIT } from '../../client/cli/exit-codes.ts';
 import { localDeployment } from '../../lambda/adapters/local/deployment.ts';
 import { DependencyError } from '../../lambda/core/errors.ts';
 import type { AssumedSession } from '../../lambda/core/ports.ts';

@@ -4,7 +4,7 @@
  * auditor's `custody audit tail` and `custody show` print both with every control character escaped.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT } from '../../client/cli/main.ts';
+import { EXIT } from '../../client/cli/exit-codes.ts';
 import { runCli } from '../support/cli.ts';
 import { sdkSigned, startTestServer, type TestServer } from './support.ts';
 

@@ -4,11 +4,12 @@
  *   const out = await runCli(['audit', 'report', '--json'], { env: { CUSTODY_HOME: home }, cwd: home });
  *   expect(out.code).toBe(EXIT.succeeded);
  *
- * `captureIo` gives the streams alone, for a test that calls a subcommand directly or changes the
+ * `seams` replaces the clock or the `--follow` wait. `captureIo` gives the streams alone, for a test that calls a subcommand directly or changes the
  * io before calling `main`.
  */
 import { PassThrough } from 'node:stream';
-import { type CliIo, main } from '../../client/cli/main.ts';
+import type { CliIo, CliOptions } from '../../client/cli/io.ts';
+import { main } from '../../client/cli/main.ts';
 
 export interface CliRunOptions {
   readonly env: NodeJS.ProcessEnv;
@@ -47,8 +48,12 @@ export function captureIo(options: CliRunOptions): { io: CliIo; out: CapturedOut
 }
 
 /** `custody <args>` through `main`, as the binary would run it; the exit code and both outputs. */
-export async function runCli(args: readonly string[], options: CliRunOptions): Promise<CliRun> {
+export async function runCli(
+  args: readonly string[],
+  options: CliRunOptions,
+  seams: CliOptions = {},
+): Promise<CliRun> {
   const { io, out } = captureIo(options);
-  const code = await main(args, io);
+  const code = await main(args, io, seams);
   return { code, stdout: out.stdout, stderr: out.stderr };
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT, languageOfFile } from '../../../client/cli/main.ts';
+import { EXIT } from '../../../client/cli/exit-codes.ts';
+import { languageOfFile } from '../../../client/cli/language.ts';
 import { runCli } from '../../support/cli.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'custody-cli-'));
@@ -55,8 +56,8 @@ describe('custody CLI arguments', () => {
 
   it('refuses a malformed --input and --timeout-ms', async () => {
     expect(
-      (await cli(['run', '--profile', 's', '-l', 'js', '-c', '1', '--input', 'noequals'])).stderr,
-    ).toContain('--input: "noequals" must be NAME=PATH');
+      (await cli(['run', '--profile', 's', '-l', 'js', '-c', '1', '--input', '=data.csv'])).stderr,
+    ).toContain('--input: "=data.csv" must be NAME=PATH or PATH');
     expect(
       (await cli(['run', '--profile', 's', '-l', 'js', '-c', '1', '--timeout-ms', 'soon'])).stderr,
     ).toContain('--timeout-ms: "soon"');

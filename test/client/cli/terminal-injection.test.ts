@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT } from '../../../client/cli/main.ts';
+import { EXIT } from '../../../client/cli/exit-codes.ts';
 import { printable } from '../../../client/cli/terminal-text.ts';
 import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import type { AuditRecord } from '../../../lambda/core/audit-record.ts';

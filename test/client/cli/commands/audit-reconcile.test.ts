@@ -1,7 +1,7 @@
 /**
  * `custody audit reconcile` against a deployed stack: CloudFormation and CloudWatch Logs mocked
  * (exact inputs asserted), the audit table a real DynamoDB-compatible server. The local path runs
- * in test/client/cli/audit-verify.test.ts ("on the local stack").
+ * in test/client/cli/commands/audit-verify.test.ts ("on the local stack").
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -9,15 +9,15 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EXIT } from '../../../client/cli/main.ts';
-import { createAuditTable } from '../../../lambda/adapters/aws/audit-table.ts';
-import { RECORD_LINE_FILTER_PATTERN } from '../../../lambda/adapters/aws/cloudwatch-audit-log.ts';
-import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
-import { recordKey } from '../../../lambda/audit/item.ts';
-import { canonicalJson } from '../../../lambda/core/canonical-json.ts';
-import { auditRecord } from '../../audit/records.ts';
-import { runCli } from '../../support/cli.ts';
-import { type RunningDynalite, startDynalite } from '../../support/dynalite.ts';
+import { EXIT } from '../../../../client/cli/exit-codes.ts';
+import { createAuditTable } from '../../../../lambda/adapters/aws/audit-table.ts';
+import { RECORD_LINE_FILTER_PATTERN } from '../../../../lambda/adapters/aws/cloudwatch-audit-log.ts';
+import { DynamoDbAuditStore } from '../../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { recordKey } from '../../../../lambda/audit/item.ts';
+import { canonicalJson } from '../../../../lambda/core/canonical-json.ts';
+import { auditRecord } from '../../../audit/records.ts';
+import { runCli } from '../../../support/cli.ts';
+import { type RunningDynalite, startDynalite } from '../../../support/dynalite.ts';
 
 const env = {
   AWS_ACCESS_KEY_ID: 'AKIAOPERATOR00000001',
@@ -104,7 +104,7 @@ describe('custody audit reconcile on AWS', () => {
     expect(item.Item?.record?.S).toBe(canonicalJson(completed));
   });
 
-  it('exits 1 on a conflict and leaves the table record as it is', async () => {
+  it('exits 11 on a conflict and leaves the table record as it is', async () => {
     const { tableName, completed } = await pending();
     const store = new DynamoDbAuditStore({ client: db.client, tableName });
     const other = { ...completed, outcome: { status: 'failed' as const, redactions: 0, truncated: false } };
@@ -112,7 +112,7 @@ describe('custody audit reconcile on AWS', () => {
 
     const out = await custody(['--table', tableName, '--log-group', LOG_GROUP]);
 
-    expect(out.code).toBe(EXIT.failed);
+    expect(out.code).toBe(EXIT.tampered);
     expect(out.stdout).toContain(
       'conflict:  exec-p/completed: the table holds another record under this key',
     );

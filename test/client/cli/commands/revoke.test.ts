@@ -14,14 +14,14 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EXIT } from '../../../client/cli/main.ts';
-import { killSwitchCommand } from '../../../client/cli/revoke.ts';
-import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
-import { DynamoDbRevocationStore } from '../../../lambda/adapters/aws/dynamodb-revocation-store.ts';
-import { revokeOlderSessionsPolicy } from '../../../lambda/adapters/aws/iam-session-revocation.ts';
-import { roleNameOutputDescription } from '../../../lambda/core/stack-outputs.ts';
-import { captureIo, runCli } from '../../support/cli.ts';
-import { type RunningDynalite, startDynalite } from '../../support/dynalite.ts';
+import { EXIT } from '../../../../client/cli/exit-codes.ts';
+import { main } from '../../../../client/cli/main.ts';
+import { DynamoDbAuditStore } from '../../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { DynamoDbRevocationStore } from '../../../../lambda/adapters/aws/dynamodb-revocation-store.ts';
+import { revokeOlderSessionsPolicy } from '../../../../lambda/adapters/aws/iam-session-revocation.ts';
+import { roleNameOutputDescription } from '../../../../lambda/core/stack-outputs.ts';
+import { captureIo, runCli } from '../../../support/cli.ts';
+import { type RunningDynalite, startDynalite } from '../../../support/dynalite.ts';
 
 const NOW = new Date('2030-01-01T12:00:00.000Z');
 const env = {
@@ -92,14 +92,8 @@ describe('custody revoke on AWS', () => {
 
   async function run(action: 'revoke' | 'reinstate', args: string[], at = NOW) {
     const { io, out } = captureIo({ env, cwd: '/' });
-    let code: number;
-    try {
-      code = await killSwitchCommand(action, [...args, '--endpoint', db.endpoint], io, { clock: () => at });
-    } catch (error) {
-      // What main() would print; here we want the error itself.
-      return { code: -1, ...out, error: error as Error };
-    }
-    return { code, ...out, error: undefined };
+    const code = await main([action, ...args, '--endpoint', db.endpoint], io, { clock: () => at });
+    return { code, ...out };
   }
 
   const revocations = () => new DynamoDbRevocationStore({ client: db.client, tableName: db.tableName });
@@ -107,7 +101,6 @@ describe('custody revoke on AWS', () => {
 
   it('revokes a profile: table state, the role deny from the stack outputs, and an audit record', async () => {
     const out = await run('revoke', ['--profile', 'sandbox', '--stack', 'Custody', '--reason', 'incident 7']);
-    expect(out.error).toBeUndefined();
     expect(out.code).toBe(EXIT.succeeded);
     expect(cfn).toHaveReceivedCommandWith(DescribeStacksCommand, { StackName: 'Custody' });
     expect(iam).toHaveReceivedCommandTimes(PutRolePolicyCommand, 1);
@@ -191,20 +184,27 @@ describe('custody revoke on AWS', () => {
 
   it('names the profiles the stack has when asked for another', async () => {
     const out = await run('revoke', ['--profile', 'nightly', '--stack', 'Custody']);
-    expect(out.error?.message).toBe(
-      '--profile: stack Custody has no execution role for profile "nightly" (profiles: sandbox, reports)',
-    );
+    expect(out).toMatchObject({
+      code: EXIT.usage,
+      stderr: `${'--profile: stack Custody has no execution role for profile "nightly" (profiles: sandbox, reports)'}\n`,
+    });
     expect(await revocations().get('profile', 'nightly')).toBeUndefined();
   });
 
   it('requires the role name to revoke a profile by --table', async () => {
     const out = await run('revoke', ['--profile', 'sandbox', '--table', db.tableName]);
-    expect(out.error?.message).toMatch(/--role-name is required with --table/);
+    expect(out).toMatchObject({
+      code: EXIT.usage,
+      stderr: expect.stringMatching(/--role-name is required with --table/),
+    });
   });
 
   it('refuses --stack and --table together', async () => {
     const out = await run('revoke', ['--principal', 'agent', '--stack', 'Custody', '--table', 'x']);
-    expect(out.error?.message).toBe('give either --stack NAME or --table NAME, not both');
+    expect(out).toMatchObject({
+      code: EXIT.usage,
+      stderr: `${'give either --stack NAME or --table NAME, not both'}\n`,
+    });
   });
 });
 

@@ -8,23 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AuditReport,
-  buildAuditReport,
-  escapeHtml,
-  renderAuditReportHtml,
-} from '../../../client/cli/audit-report.ts';
-import { EXIT } from '../../../client/cli/main.ts';
-import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
-import { FileAuditLog } from '../../../lambda/adapters/local/file-audit-log.ts';
-import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
-import { digestUntilCurrent } from '../../../lambda/audit/digest.ts';
-import { recordKey } from '../../../lambda/audit/item.ts';
-import type { IncompleteExecution, VerifyResult } from '../../../lambda/audit/verify.ts';
-import type { AuditRecord } from '../../../lambda/core/audit-record.ts';
-import { revocationRecord } from '../../../lambda/core/revocation-record.ts';
-import { runCli } from '../../support/cli.ts';
-import { type RunningDynalite, startDynalite } from '../../support/dynalite.ts';
+import { type AuditReport, buildAuditReport } from '../../../../client/cli/audit-report/build.ts';
+import { escapeHtml, renderAuditReportHtml } from '../../../../client/cli/audit-report/html.ts';
+import { EXIT } from '../../../../client/cli/exit-codes.ts';
+import { DynamoDbAuditStore } from '../../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { FileAuditLog } from '../../../../lambda/adapters/local/file-audit-log.ts';
+import { FileAuditSigner } from '../../../../lambda/adapters/local/file-audit-signer.ts';
+import { digestUntilCurrent } from '../../../../lambda/audit/digest.ts';
+import { recordKey } from '../../../../lambda/audit/item.ts';
+import type { IncompleteExecution, VerifyResult } from '../../../../lambda/audit/verify.ts';
+import type { AuditRecord } from '../../../../lambda/core/audit-record.ts';
+import { revocationRecord } from '../../../../lambda/core/revocation-record.ts';
+import { runCli } from '../../../support/cli.ts';
+import { type RunningDynalite, startDynalite } from '../../../support/dynalite.ts';
 
 const ACCOUNT = '111122223333';
 const AGENT = { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/custody-agent/s1`, principalId: 'agent' };
@@ -140,14 +136,14 @@ describe('custody audit report', () => {
     expect(report.recordsRead).toBe(RECORDS.length);
     expect(report).toMatchObject({ executions: 3, running: 1, denials: 3, truncated: false });
     expect(report.statuses).toEqual([
-      ['failed', 1],
-      ['succeeded', 1],
-      ['timed_out', 1],
+      { status: 'failed', count: 1 },
+      { status: 'succeeded', count: 1 },
+      { status: 'timed_out', count: 1 },
     ]);
     expect(report.denialsByReason).toEqual([
-      ['HARDCODED_CREDENTIAL', 1],
-      ['NO_GRANT', 1],
-      ['PROFILE_REVOKED', 1],
+      { reason: 'HARDCODED_CREDENTIAL', count: 1 },
+      { reason: 'NO_GRANT', count: 1 },
+      { reason: 'PROFILE_REVOKED', count: 1 },
     ]);
     expect(report.topCallers).toEqual([
       { key: 'agent', executions: 2, denials: 2 },
@@ -212,12 +208,27 @@ describe('custody audit report', () => {
   });
 
   it('names a bad flag value', async () => {
-    const out = await cli(['audit', 'report', '--since-hours', '0']);
-    expect(out.code).toBe(EXIT.usage);
-    expect(out.stderr).toContain('--since-hours: "0" must be an integer from 1 to 2160');
+    for (const value of ['0', '-1', 'soon', '2161']) {
+      const out = await cli(['audit', 'report', '--since-hours', value]);
+      expect(out.code).toBe(EXIT.usage);
+      expect(out.stderr).toContain(
+        `--since-hours: "${value}" must be a number of hours above 0 and at most 2160 (0.5 is half an hour)`,
+      );
+    }
   });
 
-  it('shows a failed verification and exits 1 when a record was altered', async () => {
+  it('takes a window of a fraction of an hour', async () => {
+    // The records were written ten minutes ago: inside a quarter of an hour, outside a tenth.
+    const read = async (hours: string) => {
+      const out = await cli(['audit', 'report', '--since-hours', hours, '--json', '--no-verify']);
+      expect(out.code, out.stderr).toBe(EXIT.succeeded);
+      return (JSON.parse(out.stdout) as AuditReport).recordsRead;
+    };
+    expect(await read('0.25')).toBe(RECORDS.length);
+    expect(await read('0.1')).toBe(0);
+  });
+
+  it('shows a failed verification and exits 11 when a record was altered', async () => {
     await db.client.send(
       new UpdateItemCommand({
         TableName: db.tableName,
@@ -235,7 +246,7 @@ describe('custody audit report', () => {
       }),
     );
     const out = await cli(['audit', 'report']);
-    expect(out.code).toBe(EXIT.failed);
+    expect(out.code).toBe(EXIT.tampered);
     expect(out.stdout).toContain('audit verification: FAILED (modified)');
     expect(out.stdout).toContain('execution EXEC-D');
   });

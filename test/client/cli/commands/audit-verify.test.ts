@@ -26,20 +26,20 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { auditVerify } from '../../../client/cli/audit.ts';
-import { EXIT, main } from '../../../client/cli/main.ts';
-import { createAuditTable } from '../../../lambda/adapters/aws/audit-table.ts';
-import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
-import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
-import { digestLine, verificationLine } from '../../../lambda/audit/audit-log-line.ts';
-import { createDigest } from '../../../lambda/audit/digest.ts';
-import { recordKey, type SignedDigest } from '../../../lambda/audit/item.ts';
-import { verifyAudit } from '../../../lambda/audit/verify.ts';
-import type { AuditEvent } from '../../../lambda/core/audit-record.ts';
-import { canonicalJson, sha256Hex } from '../../../lambda/core/canonical-json.ts';
-import { auditRecord, ManualClock } from '../../audit/records.ts';
-import { captureIo, runCli } from '../../support/cli.ts';
-import { type RunningDynalite, startDynalite } from '../../support/dynalite.ts';
+import { EXIT } from '../../../../client/cli/exit-codes.ts';
+import { main } from '../../../../client/cli/main.ts';
+import { createAuditTable } from '../../../../lambda/adapters/aws/audit-table.ts';
+import { DynamoDbAuditStore } from '../../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { FileAuditSigner } from '../../../../lambda/adapters/local/file-audit-signer.ts';
+import { digestLine, verificationLine } from '../../../../lambda/audit/audit-log-line.ts';
+import { createDigest } from '../../../../lambda/audit/digest.ts';
+import { recordKey, type SignedDigest } from '../../../../lambda/audit/item.ts';
+import { verifyAudit } from '../../../../lambda/audit/verify.ts';
+import type { AuditEvent } from '../../../../lambda/core/audit-record.ts';
+import { canonicalJson, sha256Hex } from '../../../../lambda/core/canonical-json.ts';
+import { auditRecord, ManualClock } from '../../../audit/records.ts';
+import { captureIo, runCli } from '../../../support/cli.ts';
+import { type RunningDynalite, startDynalite } from '../../../support/dynalite.ts';
 
 const env = {
   AWS_ACCESS_KEY_ID: 'AKIAAUDITOR000000001',
@@ -215,12 +215,12 @@ describe('custody audit verify on AWS', () => {
       expect(logs).not.toHaveReceivedCommand(PutLogEventsCommand);
     });
 
-    it('exits 1 naming a modified record', async () => {
+    it('exits 11 naming a modified record', async () => {
       await tamper(trail.tableName, 'exec-3', 'completed');
 
       const out = await custody(['--stack', 'Custody']);
 
-      expect(out.code).toBe(EXIT.failed);
+      expect(out.code).toBe(EXIT.tampered);
       expect(out.stdout).toContain('audit verification: FAILED (modified)');
       expect(out.stdout).toContain('first bad record: execution exec-3, event completed');
       expect(out.stdout).toContain(
@@ -267,13 +267,13 @@ describe('custody audit verify on AWS', () => {
       expect(out.stdout).toContain('audit verification: INTACT');
     });
 
-    it('reports tampering before an incomplete execution (exit 1)', async () => {
+    it('reports tampering before an incomplete execution (exit 11)', async () => {
       await startedOnly('exec-lost', 10_000);
       await tamper(trail.tableName, 'exec-3', 'completed');
 
       const out = await custody(['--stack', 'Custody']);
 
-      expect(out.code).toBe(EXIT.failed);
+      expect(out.code).toBe(EXIT.tampered);
       expect(out.stdout).toContain('audit verification: FAILED (modified)');
       expect(out.stdout).toContain('missing outcome:  execution exec-lost');
     });
@@ -283,7 +283,7 @@ describe('custody audit verify on AWS', () => {
 
       const out = await custody(['--stack', 'Custody', '--json']);
 
-      expect(out.code).toBe(EXIT.failed);
+      expect(out.code).toBe(EXIT.tampered);
       expect(JSON.parse(out.stdout)).toMatchObject({
         ok: false,
         scope: 'all',
@@ -291,18 +291,18 @@ describe('custody audit verify on AWS', () => {
       });
     });
 
-    it('exits 1 when the digests do not verify with the key KMS returns (signed with another key)', async () => {
+    it('exits 11 when the digests do not verify with the key KMS returns (signed with another key)', async () => {
       const other = FileAuditSigner.generate();
       kms.on(GetPublicKeyCommand).resolves(await kmsPublicKey(other));
 
       const out = await custody(['--stack', 'Custody']);
 
-      expect(out.code).toBe(EXIT.failed);
+      expect(out.code).toBe(EXIT.tampered);
       expect(out.stdout).toContain('audit verification: FAILED (signature invalid)');
       expect(out.stdout).toContain("digest 1's signature does not verify with the audit public key");
     });
 
-    it('exits 1 when the audit log anchors a digest the table no longer has', async () => {
+    it('exits 11 when the audit log anchors a digest the table no longer has', async () => {
       // A third digest that was in the audit log, deleted from the table with its records.
       const second = trail.digests[1] as SignedDigest;
       const body = { ...second.body, sequence: 3, previousDigestSha256: second.digestSha256 };
@@ -313,7 +313,7 @@ describe('custody audit verify on AWS', () => {
 
       const out = await custody(['--stack', 'Custody']);
 
-      expect(out.code).toBe(EXIT.failed);
+      expect(out.code).toBe(EXIT.tampered);
       expect(out.stdout).toContain('audit verification: FAILED (chain broken)');
       expect(out.stdout).toContain('digest 3 is in the audit log but not in the table');
     });
@@ -366,9 +366,13 @@ describe('custody audit verify on AWS', () => {
       logs.on(PutLogEventsCommand).resolves({});
       const { io: streams, out } = io();
 
-      const code = await auditVerify(['--stack', 'Custody', '--record', '--endpoint', db.endpoint], streams, {
-        clock: () => trail.now,
-      });
+      const code = await main(
+        ['audit', 'verify', '--stack', 'Custody', '--record', '--endpoint', db.endpoint],
+        streams,
+        {
+          clock: () => trail.now,
+        },
+      );
 
       expect(code).toBe(EXIT.succeeded);
       expect(out.stdout).toContain('INTACT');
@@ -433,7 +437,7 @@ describe('custody audit verify on AWS', () => {
 
       const out = await custody(['--table', trail.tableName, '--key-id', KEY_ARN]);
 
-      expect(out.code).toBe(EXIT.failed);
+      expect(out.code).toBe(EXIT.tampered);
       expect(out.stdout).toContain('first bad record: execution exec-1, event completed');
       expect(out.stderr).toContain('custody: warning: no --log-group');
       expect(logs).not.toHaveReceivedCommand(FilterLogEventsCommand);
