@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ValidationError } from '../core/errors.ts';
 import { fileMapSchema } from '../core/file-map.ts';
 import { LANGUAGES } from '../core/types.ts';
+import { formatIssuePath } from '../core/zod-issues.ts';
 
 /** Largest body the broker parses at all; the executor payload limit (6 MB) is checked later. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -31,17 +32,6 @@ export const executionRequestSchema = z.strictObject({
 
 export type ExecutionRequest = z.infer<typeof executionRequestSchema>;
 
-function describePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (out === '') out = String(part);
-    else if (/^[A-Za-z_]\w*$/.test(String(part))) out += `.${String(part)}`;
-    else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out === '' ? 'body' : out;
-}
-
 /** Parses and validates the JSON body; throws ValidationError naming the first bad field. */
 export function parseExecutionRequest(body: string | null): ExecutionRequest {
   if (body === null || body.trim() === '') throw new ValidationError('body: a JSON object is required');
@@ -60,6 +50,7 @@ export function parseExecutionRequest(body: string | null): ExecutionRequest {
   }
   const aboutName =
     issue.code === 'invalid_key' || (issue.code === 'custom' && issue.params?.fileName === true);
-  const where = aboutName ? `${describePath(issue.path)} (file name)` : describePath(issue.path);
+  const path = formatIssuePath(issue.path, { root: 'body', quoteKeys: true });
+  const where = aboutName ? `${path} (file name)` : path;
   throw new ValidationError(`${where}: ${issue.message}`);
 }

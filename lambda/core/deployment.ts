@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { Deployment } from '../broker/api.ts';
+import { firstIssue } from './zod-issues.ts';
 
 /** The file's name in the broker's bundle. */
 export const DEPLOYMENT_FILE = 'deployment.json';
@@ -59,8 +60,7 @@ export function parseDeploymentFile(text: string, where: string): DeploymentFile
   }
   const parsed = deploymentFileSchema.safeParse(document);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new Error(`${where}: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  throw new Error(`${where}: ${firstIssue(parsed.error, { root: '' })}`);
 }
 
 /** The ARNs of each profile's execution role and executor, where the stack was deployed. */

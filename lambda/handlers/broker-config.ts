@@ -12,6 +12,7 @@ import {
   parseDeploymentFile,
   resolveDeployment,
 } from '../core/deployment.ts';
+import { firstIssue } from '../core/zod-issues.ts';
 
 export class BrokerConfigError extends Error {
   constructor(message: string) {
@@ -52,10 +53,7 @@ export function parseDeployment(text: string): Deployment {
   }
   const parsed = deploymentSchema.safeParse(document);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new BrokerConfigError(
-    `CUSTODY_DEPLOYMENT.${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
-  );
+  throw new BrokerConfigError(`CUSTODY_DEPLOYMENT.${firstIssue(parsed.error, { root: '' })}`);
 }
 
 /** Reads the configuration; throws BrokerConfigError listing every problem. */
