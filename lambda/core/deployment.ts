@@ -12,9 +12,6 @@ import { firstIssue } from './zod-issues.ts';
 /** The file's name in the broker's bundle. */
 export const DEPLOYMENT_FILE = 'deployment.json';
 
-/** Environment variables carrying the deploy-time values (`Aws.ACCOUNT_ID`, `Aws.PARTITION`). */
-export const DEPLOYMENT_ENV = { account: 'CUSTODY_ACCOUNT', partition: 'CUSTODY_PARTITION' } as const;
-
 export const deploymentFileSchema = z.strictObject({
   schemaVersion: z.literal(1),
   /** Executor function name: `<functionNamePrefix><profile>`. */

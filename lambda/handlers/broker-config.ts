@@ -6,12 +6,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { Deployment } from '../broker/api.ts';
-import {
-  DEPLOYMENT_ENV,
-  DEPLOYMENT_FILE,
-  parseDeploymentFile,
-  resolveDeployment,
-} from '../core/deployment.ts';
+import { DEPLOYMENT_FILE, parseDeploymentFile, resolveDeployment } from '../core/deployment.ts';
+import { BROKER_ENV } from '../core/env-names.ts';
 import { firstIssue } from '../core/zod-issues.ts';
 
 export class BrokerConfigError extends Error {
@@ -43,17 +39,17 @@ export const deploymentSchema = z.strictObject({
   ),
 });
 
-/** Parses `CUSTODY_DEPLOYMENT`; the error names the bad path (`profiles.reports.roleArn`). */
+/** Parses `CUSTODY_DEPLOYMENT` (BROKER_ENV.deployment); the error names the bad path (`profiles.reports.roleArn`). */
 export function parseDeployment(text: string): Deployment {
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch {
-    throw new BrokerConfigError('CUSTODY_DEPLOYMENT is not valid JSON');
+    throw new BrokerConfigError(`${BROKER_ENV.deployment} is not valid JSON`);
   }
   const parsed = deploymentSchema.safeParse(document);
   if (parsed.success) return parsed.data;
-  throw new BrokerConfigError(`CUSTODY_DEPLOYMENT.${firstIssue(parsed.error, { root: '' })}`);
+  throw new BrokerConfigError(`${BROKER_ENV.deployment}.${firstIssue(parsed.error, { root: '' })}`);
 }
 
 /** Reads the configuration; throws BrokerConfigError listing every problem. */
@@ -67,8 +63,8 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
     }
     return value;
   };
-  const auditTable = required('CUSTODY_AUDIT_TABLE');
-  const auditLogGroup = required('CUSTODY_AUDIT_LOG_GROUP');
+  const auditTable = required(BROKER_ENV.auditTable);
+  const auditLogGroup = required(BROKER_ENV.auditLogGroup);
   const region = required('AWS_REGION');
   const root = env.LAMBDA_TASK_ROOT?.trim() || process.cwd();
   const inBundle = (file: string) => (isAbsolute(file) ? file : join(root, file));
@@ -76,19 +72,19 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
   try {
     // CUSTODY_DEPLOYMENT (the ARNs inline) for tests and hand-made setups; a deployed stack has
     // the file in the bundle (lambda/core/deployment.ts).
-    const inline = env.CUSTODY_DEPLOYMENT;
+    const inline = env[BROKER_ENV.deployment];
     if (inline !== undefined && inline.trim() !== '') {
       deployment = parseDeployment(inline);
     } else {
-      const account = required(DEPLOYMENT_ENV.account);
-      const partition = required(DEPLOYMENT_ENV.partition);
-      const path = inBundle(env.CUSTODY_DEPLOYMENT_FILE?.trim() || DEPLOYMENT_FILE);
+      const account = required(BROKER_ENV.account);
+      const partition = required(BROKER_ENV.partition);
+      const path = inBundle(env[BROKER_ENV.deploymentFile]?.trim() || DEPLOYMENT_FILE);
       let text: string;
       try {
         text = readFileSync(path, 'utf8');
       } catch (error) {
         throw new BrokerConfigError(
-          `the deployment file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) and CUSTODY_DEPLOYMENT is not set`,
+          `the deployment file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) and ${BROKER_ENV.deployment} is not set`,
         );
       }
       const file = parseDeploymentFile(text, path);
@@ -105,7 +101,7 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
     deployment,
     auditTable,
     auditLogGroup,
-    policyFile: inBundle(env.CUSTODY_POLICY_FILE?.trim() || 'policy.json'),
+    policyFile: inBundle(env[BROKER_ENV.policyFile]?.trim() || 'policy.json'),
     region,
   };
 }
