@@ -4,9 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
-import type { Deployment } from '../broker/api.ts';
-import { DEPLOYMENT_FILE, parseDeploymentFile, resolveDeployment } from '../core/deployment.ts';
+import {
+  DEPLOYMENT_FILE,
+  type Deployment,
+  deploymentSchema,
+  parseDeploymentFile,
+  resolveDeployment,
+} from '../core/deployment.ts';
 import { BROKER_ENV } from '../core/env-names.ts';
 import { firstIssue } from '../core/zod-issues.ts';
 
@@ -25,19 +29,6 @@ export interface BrokerConfig {
   readonly policyFile: string;
   readonly region: string;
 }
-
-const ARN = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, 'must be an ARN');
-
-export const deploymentSchema = z.strictObject({
-  profiles: z.record(
-    z.string(),
-    z.strictObject({
-      roleArn: ARN,
-      executorArn: ARN,
-      secrets: z.record(z.string(), z.string().min(1)).default({}),
-    }),
-  ),
-});
 
 /** Parses `CUSTODY_DEPLOYMENT` (BROKER_ENV.deployment); the error names the bad path (`profiles.reports.roleArn`). */
 export function parseDeployment(text: string): Deployment {
