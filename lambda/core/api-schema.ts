@@ -112,6 +112,8 @@ export type ProfileSummary = z.infer<typeof profileSummarySchema>;
 /** The body of a 200 from `GET /v1/profiles`. */
 export const profilesResponseSchema = z.object({ profiles: z.array(profileSummarySchema) });
 
+export type ProfilesResponse = z.infer<typeof profilesResponseSchema>;
+
 /** The body of every refusal and failure the broker answers (4xx, 5xx). */
 export const errorBodySchema = z.object({
   error: z.object({
