@@ -14,6 +14,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type {
+  ErrorBody,
   ExecutionRequestInput,
   ExecutionResponse,
   ProfileSummary,
@@ -236,7 +237,9 @@ export class CustodyClient {
     }
     const requestId = response.headers.get('x-amzn-requestid') ?? undefined;
     if (!response.ok) {
-      const error = (document as { error?: Record<string, unknown> } | undefined)?.error;
+      // The broker's error body (ErrorBody), read field by field: another server may answer less.
+      const error = (document as { error?: { [K in keyof ErrorBody['error']]?: unknown } } | undefined)
+        ?.error;
       // API Gateway's own refusals are `{ message }` with the type in x-amzn-ErrorType.
       const gatewayType = response.headers.get('x-amzn-errortype')?.split(':')[0];
       const code = asString(error?.code) ?? gatewayType ?? `HTTP_${response.status}`;

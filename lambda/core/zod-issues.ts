@@ -30,7 +30,7 @@ export function formatIssuePath(path: readonly PropertyKey[], style: IssuePathSt
 }
 
 /** `path: message` for one issue. */
-export function formatIssue(issue: z.core.$ZodIssue, style: IssuePathStyle): string {
+function formatIssue(issue: z.core.$ZodIssue, style: IssuePathStyle): string {
   return `${formatIssuePath(issue.path, style)}: ${issue.message}`;
 }
 
