@@ -10,8 +10,10 @@
  * its CustodyError (400, 403, 404, 405, 413, 429, 503), and anything unforeseen a bare 500.
  */
 import { performance } from 'node:perf_hooks';
+import type { ExecutionResponse } from '../core/api-schema.ts';
 import type { AuditCaller, AuditRecord, AuditRequest, AuditRole } from '../core/audit-record.ts';
 import { sha256Hex } from '../core/canonical-json.ts';
+import type { Deployment } from '../core/deployment.ts';
 import {
   CustodyError,
   DeniedError,
@@ -46,6 +48,10 @@ import { type ExecutionRequest, MAX_BODY_BYTES, parseExecutionRequest } from './
 import { type SecretValue, seal } from './seal.ts';
 import { assumeRoleInput } from './session.ts';
 
+// The deployment and the execution answer are stated once, in core (deployment.ts, api-schema.ts).
+export type { Deployment } from '../core/deployment.ts';
+export type { ExecutionResponse } from '../core/api-schema.ts';
+
 export interface CallerIdentity {
   /** The ARN the request was signed by (API Gateway `requestContext.identity.userArn`). */
   arn: string;
@@ -67,20 +73,6 @@ export interface ApiResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
-}
-
-/** What the stack deployed for one profile (the policy says what it may do; this says where). */
-export interface DeploymentProfile {
-  /** The profile's execution role. */
-  roleArn: string;
-  /** The profile's executor function (ARN on AWS, a name locally). */
-  executorArn: string;
-  /** variable -> secret id (ARN on AWS, a name locally). */
-  secrets: Record<string, string>;
-}
-
-export interface Deployment {
-  profiles: Record<string, DeploymentProfile>;
 }
 
 export interface BrokerDeps {
@@ -119,24 +111,6 @@ export interface BrokerApi {
     method: string;
     path: string;
   }): Promise<void>;
-}
-
-/** The body of a 200 from POST /v1/executions. */
-export interface ExecutionResponse {
-  executionId: string;
-  status: SandboxResult['status'];
-  stdout: string;
-  stderr: string;
-  result?: string;
-  error?: { name: string; message: string; traceback: string };
-  files?: Record<string, string>;
-  truncated: boolean;
-  /** How long the user's code ran in the sandbox. */
-  durationMs: number;
-  codeSha256: string;
-  outputSha256: string;
-  role: { arn: string; sessionName: string };
-  auditPending?: true;
 }
 
 const JSON_HEADERS = {

@@ -36,7 +36,6 @@ export const deploymentSchema = z.strictObject({
 });
 
 export type Deployment = z.infer<typeof deploymentSchema>;
-export type DeploymentProfile = Deployment['profiles'][string];
 
 /** A profile's secrets as the deployment carries them: variable -> secret name. */
 export function secretIdsOf(profile: Pick<Profile, 'secrets'>): Record<string, string> {
