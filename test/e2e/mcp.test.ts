@@ -89,6 +89,16 @@ describe('custody mcp', () => {
     expect(structured.role.sessionName).toContain('agent');
   });
 
+  it('refuses arguments the API would refuse as a tool error naming the field', async () => {
+    const client = await connect('agent');
+    const result = await client.callTool({
+      name: 'execute_code',
+      arguments: { profile: 'sandbox', language: 'python', code: 'print(1)', timeoutMs: 400_000 },
+    });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/Input validation error.*\n?.*timeoutMs/);
+  });
+
   it("lists the caller's profiles", async () => {
     const client = await connect('agent');
     const result = await client.callTool({ name: 'list_profiles', arguments: {} });
