@@ -41,38 +41,18 @@ export interface CustodyApiProps {
  * `$ref` aside); anything else zod emits (`$schema`, which CDK sets, `id`, `examples`, `const`) is
  * left out, which can only make the model accept more: the broker still checks every body.
  */
-const MODEL_KEYWORDS = new Set([
-  'title',
-  'description',
-  'type',
-  'enum',
-  'format',
-  'default',
-  'multipleOf',
-  'maximum',
-  'exclusiveMaximum',
-  'minimum',
-  'exclusiveMinimum',
-  'maxLength',
-  'minLength',
-  'pattern',
-  'items',
-  'additionalItems',
-  'maxItems',
-  'minItems',
-  'uniqueItems',
-  'maxProperties',
-  'minProperties',
-  'required',
-  'properties',
-  'additionalProperties',
-  'patternProperties',
-  'dependencies',
-  'allOf',
-  'anyOf',
-  'oneOf',
-  'not',
-]);
+const MODEL_KEYWORDS = new Set(
+  [
+    'title description type enum format default',
+    'multipleOf maximum exclusiveMaximum minimum exclusiveMinimum',
+    'maxLength minLength pattern',
+    'items additionalItems maxItems minItems uniqueItems',
+    'maxProperties minProperties required properties additionalProperties patternProperties dependencies',
+    'allOf anyOf oneOf not',
+  ]
+    .join(' ')
+    .split(' '),
+);
 /** Keywords whose value maps names to schemas (the names are data, not keywords). */
 const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependencies']);
 
