@@ -48,9 +48,9 @@ import { type ExecutionRequest, MAX_BODY_BYTES, parseExecutionRequest } from './
 import { type SecretValue, seal } from './seal.ts';
 import { assumeRoleInput } from './session.ts';
 
-// The deployment and the execution answer are stated once, in core (deployment.ts, api-schema.ts).
-export type { Deployment } from '../core/deployment.ts';
+// The execution answer and the deployment are stated once, in core (api-schema.ts, deployment.ts).
 export type { ExecutionResponse } from '../core/api-schema.ts';
+export type { Deployment } from '../core/deployment.ts';
 
 export interface CallerIdentity {
   /** The ARN the request was signed by (API Gateway `requestContext.identity.userArn`). */
