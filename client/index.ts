@@ -13,42 +13,24 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import type { ExecutionResponse } from '../lambda/broker/api.ts';
+import type {
+  ErrorBody,
+  ExecutionRequestInput,
+  ExecutionResponse,
+  ProfileSummary,
+  ProfilesResponse,
+} from '../lambda/core/api-schema.ts';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
-import type { Language } from '../lambda/core/types.ts';
 
-export type { ExecutionResponse } from '../lambda/broker/api.ts';
+// The API's bodies are stated once, as zod schemas in lambda/core/api-schema.ts; these are their types.
+export type { ExecutionResponse, ProfileSummary } from '../lambda/core/api-schema.ts';
 export type { AuditRecord } from '../lambda/core/audit-record.ts';
 
-/** What `execute` sends: the body of `POST /v1/executions`. */
-export interface ExecuteInput {
-  readonly profile: string;
-  readonly language: Language;
-  readonly code: string;
-  /** Input files (relative name -> UTF-8 content), read-only to the code. */
-  readonly files?: Readonly<Record<string, string>>;
-  /** A deadline below the profile's. */
-  readonly timeoutMs?: number;
-  /** The prompt or task that produced the code; kept in the audit record. */
-  readonly purpose?: string;
-}
-
-/** One entry of `GET /v1/profiles`: a profile the caller may use now. */
-export interface ProfileSummary {
-  readonly name: string;
-  readonly description: string;
-  readonly languages: readonly Language[];
-  readonly limits: {
-    readonly timeoutMs: number;
-    readonly memoryMiB: number;
-    readonly maxCodeBytes: number;
-    readonly maxOutputBytes: number;
-  };
-  /** Names (never values) of the variables the profile injects. */
-  readonly secretVariables: readonly string[];
-  readonly approvedCode?: string;
-  readonly auditCode?: string;
-}
+/**
+ * What `execute` sends: the body of `POST /v1/executions` (profile, language, code; optional
+ * input files, a deadline below the profile's, and the purpose kept in the audit record).
+ */
+export type ExecuteInput = Readonly<ExecutionRequestInput>;
 
 /** `GET /v1/executions/{id}`: the audit records of one execution, oldest first. */
 export interface ExecutionRecords {
@@ -195,7 +177,7 @@ export class CustodyClient {
 
   /** The profiles you may use now. */
   async listProfiles(): Promise<ProfileSummary[]> {
-    const out = await this.request<{ profiles: ProfileSummary[] }>('GET', '/v1/profiles');
+    const out = await this.request<ProfilesResponse>('GET', '/v1/profiles');
     return out.profiles;
   }
 
@@ -255,7 +237,9 @@ export class CustodyClient {
     }
     const requestId = response.headers.get('x-amzn-requestid') ?? undefined;
     if (!response.ok) {
-      const error = (document as { error?: Record<string, unknown> } | undefined)?.error;
+      // The broker's error body (ErrorBody), read field by field: another server may answer less.
+      const error = (document as { error?: { [K in keyof ErrorBody['error']]?: unknown } } | undefined)
+        ?.error;
       // API Gateway's own refusals are `{ message }` with the type in x-amzn-ErrorType.
       const gatewayType = response.headers.get('x-amzn-errortype')?.split(':')[0];
       const code = asString(error?.code) ?? gatewayType ?? `HTTP_${response.status}`;

@@ -9,9 +9,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { MAX_FILES, MAX_PURPOSE_CHARS } from '../lambda/broker/request.ts';
+import { z } from 'zod';
+import { executionRequestSchema as requestSchema } from '../lambda/core/api-schema.ts';
 import { allowedAccounts, type Policy } from '../lambda/core/policy.ts';
-import { LANGUAGES } from '../lambda/core/types.ts';
 
 /** Stage name: the URL is `https://<id>.execute-api.<region>.amazonaws.com/prod/v1/...`. */
 export const STAGE_NAME = 'prod';
@@ -37,34 +37,60 @@ export interface CustodyApiProps {
 }
 
 /**
- * The JSON schema API Gateway checks `POST /v1/executions` bodies against: the same fields and
- * bounds as the broker's own validation (`lambda/broker/request.ts`), which stays the authority
- * (file names, per-profile limits); this stops malformed bodies before they cost an invocation.
+ * The draft-4 keywords an API Gateway model may use (those of CDK's `JsonSchema`, `$schema` and
+ * `$ref` aside); anything else zod emits (`$schema`, which CDK sets, `id`, `examples`, `const`) is
+ * left out, which can only make the model accept more: the broker still checks every body.
+ */
+const MODEL_KEYWORDS = new Set(
+  [
+    'title description type enum format default',
+    'multipleOf maximum exclusiveMaximum minimum exclusiveMinimum',
+    'maxLength minLength pattern',
+    'items additionalItems maxItems minItems uniqueItems',
+    'maxProperties minProperties required properties additionalProperties patternProperties dependencies',
+    'allOf anyOf oneOf not',
+  ]
+    .join(' ')
+    .split(' '),
+);
+/** Keywords whose value maps names to schemas (the names are data, not keywords). */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependencies']);
+
+/** A JSON Schema (draft 4) as CDK's `JsonSchema`: only the keywords API Gateway models take. */
+export function toModelSchema(json: unknown): apigateway.JsonSchema {
+  const schema = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(schema);
+    if (typeof value !== 'object' || value === null) return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) {
+      if (!MODEL_KEYWORDS.has(key)) continue;
+      if (key === 'enum' || key === 'required' || key === 'default') out[key] = child;
+      else if (SCHEMA_MAPS.has(key) && typeof child === 'object' && child !== null) {
+        out[key] = Object.fromEntries(Object.entries(child).map(([name, s]) => [name, schema(s)]));
+      } else out[key] = schema(child);
+    }
+    return out;
+  };
+  return schema(json) as apigateway.JsonSchema;
+}
+
+/**
+ * The JSON schema API Gateway checks `POST /v1/executions` bodies against: the broker's own
+ * request schema (`lambda/core/api-schema.ts`) as JSON Schema draft 4, so both check the same
+ * fields and bounds. The broker stays the authority (file names, per-profile limits); this stops
+ * malformed bodies before they cost an invocation.
  */
 export function executionRequestSchema(policy: Policy): apigateway.JsonSchema {
   const profiles = Object.values(policy.profiles);
+  // Characters, not bytes: a bound the broker tightens to the profile's maxCodeBytes. (Not an
+  // enum of the profiles: an unknown profile reaches the broker, which records the denial.)
   const maxCodeBytes = Math.max(1, ...profiles.map((p) => p.maxCodeBytes));
+  const bounded = requestSchema.extend({ code: requestSchema.shape.code.max(maxCodeBytes) });
+  const json = z.toJSONSchema(bounded, { target: 'draft-4', io: 'input' });
   return {
     schema: apigateway.JsonSchemaVersion.DRAFT4,
     title: 'ExecutionRequest',
-    type: apigateway.JsonSchemaType.OBJECT,
-    required: ['profile', 'language', 'code'],
-    additionalProperties: false,
-    properties: {
-      // Not an enum of the profiles: an unknown profile reaches the broker, which records the
-      // denial in the audit trail.
-      profile: { type: apigateway.JsonSchemaType.STRING, minLength: 1, maxLength: 64 },
-      language: { type: apigateway.JsonSchemaType.STRING, enum: [...LANGUAGES] },
-      // Characters, not bytes: a bound the broker tightens to the profile's maxCodeBytes.
-      code: { type: apigateway.JsonSchemaType.STRING, minLength: 1, maxLength: maxCodeBytes },
-      files: {
-        type: apigateway.JsonSchemaType.OBJECT,
-        maxProperties: MAX_FILES,
-        additionalProperties: { type: apigateway.JsonSchemaType.STRING },
-      },
-      timeoutMs: { type: apigateway.JsonSchemaType.INTEGER, minimum: 100, maximum: 300_000 },
-      purpose: { type: apigateway.JsonSchemaType.STRING, maxLength: MAX_PURPOSE_CHARS },
-    },
+    ...toModelSchema(json),
   };
 }
 

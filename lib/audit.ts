@@ -13,7 +13,8 @@ import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_TABLE, DIGESTER_ENV } from '../lambda/core/audit-table.ts';
+import { AUDIT_TABLE } from '../lambda/core/audit-table.ts';
+import { DIGESTER_ENV } from '../lambda/core/env-names.ts';
 import { CustodyFunction } from './bundling/lambda-defaults.ts';
 
 export interface CustodyAuditProps {

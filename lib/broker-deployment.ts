@@ -11,7 +11,12 @@ import { Aws, Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { type DeploymentFile, executionRoleName, executorFunctionName } from '../lambda/core/deployment.ts';
+import {
+  type DeploymentFile,
+  executionRoleName,
+  executorFunctionName,
+  secretIdsOf,
+} from '../lambda/core/deployment.ts';
 import type { Policy } from '../lambda/core/policy.ts';
 
 /** Lambda: "the total size of all environment variables doesn't exceed 4 KB". */
@@ -70,10 +75,7 @@ export function deploymentFileOf(policy: Policy, prefix: string): DeploymentFile
     functionNamePrefix: prefix,
     roleNamePrefix: prefix,
     profiles: Object.fromEntries(
-      Object.entries(policy.profiles).map(([name, profile]) => [
-        name,
-        { secrets: Object.fromEntries(profile.secrets.map((s) => [s.variable, s.secretName])) },
-      ]),
+      Object.entries(policy.profiles).map(([name, profile]) => [name, { secrets: secretIdsOf(profile) }]),
     ),
   };
 }

@@ -14,7 +14,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DEPLOYMENT_ENV, DEPLOYMENT_FILE, type DeploymentFile } from '../lambda/core/deployment.ts';
+import { DEPLOYMENT_FILE, type DeploymentFile } from '../lambda/core/deployment.ts';
+import { BROKER_ENV } from '../lambda/core/env-names.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../lambda/core/metrics.ts';
 import type { Policy } from '../lambda/core/policy.ts';
 import { type CustodyAudit, custodyLogGroupNameOfStack } from './audit.ts';
@@ -80,13 +81,13 @@ export class CustodyBroker extends Construct {
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       environment: {
-        CUSTODY_AUDIT_TABLE: props.audit.auditTable.tableName,
-        CUSTODY_AUDIT_LOG_GROUP: props.audit.auditLogGroup.logGroupName,
-        CUSTODY_POLICY_FILE: BROKER_POLICY_FILE,
+        [BROKER_ENV.auditTable]: props.audit.auditTable.tableName,
+        [BROKER_ENV.auditLogGroup]: props.audit.auditLogGroup.logGroupName,
+        [BROKER_ENV.policyFile]: BROKER_POLICY_FILE,
         // With deployment.json in the bundle and AWS_REGION, the broker derives every profile's
         // execution role and executor ARN (lambda/core/deployment.ts).
-        [DEPLOYMENT_ENV.account]: Aws.ACCOUNT_ID,
-        [DEPLOYMENT_ENV.partition]: Aws.PARTITION,
+        [BROKER_ENV.account]: Aws.ACCOUNT_ID,
+        [BROKER_ENV.partition]: Aws.PARTITION,
         POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },

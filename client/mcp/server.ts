@@ -9,8 +9,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
-import { LANGUAGES } from '../../lambda/core/types.ts';
+import {
+  executionRequestSchema,
+  executionResponseSchema,
+  profilesResponseSchema,
+} from '../../lambda/core/api-schema.ts';
 import { CustodyApiError, type CustodyClient, describeError, type ExecutionResponse } from '../index.ts';
 
 export const MCP_SERVER_NAME = 'custody';
@@ -54,26 +57,10 @@ export function createMcpServer(client: CustodyClient, version = '0.1.0'): McpSe
       title: 'Execute code under an IAM-bound custody profile',
       description:
         'Runs Python, JavaScript or TypeScript in a fresh sandbox with no network, under the named execution profile, as the calling AWS identity. Returns stdout, stderr, the status (succeeded, failed, timed_out, out_of_memory, output_limit) and the execution id of the audit record. Call list_profiles first to see which profiles and languages you may use.',
-      inputSchema: {
-        profile: z.string().min(1).describe('Execution profile name (see list_profiles)'),
-        language: z.enum(LANGUAGES).describe('Language of the code'),
-        code: z.string().min(1).describe('The program to run'),
-        purpose: z
-          .string()
-          .max(4096)
-          .optional()
-          .describe('The task or prompt that produced this code (kept in the audit record)'),
-        files: z
-          .record(z.string(), z.string())
-          .optional()
-          .describe('Input files: relative name -> UTF-8 content'),
-        timeoutMs: z
-          .number()
-          .int()
-          .min(100)
-          .optional()
-          .describe("Deadline in milliseconds (at most the profile's)"),
-      },
+      // The API's own request and answer (lambda/core/api-schema.ts). The input is the request's
+      // shape, not the strict object: an argument the API does not know is dropped, not refused.
+      inputSchema: executionRequestSchema.shape,
+      outputSchema: executionResponseSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
     },
     async (args): Promise<CallToolResult> => {
@@ -102,6 +89,7 @@ export function createMcpServer(client: CustodyClient, version = '0.1.0'): McpSe
       title: 'List the custody profiles you may use',
       description:
         'Lists the execution profiles the calling AWS identity may use now: languages, limits and the names of the secret variables each injects.',
+      outputSchema: profilesResponseSchema.shape,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (): Promise<CallToolResult> => {

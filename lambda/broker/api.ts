@@ -18,9 +18,10 @@ import { runExecution } from './pipeline.ts';
 import { executionRecords, profilesFor } from './queries.ts';
 import type { ExecutionOutcome } from './refusal.ts';
 
+export type { ExecutionResponse } from '../core/api-schema.ts';
+export type { Deployment } from '../core/deployment.ts';
 export type { CallerIdentity } from './caller.ts';
-export type { BrokerDeps, Deployment } from './context.ts';
-export type { ExecutionResponse } from './steps/respond.ts';
+export type { BrokerDeps } from './context.ts';
 
 export interface ApiRequest {
   method: string;

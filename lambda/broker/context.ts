@@ -2,6 +2,7 @@
  * What the broker runs with: the dependencies its composition root (the Lambda handler or the
  * local server) hands it, and the same resolved once, with defaults, for every step.
  */
+import type { Deployment } from '../core/deployment.ts';
 import { newUlid } from '../core/ids.ts';
 import { type MetricsSink, NoopMetrics } from '../core/metrics-sink.ts';
 import type { Policy } from '../core/policy.ts';
@@ -17,19 +18,6 @@ import type {
 import { AuditTrail } from './audit-trail.ts';
 
 /** What the stack deployed for one profile (the policy says what it may do; this says where). */
-export interface DeploymentProfile {
-  /** The profile's execution role. */
-  roleArn: string;
-  /** The profile's executor function (ARN on AWS, a name locally). */
-  executorArn: string;
-  /** variable -> secret id (ARN on AWS, a name locally). */
-  secrets: Record<string, string>;
-}
-
-export interface Deployment {
-  profiles: Record<string, DeploymentProfile>;
-}
-
 export interface BrokerDeps {
   policy: Policy;
   deployment: Deployment;

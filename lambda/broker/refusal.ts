@@ -2,6 +2,8 @@
  * A request refused before its code ran: one `denied` record, counted, and the typed error the HTTP
  * mapping turns into a status. Also the errors a refusal is made of.
  */
+
+import type { ExecutionResponse } from '../core/api-schema.ts';
 import type { AuditCaller, AuditRecord } from '../core/audit-record.ts';
 import { CustodyError, DeniedError, DependencyError } from '../core/errors.ts';
 import { Metric } from '../core/metrics.ts';
@@ -9,7 +11,6 @@ import { auditRequest, baseRecord } from './audit-records.ts';
 import type { BrokerContext } from './context.ts';
 import { storableText } from './credential-scan.ts';
 import type { ExecutionRequest } from './request.ts';
-import type { ExecutionResponse } from './steps/respond.ts';
 
 /** What POST /v1/executions came to: a run (whatever its code did), or an error before or around it. */
 export type ExecutionOutcome =

@@ -1,46 +1,14 @@
 /**
- * Step 2 of an execution: the body of `POST /v1/executions`, validated at the edge. Errors name
- * the field that is wrong (`files["../x"]: ...`); unknown fields are refused, not ignored.
- * Limits that depend on the profile (code size, timeout, language) are checked by the decision.
+ * Step 2 of an execution: the body of `POST /v1/executions` (its schema is
+ * `lambda/core/api-schema.ts`), validated at the edge. Errors name the field that is wrong
+ * (`files["../x"]: ...`); unknown fields are refused, not ignored.
  */
-import { z } from 'zod';
+import { type ExecutionRequest, executionRequestSchema } from '../core/api-schema.ts';
 import { ValidationError } from '../core/errors.ts';
-import { fileMapSchema } from '../core/file-map.ts';
-import { LANGUAGES } from '../core/types.ts';
+import { formatIssuePath } from '../core/zod-issues.ts';
 
-/** Largest body the broker parses at all; the executor payload limit (6 MB) is checked later. */
-export const MAX_BODY_BYTES = 6 * 1024 * 1024;
-export const MAX_FILES = 64;
-export const MAX_PURPOSE_CHARS = 4096;
-
-/** A relative path of safe segments: no `..`, no leading `/`, no backslashes. */
-const FILE_NAME = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
-
-export const executionRequestSchema = z.strictObject({
-  profile: z.string().min(1, 'must not be empty').max(64),
-  language: z.enum(LANGUAGES),
-  code: z.string().min(1, 'must not be empty'),
-  files: fileMapSchema(
-    z.string().max(255).regex(FILE_NAME, 'must be a relative path of [A-Za-z0-9._-] segments without ..'),
-  )
-    .refine((files) => Object.keys(files).length <= MAX_FILES, `at most ${MAX_FILES} files`)
-    .optional(),
-  timeoutMs: z.number().int().min(100).max(300_000).optional(),
-  purpose: z.string().max(MAX_PURPOSE_CHARS).optional(),
-});
-
-export type ExecutionRequest = z.infer<typeof executionRequestSchema>;
-
-function describePath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (out === '') out = String(part);
-    else if (/^[A-Za-z_]\w*$/.test(String(part))) out += `.${String(part)}`;
-    else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out === '' ? 'body' : out;
-}
+// The pipeline's steps take these from here, with the parser.
+export { type ExecutionRequest, MAX_BODY_BYTES } from '../core/api-schema.ts';
 
 /** Parses and validates the JSON body; throws ValidationError naming the first bad field. */
 export function parseExecutionRequest(body: string | null): ExecutionRequest {
@@ -60,6 +28,7 @@ export function parseExecutionRequest(body: string | null): ExecutionRequest {
   }
   const aboutName =
     issue.code === 'invalid_key' || (issue.code === 'custom' && issue.params?.fileName === true);
-  const where = aboutName ? `${describePath(issue.path)} (file name)` : describePath(issue.path);
+  const path = formatIssuePath(issue.path, { root: 'body', quoteKeys: true });
+  const where = aboutName ? `${path} (file name)` : path;
   throw new ValidationError(`${where}: ${issue.message}`);
 }

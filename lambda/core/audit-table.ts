@@ -16,12 +16,3 @@ export const AUDIT_TABLE = {
 
 /** Default table name in local mode. */
 export const LOCAL_AUDIT_TABLE_NAME = 'custody-audit';
-
-/** Environment of the scheduled digest function: set by `lib/audit.ts`, read by `lambda/handlers/digester.ts`. */
-export const DIGESTER_ENV = {
-  table: 'CUSTODY_AUDIT_TABLE',
-  signingKeyId: 'CUSTODY_AUDIT_SIGNING_KEY_ID',
-  logGroup: 'CUSTODY_AUDIT_LOG_GROUP',
-  settleMs: 'CUSTODY_AUDIT_SETTLE_MS',
-  timeShards: 'CUSTODY_AUDIT_TIME_SHARDS',
-} as const;

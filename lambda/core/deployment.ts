@@ -6,13 +6,44 @@
  * and the partition, the only deploy-time values (two short variables, and AWS_REGION).
  */
 import { z } from 'zod';
-import type { Deployment } from '../broker/api.ts';
+import type { Profile } from './policy.ts';
+import { firstIssue } from './zod-issues.ts';
 
 /** The file's name in the broker's bundle. */
 export const DEPLOYMENT_FILE = 'deployment.json';
 
-/** Environment variables carrying the deploy-time values (`Aws.ACCOUNT_ID`, `Aws.PARTITION`). */
-export const DEPLOYMENT_ENV = { account: 'CUSTODY_ACCOUNT', partition: 'CUSTODY_PARTITION' } as const;
+/** variable -> secret id (a name in the file and locally, an ARN or a name on AWS). */
+const secretIds = z.record(z.string(), z.string().min(1)).default({});
+
+const ARN = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, 'must be an ARN');
+
+/**
+ * Where each profile was deployed: what the broker works with (the policy says what a profile may
+ * do; this says where its role and executor are). Resolved from the file on AWS, passed inline as
+ * `CUSTODY_DEPLOYMENT` by tests, derived from the policy in local mode.
+ */
+export const deploymentSchema = z.strictObject({
+  profiles: z.record(
+    z.string(),
+    z.strictObject({
+      /** The profile's execution role. */
+      roleArn: ARN,
+      /** The profile's executor function. */
+      executorArn: ARN,
+      secrets: secretIds,
+    }),
+  ),
+});
+
+export type Deployment = z.infer<typeof deploymentSchema>;
+
+/** One profile of the deployment: its role, its executor, and its secrets' ids. */
+export type DeploymentProfile = Deployment['profiles'][string];
+
+/** A profile's secrets as the deployment carries them: variable -> secret name. */
+export function secretIdsOf(profile: Pick<Profile, 'secrets'>): Record<string, string> {
+  return Object.fromEntries(profile.secrets.map((s) => [s.variable, s.secretName]));
+}
 
 export const deploymentFileSchema = z.strictObject({
   schemaVersion: z.literal(1),
@@ -20,10 +51,7 @@ export const deploymentFileSchema = z.strictObject({
   functionNamePrefix: z.string().min(1),
   /** Execution role name: `<roleNamePrefix><region>-<profile>`. */
   roleNamePrefix: z.string().min(1),
-  profiles: z.record(
-    z.string(),
-    z.strictObject({ secrets: z.record(z.string(), z.string().min(1)).default({}) }),
-  ),
+  profiles: z.record(z.string(), z.strictObject({ secrets: secretIds })),
 });
 
 export type DeploymentFile = z.infer<typeof deploymentFileSchema>;
@@ -59,8 +87,7 @@ export function parseDeploymentFile(text: string, where: string): DeploymentFile
   }
   const parsed = deploymentFileSchema.safeParse(document);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new Error(`${where}: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  throw new Error(`${where}: ${firstIssue(parsed.error, { root: '' })}`);
 }
 
 /** The ARNs of each profile's execution role and executor, where the stack was deployed. */

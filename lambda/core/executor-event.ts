@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { fileMapSchema, unsafeFileNameReason } from './file-map.ts';
 import { MAX_CODE_BYTES, MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT, MAX_TIMEOUT_MS } from './limits.ts';
 import { LANGUAGES, type SandboxRequest } from './types.ts';
+import { allIssues } from './zod-issues.ts';
 
 const fileName = z.string().superRefine((name, ctx) => {
   const reason = unsafeFileNameReason(name);
@@ -42,9 +43,6 @@ export type SandboxEventParse = { ok: true; request: SandboxRequest } | { ok: fa
 export function parseSandboxEvent(event: unknown): SandboxEventParse {
   const parsed = sandboxRequestSchema.safeParse(event);
   if (parsed.success) return { ok: true, request: parsed.data };
-  const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(event)';
-    return `${path}: ${issue.message}`;
-  });
+  const problems = allIssues(parsed.error, { root: '(event)' });
   return { ok: false, message: `invalid executor event: ${problems.join('; ')}` };
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PolicyFileError } from './errors.ts';
 import { LANGUAGES } from './types.ts';
+import { allIssues } from './zod-issues.ts';
 
 /** Where the CDK app, the broker bundle and the local mode look for the policy by default. */
 export const DEFAULT_POLICY_FILE = 'custody.policy.json';
@@ -186,21 +187,12 @@ export type Grant = Principal['grants'][number];
 export type ApprovedCode = Profile['approvedCode'];
 export type ProfileSecret = Profile['secrets'][number];
 
-/** Formats a zod issue path as `profiles.analytics.timeoutMs` / `principals[0].grants[1].profile`. */
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out === '' ? '(root)' : out;
-}
-
 /** Validates an already-parsed policy document. `source` names it in errors (a file path). */
 export function parsePolicy(document: unknown, source = 'policy'): Policy {
   const parsed = policySchema.safeParse(document);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`);
+  // Paths read `profiles.analytics.timeoutMs` / `principals[0].grants[1].profile`.
+  const lines = allIssues(parsed.error, { root: '(root)' }).map((line) => `  - ${line}`);
   throw new PolicyFileError(`Invalid policy file ${source}:\n${lines.join('\n')}`);
 }
 

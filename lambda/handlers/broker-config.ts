@@ -4,14 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
-import type { Deployment } from '../broker/api.ts';
 import {
-  DEPLOYMENT_ENV,
   DEPLOYMENT_FILE,
+  type Deployment,
+  deploymentSchema,
   parseDeploymentFile,
   resolveDeployment,
 } from '../core/deployment.ts';
+import { BROKER_ENV } from '../core/env-names.ts';
+import { firstIssue } from '../core/zod-issues.ts';
 
 export class BrokerConfigError extends Error {
   constructor(message: string) {
@@ -29,33 +30,17 @@ export interface BrokerConfig {
   readonly region: string;
 }
 
-const ARN = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, 'must be an ARN');
-
-export const deploymentSchema = z.strictObject({
-  profiles: z.record(
-    z.string(),
-    z.strictObject({
-      roleArn: ARN,
-      executorArn: ARN,
-      secrets: z.record(z.string(), z.string().min(1)).default({}),
-    }),
-  ),
-});
-
-/** Parses `CUSTODY_DEPLOYMENT`; the error names the bad path (`profiles.reports.roleArn`). */
+/** Parses `CUSTODY_DEPLOYMENT` (BROKER_ENV.deployment); the error names the bad path (`profiles.reports.roleArn`). */
 export function parseDeployment(text: string): Deployment {
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch {
-    throw new BrokerConfigError('CUSTODY_DEPLOYMENT is not valid JSON');
+    throw new BrokerConfigError(`${BROKER_ENV.deployment} is not valid JSON`);
   }
   const parsed = deploymentSchema.safeParse(document);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new BrokerConfigError(
-    `CUSTODY_DEPLOYMENT.${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
-  );
+  throw new BrokerConfigError(`${BROKER_ENV.deployment}.${firstIssue(parsed.error, { root: '' })}`);
 }
 
 /** Reads the configuration; throws BrokerConfigError listing every problem. */
@@ -69,8 +54,8 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
     }
     return value;
   };
-  const auditTable = required('CUSTODY_AUDIT_TABLE');
-  const auditLogGroup = required('CUSTODY_AUDIT_LOG_GROUP');
+  const auditTable = required(BROKER_ENV.auditTable);
+  const auditLogGroup = required(BROKER_ENV.auditLogGroup);
   const region = required('AWS_REGION');
   const root = env.LAMBDA_TASK_ROOT?.trim() || process.cwd();
   const inBundle = (file: string) => (isAbsolute(file) ? file : join(root, file));
@@ -78,19 +63,19 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
   try {
     // CUSTODY_DEPLOYMENT (the ARNs inline) for tests and hand-made setups; a deployed stack has
     // the file in the bundle (lambda/core/deployment.ts).
-    const inline = env.CUSTODY_DEPLOYMENT;
+    const inline = env[BROKER_ENV.deployment];
     if (inline !== undefined && inline.trim() !== '') {
       deployment = parseDeployment(inline);
     } else {
-      const account = required(DEPLOYMENT_ENV.account);
-      const partition = required(DEPLOYMENT_ENV.partition);
-      const path = inBundle(env.CUSTODY_DEPLOYMENT_FILE?.trim() || DEPLOYMENT_FILE);
+      const account = required(BROKER_ENV.account);
+      const partition = required(BROKER_ENV.partition);
+      const path = inBundle(env[BROKER_ENV.deploymentFile]?.trim() || DEPLOYMENT_FILE);
       let text: string;
       try {
         text = readFileSync(path, 'utf8');
       } catch (error) {
         throw new BrokerConfigError(
-          `the deployment file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) and CUSTODY_DEPLOYMENT is not set`,
+          `the deployment file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) and ${BROKER_ENV.deployment} is not set`,
         );
       }
       const file = parseDeploymentFile(text, path);
@@ -107,7 +92,7 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
     deployment,
     auditTable,
     auditLogGroup,
-    policyFile: inBundle(env.CUSTODY_POLICY_FILE?.trim() || 'policy.json'),
+    policyFile: inBundle(env[BROKER_ENV.policyFile]?.trim() || 'policy.json'),
     region,
   };
 }

@@ -39,7 +39,7 @@ import {
 } from '../audit/scheduled-reconcile.ts';
 import { type VerifyResult, verifyAudit } from '../audit/verify.ts';
 import type { AuditSigner } from '../core/audit-signer.ts';
-import { DIGESTER_ENV } from '../core/audit-table.ts';
+import { DIGESTER_ENV } from '../core/env-names.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE, Metric, type MetricName } from '../core/metrics.ts';
 import type { Clock } from '../core/ports.ts';
 

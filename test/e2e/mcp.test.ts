@@ -46,6 +46,29 @@ describe('custody mcp', () => {
     expect(execute?.inputSchema.required).toEqual(expect.arrayContaining(['profile', 'language', 'code']));
   });
 
+  it("describes each tool's answer with the API's own schema", async () => {
+    const client = await connect('agent');
+    const { tools } = await client.listTools();
+    const execute = tools.find((tool) => tool.name === 'execute_code');
+    const list = tools.find((tool) => tool.name === 'list_profiles');
+    expect(execute?.inputSchema.properties?.files).toMatchObject({ type: 'object', maxProperties: 64 });
+    expect(execute?.outputSchema?.required).toEqual(
+      expect.arrayContaining(['executionId', 'status', 'stdout', 'stderr', 'role']),
+    );
+    expect(list?.outputSchema?.required).toEqual(['profiles']);
+  });
+
+  it('passes an input file named __proto__ through as an ordinary file', async () => {
+    const client = await connect('agent');
+    // Built as JSON text: a `__proto__` key in an object literal would set the prototype instead.
+    const args = JSON.parse(
+      '{"profile":"sandbox","language":"javascript","code":"console.log(files.read(\'__proto__\'))","files":{"__proto__":"inherited? no"}}',
+    ) as Record<string, unknown>;
+    const result = await client.callTool({ name: 'execute_code', arguments: args });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(text(result)).toContain('stdout:\ninherited? no\n');
+  });
+
   it('runs code as the signed-in identity and returns output, status and the execution id', async () => {
     const client = await connect('agent');
     const result = await client.callTool({
@@ -64,6 +87,16 @@ describe('custody mcp', () => {
     const records = await t.server.auditStore.get(structured.executionId);
     expect(records[0]).toMatchObject({ request: { purpose: 'mcp e2e' }, caller: { principalId: 'agent' } });
     expect(structured.role.sessionName).toContain('agent');
+  });
+
+  it('refuses arguments the API would refuse as a tool error naming the field', async () => {
+    const client = await connect('agent');
+    const result = await client.callTool({
+      name: 'execute_code',
+      arguments: { profile: 'sandbox', language: 'python', code: 'print(1)', timeoutMs: 400_000 },
+    });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/Input validation error.*\n?.*timeoutMs/);
   });
 
   it("lists the caller's profiles", async () => {

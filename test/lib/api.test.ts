@@ -1,8 +1,12 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { executionRequestSchema as brokerRequestSchema } from '../../lambda/broker/request.ts';
+import {
+  executionRequestSchema as brokerRequestSchema,
+  MAX_FILES,
+  MAX_PURPOSE_CHARS,
+} from '../../lambda/core/api-schema.ts';
 import { LANGUAGES } from '../../lambda/core/types.ts';
-import { apiResourcePolicy, STAGE_NAME } from '../../lib/api.ts';
+import { apiResourcePolicy, STAGE_NAME, toModelSchema } from '../../lib/api.ts';
 import {
   brokerFunction,
   examplePolicy,
@@ -107,6 +111,72 @@ describe('CustodyApi', () => {
     expect(post.Properties.RequestModels).toEqual({ 'application/json': { Ref: modelId } });
     const validator = s.json.Resources[referencedId(post.Properties.RequestValidatorId)];
     expect(validator?.Properties).toMatchObject({ ValidateRequestBody: true });
+  });
+
+  it("projects the broker's request schema as JSON Schema draft 4, in the keywords a model takes", () => {
+    const [, model] = onlyResource(s.json, 'AWS::ApiGateway::Model');
+    const schema = model.Properties.Schema as Record<string, unknown> & {
+      properties: Record<string, Record<string, unknown>>;
+    };
+    expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
+    expect(schema.properties.files).toMatchObject({
+      type: 'object',
+      maxProperties: MAX_FILES,
+      additionalProperties: { type: 'string' },
+    });
+    expect(schema.properties.purpose).toMatchObject({ type: 'string', maxLength: MAX_PURPOSE_CHARS });
+    expect(schema.properties.timeoutMs).toMatchObject({ minimum: 100, maximum: 300_000 });
+    expect(schema.properties.profile).toMatchObject({ minLength: 1, maxLength: 64 });
+    const keywords = new Set<string>();
+    const walk = (node: Record<string, unknown>) => {
+      for (const [key, value] of Object.entries(node)) {
+        keywords.add(key);
+        if (key === 'properties') {
+          for (const child of Object.values(value as Record<string, Record<string, unknown>>)) walk(child);
+        } else if (key === 'additionalProperties' && typeof value === 'object') {
+          walk(value as Record<string, unknown>);
+        }
+      }
+    };
+    walk(schema);
+    const draft4 = [
+      '$schema',
+      'title',
+      'description',
+      'type',
+      'properties',
+      'required',
+      'additionalProperties',
+      'minLength',
+      'maxLength',
+      'enum',
+      'maxProperties',
+      'minimum',
+      'maximum',
+    ];
+    expect([...keywords].filter((k) => !draft4.includes(k))).toEqual([]);
+  });
+
+  it('leaves out of a model the keywords API Gateway does not take, not the properties named like them', () => {
+    const model = toModelSchema({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      $defs: { x: { type: 'string' } },
+      id: 'request',
+      type: 'object',
+      required: ['const'],
+      properties: {
+        const: { type: 'string', const: 'a', examples: ['a'], enum: ['a'] },
+        id: { type: 'array', items: { type: 'integer', exclusiveMinimum: true, minimum: 0 } },
+      },
+    });
+    expect(model).toEqual({
+      type: 'object',
+      required: ['const'],
+      properties: {
+        const: { type: 'string', enum: ['a'] },
+        id: { type: 'array', items: { type: 'integer', exclusiveMinimum: true, minimum: 0 } },
+      },
+    });
   });
 
   it('gives every method a request validator', () => {

@@ -1,10 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEPLOYMENT_ENV,
-  DEPLOYMENT_FILE,
-  parseDeploymentFile,
-  resolveDeployment,
-} from '../../lambda/core/deployment.ts';
+import { DEPLOYMENT_FILE, parseDeploymentFile, resolveDeployment } from '../../lambda/core/deployment.ts';
+import { BROKER_ENV } from '../../lambda/core/env-names.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../../lambda/core/metrics.ts';
 import { brokerTimeout } from '../../lib/broker.ts';
 import { executorTimeout } from '../../lib/executors.ts';
@@ -72,8 +68,8 @@ describe('CustodyBroker', () => {
     const env = (broker.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env.CUSTODY_DEPLOYMENT).toBeUndefined();
     expect(env).toMatchObject({
-      [DEPLOYMENT_ENV.account]: { Ref: 'AWS::AccountId' },
-      [DEPLOYMENT_ENV.partition]: { Ref: 'AWS::Partition' },
+      [BROKER_ENV.account]: { Ref: 'AWS::AccountId' },
+      [BROKER_ENV.partition]: { Ref: 'AWS::Partition' },
     });
     const file = s.stack.custody.brokerDeployment;
     expect(Object.keys(file.profiles).sort()).toEqual(Object.keys(policy.profiles).sort());

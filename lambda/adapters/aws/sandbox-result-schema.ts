@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { fileMapSchema } from '../../core/file-map.ts';
 import type { SandboxResult } from '../../core/types.ts';
+import { firstIssue } from '../../core/zod-issues.ts';
 
 const userCodeError = z.object({ name: z.string(), message: z.string(), traceback: z.string() });
 
@@ -36,7 +37,5 @@ export type ParsedSandboxResult =
 export function parseSandboxResult(document: unknown): ParsedSandboxResult {
   const parsed = sandboxResultSchema.safeParse(document);
   if (parsed.success) return { ok: true, result: parsed.data as SandboxResult };
-  const issue = parsed.error.issues[0];
-  const where = issue?.path.map(String).join('.') || '(root)';
-  return { ok: false, problem: `${where}: ${issue?.message ?? 'invalid'}` };
+  return { ok: false, problem: firstIssue(parsed.error, { root: '(root)' }) };
 }

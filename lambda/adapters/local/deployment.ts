@@ -1,23 +1,15 @@
 /**
  * What `cdk deploy` would have created, named for local mode: one execution role and one
  * executor per profile, and the secret ids each profile reads. The broker receives the same shape
- * on AWS (from the stack's environment); locally it is derived from the policy file.
+ * on AWS (`Deployment`, lambda/core/deployment.ts); locally it is derived from the policy file.
  */
+import { type Deployment, secretIdsOf } from '../../core/deployment.ts';
 import { allowedAccounts, type Policy } from '../../core/policy.ts';
 
-export interface LocalDeploymentProfile {
-  /** The profile's execution role (the role the broker assumes for each execution). */
-  readonly roleArn: string;
-  /** The profile's executor (in-process locally; named as the Lambda function would be). */
-  readonly executorArn: string;
-  /** Variable -> secret id (the secret's name locally). */
-  readonly secrets: Readonly<Record<string, string>>;
-}
-
-export interface LocalDeployment {
+/** The broker's deployment (executorArn named as the Lambda function would be; secret ids are names), and where. */
+export interface LocalDeployment extends Deployment {
   readonly accountId: string;
   readonly region: string;
-  readonly profiles: Readonly<Record<string, LocalDeploymentProfile>>;
 }
 
 /** The account local resources live in: the policy's first allowed account (its principals' account). */
@@ -27,12 +19,12 @@ export function localAccountId(policy: Policy): string {
 
 export function localDeployment(policy: Policy, region: string): LocalDeployment {
   const accountId = localAccountId(policy);
-  const profiles: Record<string, LocalDeploymentProfile> = {};
+  const profiles: Deployment['profiles'] = {};
   for (const [name, profile] of Object.entries(policy.profiles)) {
     profiles[name] = {
       roleArn: `arn:aws:iam::${accountId}:role/custody-exec-${name}`,
       executorArn: `arn:aws:lambda:${region}:${accountId}:function:custody-executor-${name}`,
-      secrets: Object.fromEntries(profile.secrets.map((s) => [s.variable, s.secretName])),
+      secrets: secretIdsOf(profile),
     };
   }
   return { accountId, region, profiles };

@@ -3,6 +3,8 @@
  * (`decision.ts`), then whether the profile is revoked (so a caller without a grant learns nothing
  * of it), then whether the stack deployed the profile whole.
  */
+
+import type { DeploymentProfile } from '../../core/deployment.ts';
 import {
   CustodyError,
   DeniedError,
@@ -13,7 +15,7 @@ import {
 import { Metric } from '../../core/metrics.ts';
 import type { Principal } from '../../core/policy.ts';
 import type { ExecutionContext, SecretRef } from '../../core/ports.ts';
-import type { BrokerContext, DeploymentProfile } from '../context.ts';
+import type { BrokerContext } from '../context.ts';
 import { type Decision, decide } from '../decision.ts';
 import { revokedError, suspendedError } from '../refusal.ts';
 import type { ExecutionRequest } from '../request.ts';

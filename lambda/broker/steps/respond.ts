@@ -1,25 +1,8 @@
 /** Step 10, respond: the body of a 200 from POST /v1/executions, from the sealed output only. */
+import type { ExecutionResponse } from '../../core/api-schema.ts';
 import type { AssumedSession } from '../../core/ports.ts';
 import type { SandboxResult } from '../../core/types.ts';
 import type { Sealed } from '../seal.ts';
-
-/** The body of a 200 from POST /v1/executions. */
-export interface ExecutionResponse {
-  executionId: string;
-  status: SandboxResult['status'];
-  stdout: string;
-  stderr: string;
-  result?: string;
-  error?: { name: string; message: string; traceback: string };
-  files?: Record<string, string>;
-  truncated: boolean;
-  /** How long the user's code ran in the sandbox. */
-  durationMs: number;
-  codeSha256: string;
-  outputSha256: string;
-  role: { arn: string; sessionName: string };
-  auditPending?: true;
-}
 
 export function respond(run: {
   readonly executionId: string;

@@ -1,0 +1,130 @@
+/**
+ * The HTTP API's bodies, stated once: the execution request the broker validates, the answers it
+ * gives (an execution, the profiles, an error). Everything else is a projection of these schemas:
+ * API Gateway's request model (`lib/api.ts`, through `z.toJSONSchema`), the MCP tools' input and
+ * output schemas (`client/mcp/server.ts`) and the SDK's types (`client/index.ts`).
+ */
+import { z } from 'zod';
+import { type FileMap, fileMapSchema } from './file-map.ts';
+import { LANGUAGES, SANDBOX_STATUSES } from './types.ts';
+
+/** Largest body the broker parses at all; the executor payload limit (6 MB) is checked later. */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+export const MAX_FILES = 64;
+export const MAX_PURPOSE_CHARS = 4096;
+
+/** A relative path of safe segments: no `..`, no leading `/`, no backslashes. */
+const FILE_NAME = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
+
+/**
+ * Input files, parsed into a prototype-free map (`fileMapSchema`). Typed as what a caller sends
+ * (the parser itself takes anything and names what is wrong), and described to JSON Schema by
+ * hand: zod cannot see through the parse.
+ */
+const inputFilesSchema = (
+  fileMapSchema(
+    z.string().max(255).regex(FILE_NAME, 'must be a relative path of [A-Za-z0-9._-] segments without ..'),
+  ) as unknown as z.ZodType<FileMap, Readonly<Record<string, string>>>
+)
+  .refine((files) => Object.keys(files).length <= MAX_FILES, `at most ${MAX_FILES} files`)
+  .meta({ type: 'object', maxProperties: MAX_FILES, additionalProperties: { type: 'string' } });
+
+/**
+ * The body of `POST /v1/executions`. Unknown fields are refused, not ignored. Limits that depend
+ * on the profile (code size, timeout, language) are checked by the decision.
+ */
+export const executionRequestSchema = z.strictObject({
+  profile: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(64)
+    .describe('Execution profile name (see list_profiles)'),
+  language: z.enum(LANGUAGES).describe('Language of the code'),
+  code: z.string().min(1, 'must not be empty').describe('The program to run'),
+  files: inputFilesSchema
+    .optional()
+    .describe('Input files: relative name -> UTF-8 content, read-only to the code'),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(300_000)
+    .optional()
+    .describe("Deadline in milliseconds (at most the profile's)"),
+  purpose: z
+    .string()
+    .max(MAX_PURPOSE_CHARS)
+    .optional()
+    .describe('The task or prompt that produced this code (kept in the audit record)'),
+});
+
+/** A request as the broker has parsed it. */
+export type ExecutionRequest = z.output<typeof executionRequestSchema>;
+/** A request as a caller writes it (the SDK's `execute` input). */
+export type ExecutionRequestInput = z.input<typeof executionRequestSchema>;
+
+/** An exception the user's code raised: data, not a failure of custody. */
+const userCodeErrorSchema = z.object({ name: z.string(), message: z.string(), traceback: z.string() });
+
+/**
+ * The body of a 200 from `POST /v1/executions`. Answers are described, not parsed into maps, so
+ * `files` may be a plain record here (nothing builds an object from it).
+ */
+export const executionResponseSchema = z.object({
+  executionId: z.string().describe('The key of the audit record of this execution'),
+  status: z.enum(SANDBOX_STATUSES),
+  stdout: z.string(),
+  stderr: z.string(),
+  result: z.string().optional().describe('The value of the last expression, if the code ended with one'),
+  error: userCodeErrorSchema.optional(),
+  files: z.record(z.string(), z.string()).optional().describe('Files the code wrote: name -> UTF-8 content'),
+  truncated: z.boolean(),
+  durationMs: z.number().describe('How long the code ran in the sandbox'),
+  codeSha256: z.string(),
+  outputSha256: z.string(),
+  role: z
+    .object({ arn: z.string(), sessionName: z.string() })
+    .describe('The role session the code ran under'),
+  auditPending: z.literal(true).optional().describe('The audit record is still being written'),
+});
+
+export type ExecutionResponse = z.infer<typeof executionResponseSchema>;
+
+/** One entry of `GET /v1/profiles`: a profile the caller may use now. */
+const profileSummarySchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  languages: z.array(z.enum(LANGUAGES)),
+  limits: z.object({
+    timeoutMs: z.number(),
+    memoryMiB: z.number(),
+    maxCodeBytes: z.number(),
+    maxOutputBytes: z.number(),
+  }),
+  /** Names (never values) of the variables the profile injects. */
+  secretVariables: z.array(z.string()),
+  approvedCode: z.string().optional(),
+  auditCode: z.string().optional(),
+});
+
+export type ProfileSummary = z.infer<typeof profileSummarySchema>;
+
+/** The body of a 200 from `GET /v1/profiles`. */
+export const profilesResponseSchema = z.object({ profiles: z.array(profileSummarySchema) });
+
+export type ProfilesResponse = z.infer<typeof profilesResponseSchema>;
+
+/** The body of every refusal and failure the broker answers (4xx, 5xx). */
+export const errorBodySchema = z.object({
+  error: z.object({
+    /** The reason code (`NO_GRANT`, `INVALID_REQUEST`, ...). */
+    code: z.string(),
+    message: z.string(),
+    /** The execution the refusal was recorded under, if one was. */
+    executionId: z.string().optional(),
+    /** The refusal's record is still being written. */
+    auditPending: z.literal(true).optional(),
+  }),
+});
+
+export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -1,0 +1,28 @@
+/**
+ * The names of the environment variables lib/ sets on the functions it deploys and the handlers
+ * read at cold start: one place, so the two sides cannot drift apart.
+ */
+
+/** The broker Lambda: set by `lib/broker.ts`, read by `lambda/handlers/broker-config.ts`. */
+export const BROKER_ENV = {
+  auditTable: 'CUSTODY_AUDIT_TABLE',
+  auditLogGroup: 'CUSTODY_AUDIT_LOG_GROUP',
+  /** The policy file in the bundle. @default policy.json */
+  policyFile: 'CUSTODY_POLICY_FILE',
+  /** The deploy-time values the deployment file's ARNs are completed with (`Aws.ACCOUNT_ID`, `Aws.PARTITION`). */
+  account: 'CUSTODY_ACCOUNT',
+  partition: 'CUSTODY_PARTITION',
+  /** The deployment file in the bundle. @default deployment.json */
+  deploymentFile: 'CUSTODY_DEPLOYMENT_FILE',
+  /** The resolved deployment inline, as JSON (tests and hand-made setups; wins over the file). */
+  deployment: 'CUSTODY_DEPLOYMENT',
+} as const;
+
+/** The scheduled digest function: set by `lib/audit.ts`, read by `lambda/handlers/digester.ts`. */
+export const DIGESTER_ENV = {
+  table: 'CUSTODY_AUDIT_TABLE',
+  signingKeyId: 'CUSTODY_AUDIT_SIGNING_KEY_ID',
+  logGroup: 'CUSTODY_AUDIT_LOG_GROUP',
+  settleMs: 'CUSTODY_AUDIT_SETTLE_MS',
+  timeShards: 'CUSTODY_AUDIT_TIME_SHARDS',
+} as const;
