@@ -12,6 +12,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordKey } from '../../lambda/adapters/aws/audit-item.ts';
 import {
   CloudWatchAuditLog,
   RECORD_LINE_FILTER_PATTERN,
@@ -19,7 +20,6 @@ import {
 import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
-import { recordKey } from '../../lambda/audit/item.ts';
 import { formatReconcileReport, reconcileAuditLog } from '../../lambda/audit/reconcile.ts';
 import { verifyAudit } from '../../lambda/audit/verify.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { digestKey, type Item, recordKey, recordToItem } from '../../lambda/adapters/aws/audit-item.ts';
 import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
 import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
@@ -14,7 +15,7 @@ import {
   type DigestOptions,
   scheduleDigests,
 } from '../../lambda/audit/digest.ts';
-import { digestKey, type Item, recordKey, recordToItem, type SignedDigest } from '../../lambda/audit/item.ts';
+import type { SignedDigest } from '../../lambda/audit/item.ts';
 import {
   formatVerifyReport,
   type VerifyOptions,

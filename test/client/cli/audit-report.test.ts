@@ -15,11 +15,11 @@ import {
   renderAuditReportHtml,
 } from '../../../client/cli/audit-report.ts';
 import { EXIT } from '../../../client/cli/main.ts';
+import { recordKey } from '../../../lambda/adapters/aws/audit-item.ts';
 import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
 import { digestUntilCurrent } from '../../../lambda/audit/digest.ts';
-import { recordKey } from '../../../lambda/audit/item.ts';
 import type { IncompleteExecution, VerifyResult } from '../../../lambda/audit/verify.ts';
 import type { AuditRecord } from '../../../lambda/core/audit-record.ts';
 import { revocationRecord } from '../../../lambda/core/revocation-record.ts';
