@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type CloudWatchLogsClient,
   CreateLogStreamCommand,
-  FilterLogEventsCommand,
+  type FilteredLogEvent,
   type FilterLogEventsCommandOutput,
   PutLogEventsCommand,
   type PutLogEventsCommandOutput,
@@ -76,35 +76,16 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
    */
   async readDigestAnchors(): Promise<DigestAnchor[]> {
     const anchors: DigestAnchor[] = [];
-    let nextToken: string | undefined;
-    do {
-      let out: FilterLogEventsCommandOutput;
+    for await (const event of this.filter(DIGEST_LINE_FILTER_PATTERN, 'digest lines')) {
       try {
-        out = await this.client.send(
-          new FilterLogEventsCommand({
-            logGroupName: this.logGroupName,
-            filterPattern: DIGEST_LINE_FILTER_PATTERN,
-            ...(nextToken === undefined ? {} : { nextToken }),
-          }),
-        );
+        anchors.push(...parseDigestAnchors([event.message ?? '']));
       } catch (error) {
+        const at = event.timestamp === undefined ? '' : ` at ${new Date(event.timestamp).toISOString()}`;
         throw new AuditReadError(
-          `could not read the digest lines of log group ${this.logGroupName}: ${describeError(error)}`,
-          { cause: error },
+          `log group ${this.logGroupName}, stream ${event.logStreamName ?? '?'}${at}: ${(error as Error).message.replace(/^audit log line \d+: /, '')}`,
         );
       }
-      for (const event of out.events ?? []) {
-        try {
-          anchors.push(...parseDigestAnchors([event.message ?? '']));
-        } catch (error) {
-          const at = event.timestamp === undefined ? '' : ` at ${new Date(event.timestamp).toISOString()}`;
-          throw new AuditReadError(
-            `log group ${this.logGroupName}, stream ${event.logStreamName ?? '?'}${at}: ${(error as Error).message.replace(/^audit log line \d+: /, '')}`,
-          );
-        }
-      }
-      nextToken = out.nextToken;
-    } while (nextToken !== undefined);
+    }
     return anchors;
   }
 
@@ -113,12 +94,19 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
    * reconciliation (`reconcile.ts`). Events arrive in time order per page.
    */
   async *readRecordLines(options: { readonly since?: Date } = {}): AsyncGenerator<string> {
+    for await (const event of this.filter(RECORD_LINE_FILTER_PATTERN, 'record lines', options.since)) {
+      if (event.message !== undefined) yield event.message;
+    }
+  }
+
+  /** The group's events matching `filterPattern` (every page, SDK paginator); `what` names them in errors. */
+  private async *filter(filterPattern: string, what: string, since?: Date): AsyncGenerator<FilteredLogEvent> {
     const pages = paginateFilterLogEvents(
       { client: this.client },
       {
         logGroupName: this.logGroupName,
-        filterPattern: RECORD_LINE_FILTER_PATTERN,
-        ...(options.since === undefined ? {} : { startTime: options.since.getTime() }),
+        filterPattern,
+        ...(since === undefined ? {} : { startTime: since.getTime() }),
       },
     );
     const iterator = pages[Symbol.asyncIterator]();
@@ -128,12 +116,12 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
         page = await iterator.next();
       } catch (error) {
         throw new AuditReadError(
-          `could not read the record lines of log group ${this.logGroupName}: ${describeError(error)}`,
+          `could not read the ${what} of log group ${this.logGroupName}: ${describeError(error)}`,
           { cause: error },
         );
       }
       if (page.done === true) return;
-      for (const event of page.value.events ?? []) if (event.message !== undefined) yield event.message;
+      yield* page.value.events ?? [];
     }
   }
 
