@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditTable } from '../../../lambda/adapters/aws/audit-table.ts';
 import {
@@ -148,5 +150,38 @@ describe('digest lease', () => {
       }),
     );
     expect(item.Item?.owner?.S).toBe(next?.owner);
+  });
+});
+
+describe('digest lease on the DynamoDB API', () => {
+  it('takes and gives back the lease with the attribute values it always wrote', async () => {
+    const client = new DynamoDBClient({ region: 'eu-west-1' });
+    const dynamo = mockClient(client);
+    dynamo.on(PutItemCommand).resolves({});
+    const clock = new ManualClock(T0);
+    const lease = await acquireDigestLease({ client, tableName: 'audit', clock: clock.now, leaseMs: 1000 });
+    clock.advance(10);
+    if (lease === undefined) throw new Error('lease not taken');
+    await lease.release();
+
+    expect(dynamo).toReceiveNthCommandWith(PutItemCommand, 1, {
+      TableName: 'audit',
+      Item: {
+        pk: { S: 'digest-lease' },
+        sk: { S: 'lease' },
+        owner: { S: lease.owner },
+        expiresAtMs: { N: String(T0.getTime() + 1000) },
+      },
+      ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAtMs <= :now',
+      ExpressionAttributeNames: { '#pk': 'pk', '#expiresAtMs': 'expiresAtMs' },
+      ExpressionAttributeValues: { ':now': { N: String(T0.getTime()) } },
+    });
+    expect(dynamo).toReceiveNthCommandWith(PutItemCommand, 2, {
+      Item: expect.objectContaining({ expiresAtMs: { N: String(T0.getTime() + 10) } }),
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': { S: lease.owner } },
+    });
+    dynamo.restore();
   });
 });
