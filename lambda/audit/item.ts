@@ -132,7 +132,7 @@ export type ReadRecordResult = { ok: true; stored: StoredRecord } | { ok: false;
 
 /**
  * Reads a record item back. Checks only that it parses as a record (integrity — hashes, index
- * attributes, digests — is `verify.ts`'s job).
+ * attributes, digests — is `verify-chain.ts`'s job).
  */
 export function readRecordItem(item: AuditItem): ReadRecordResult {
   const recordJson = str(item, 'record');

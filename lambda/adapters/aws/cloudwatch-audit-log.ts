@@ -70,7 +70,7 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
   }
 
   /**
-   * The digests this log group anchors, for `verifyAudit({ anchors })`: every digest line of every
+   * The digests this log group anchors, for `verifyChain({ anchors })`: every digest line of every
    * stream (FilterLogEvents, all pages). A digest line whose hash disagrees with its body is
    * refused (AuditReadError naming its stream and time): the anchor itself was altered.
    */

@@ -3,7 +3,7 @@
  *
  * Every event is its own item, written once with a condition so it is never overwritten: there is
  * no shared item (no counter, no chain head) on the write path, so executions never queue behind
- * each other. Integrity comes from the periodic signed digest (`digest.ts`), not from the write.
+ * each other. Integrity comes from the periodic signed digest (`lambda/audit/create-digest.ts`), not from the write.
  */
 import {
   DescribeTableCommand,
@@ -70,7 +70,7 @@ export interface ListRecentOptions {
    * What remains may reach back at most `LIST_RECENT_MAX_LOOKBACK_DAYS`: beyond that (a table
    * older than that, or one restored from a backup, whose creation time says nothing about its
    * records) listRecent throws a RangeError naming the limit rather than query for minutes or
-   * silently list less. Older records: `get` (by execution), `listByCaller`, or `verifyAudit`.
+   * silently list less. Older records: `get` (by execution), `listByCaller`, or `verifyChain`.
    */
   readonly since?: Date;
 }

@@ -5,6 +5,7 @@ import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/clie
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { digestKey, type Item, recordKey, recordToItem } from '../../lambda/adapters/aws/audit-item.ts';
 import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
+import { DynamoDbAuditChain } from '../../lambda/adapters/aws/dynamodb-audit-chain.ts';
 import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
@@ -14,14 +15,10 @@ import {
   createDigest,
   type DigestOptions,
   scheduleDigests,
-} from '../../lambda/audit/digest.ts';
+} from '../../lambda/audit/create-digest.ts';
 import type { SignedDigest } from '../../lambda/audit/item.ts';
-import {
-  formatVerifyReport,
-  type VerifyOptions,
-  type VerifyResult,
-  verifyAudit,
-} from '../../lambda/audit/verify.ts';
+import { type VerifyOptions, type VerifyResult, verifyChain } from '../../lambda/audit/verify-chain.ts';
+import { formatVerifyReport } from '../../lambda/audit/verify-report.ts';
 import type { AuditEvent, AuditRecord } from '../../lambda/core/audit-record.ts';
 import { canonicalJson, sha256Hex } from '../../lambda/core/canonical-json.ts';
 import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
@@ -84,8 +81,7 @@ class Trail {
 
   get digestOptions(): DigestOptions {
     return {
-      client: db.client,
-      tableName: this.tableName,
+      table: new DynamoDbAuditChain({ client: db.client, tableName: this.tableName }),
       signer: this.signer,
       log: this.log,
       clock: this.clock.now,
@@ -112,9 +108,8 @@ class Trail {
   }
 
   verify(extra: Partial<VerifyOptions> = {}): Promise<VerifyResult> {
-    return verifyAudit({
-      client: db.client,
-      tableName: this.tableName,
+    return verifyChain({
+      table: new DynamoDbAuditChain({ client: db.client, tableName: this.tableName }),
       publicKey: this.signer.publicKeyPem(),
       clock: this.clock.now,
       ...extra,
@@ -152,7 +147,7 @@ function problemOf(result: VerifyResult) {
   return result.problem;
 }
 
-describe('verifyAudit on an untouched trail', () => {
+describe('verifyChain on an untouched trail', () => {
   it('reports it intact: every record checked, the undigested ones counted as not yet covered', async () => {
     const trail = await Trail.build();
     const result = await trail.verify();
@@ -216,7 +211,7 @@ describe('verifyAudit on an untouched trail', () => {
   });
 });
 
-describe('verifyAudit names the first bad record', () => {
+describe('verifyChain names the first bad record', () => {
   let trail: Trail;
   beforeEach(async () => {
     trail = await Trail.build();
@@ -437,7 +432,7 @@ describe('verifyAudit names the first bad record', () => {
   });
 });
 
-describe('verifyAudit over recent digests only', () => {
+describe('verifyChain over recent digests only', () => {
   it('reports an intact tail intact', async () => {
     const trail = await Trail.build();
     expect(await trail.verify({ recentDigests: 2 })).toMatchObject({
@@ -526,7 +521,7 @@ describe('scheduleDigests', () => {
   });
 });
 
-describe('verifyAudit on an incomplete trail', () => {
+describe('verifyChain on an incomplete trail', () => {
   it('lists a started execution with no outcome once its deadline has passed, in the full and the recent check', async () => {
     const trail = await Trail.build();
     const started = await trail.write('exec-7', 'started'); // no timeoutMs: the broker's 15 minutes
