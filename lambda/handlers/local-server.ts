@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { relative, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createAuditTable } from '../adapters/aws/audit-table.ts';
 import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import { DynamoDbRevocationStore } from '../adapters/aws/dynamodb-revocation-store.ts';
@@ -27,6 +27,7 @@ import { FileAuditLog } from '../adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../adapters/local/file-audit-signer.ts';
 import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from '../adapters/local/home.ts';
 import { type LocalIdentity, loadOrCreateIdentities } from '../adapters/local/identities.ts';
+import { localDynamoDbClient } from '../adapters/local/local-dynamodb-client.ts';
 import { QuickJsWorker } from '../adapters/local/quickjs-worker.ts';
 import { ensureSecretsFile, LocalSecretsPort } from '../adapters/local/secrets.ts';
 import { type SigV4ErrorCode, verifySigV4 } from '../adapters/local/sigv4.ts';
@@ -227,11 +228,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       dynamodbEndpoint = `http://127.0.0.1:${dbPort}`;
       dynamo = embeddedDynamoDbClient(db, dynamodbEndpoint, region);
     } else {
-      dynamo = new DynamoDBClient({
-        endpoint: dynamodbEndpoint,
-        region,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      });
+      dynamo = localDynamoDbClient({ endpoint: dynamodbEndpoint, region });
     }
     cleanups.push(() => dynamo.destroy());
     const auditTableName = LOCAL_AUDIT_TABLE_NAME;

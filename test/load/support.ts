@@ -7,10 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type SignedClient, type SigningKey, signedClient } from '../../bench/lib/signed-client.ts';
 import { DynamoDbAuditChain } from '../../lambda/adapters/aws/dynamodb-audit-chain.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
+import { localDynamoDbClient } from '../../lambda/adapters/local/local-dynamodb-client.ts';
 import { digestUntilCurrent } from '../../lambda/audit/digest.ts';
 import { isRecordItem, readRecordItem } from '../../lambda/audit/item.ts';
 import { type VerifyResult, verifyAudit } from '../../lambda/audit/verify.ts';
@@ -68,11 +69,7 @@ export async function startLoadServer(
       home,
     });
     const running = server;
-    const db = new DynamoDBClient({
-      endpoint: running.info.dynamodbEndpoint,
-      region: running.region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const db = localDynamoDbClient({ endpoint: running.info.dynamodbEndpoint, region: running.region });
     dynamo = db;
     const tableName = running.info.auditTableName;
     return {
