@@ -1,10 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { digestKey, type Item, recordKey, recordToItem } from '../../lambda/adapters/aws/audit-item.ts';
-import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
 import { DynamoDbAuditChain } from '../../lambda/adapters/aws/dynamodb-audit-chain.ts';
 import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
@@ -21,24 +17,13 @@ import { type VerifyOptions, type VerifyResult, verifyChain } from '../../lambda
 import { formatVerifyReport } from '../../lambda/audit/verify-report.ts';
 import type { AuditEvent, AuditRecord } from '../../lambda/core/audit-record.ts';
 import { canonicalJson, sha256Hex } from '../../lambda/core/canonical-json.ts';
-import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
+import { useAuditTables } from '../support/audit-tables.ts';
 import { auditRecord, ManualClock } from './records.ts';
 
 const T0 = new Date('2026-03-10T10:00:00.000Z');
 const MINUTE = 60_000;
 
-let db: RunningDynalite;
-let tableCount = 0;
-let logDir: string;
-
-beforeAll(async () => {
-  db = await startDynalite({ createTable: false });
-  logDir = await mkdtemp(join(tmpdir(), 'custody-audit-'));
-});
-afterAll(async () => {
-  await db.stop();
-  await rm(logDir, { recursive: true, force: true });
-});
+const tables = useAuditTables('audit');
 
 /**
  * A trail of three digests (each over a 5-minute period) plus two records not yet digested:
@@ -56,13 +41,12 @@ class Trail {
   readonly store: DynamoDbAuditStore;
 
   constructor(readonly tableName: string) {
-    this.store = new DynamoDbAuditStore({ client: db.client, tableName, clock: this.clock.now });
-    this.log = new FileAuditLog(join(logDir, `${tableName}.log`));
+    this.store = new DynamoDbAuditStore({ client: tables.db.client, tableName, clock: this.clock.now });
+    this.log = new FileAuditLog(tables.logFile(tableName));
   }
 
   static async build(): Promise<Trail> {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
+    const trail = new Trail(await tables.newTable());
     await trail.write('exec-1', 'started');
     await trail.write('exec-1', 'completed');
     await trail.write('exec-2', 'denied');
@@ -81,7 +65,7 @@ class Trail {
 
   get digestOptions(): DigestOptions {
     return {
-      table: new DynamoDbAuditChain({ client: db.client, tableName: this.tableName }),
+      table: new DynamoDbAuditChain({ client: tables.db.client, tableName: this.tableName }),
       signer: this.signer,
       log: this.log,
       clock: this.clock.now,
@@ -109,7 +93,7 @@ class Trail {
 
   verify(extra: Partial<VerifyOptions> = {}): Promise<VerifyResult> {
     return verifyChain({
-      table: new DynamoDbAuditChain({ client: db.client, tableName: this.tableName }),
+      table: new DynamoDbAuditChain({ client: tables.db.client, tableName: this.tableName }),
       publicKey: this.signer.publicKeyPem(),
       clock: this.clock.now,
       ...extra,
@@ -117,17 +101,17 @@ class Trail {
   }
 
   async item(key: Item): Promise<Item> {
-    const out = await db.client.send(new GetItemCommand({ TableName: this.tableName, Key: key }));
+    const out = await tables.db.client.send(new GetItemCommand({ TableName: this.tableName, Key: key }));
     if (out.Item === undefined) throw new Error('no such item');
     return out.Item;
   }
 
   async putRaw(item: Item): Promise<void> {
-    await db.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
+    await tables.db.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
   }
 
   async deleteRaw(key: Item): Promise<void> {
-    await db.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key }));
+    await tables.db.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key }));
   }
 
   /** Rewrites a stored record as someone with table write access would: content, hash and indexes consistent. */
@@ -173,8 +157,7 @@ describe('verifyChain on an untouched trail', () => {
   });
 
   it('does not cover a record written within the settle delay before the digest', async () => {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
+    const trail = new Trail(await tables.newTable());
     await trail.write('exec-early', 'denied');
     trail.clock.advance(5 * MINUTE);
     await trail.write('exec-late', 'denied'); // stamped 20 s ago: inside the 60 s settle delay
@@ -186,8 +169,7 @@ describe('verifyChain on an untouched trail', () => {
   });
 
   it('lets only one of two simultaneous digesters write a sequence', async () => {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
+    const trail = new Trail(await tables.newTable());
     await trail.write('exec-race', 'denied');
     trail.clock.advance(5 * MINUTE);
     const results = await Promise.all([createDigest(trail.digestOptions), createDigest(trail.digestOptions)]);
@@ -483,8 +465,7 @@ describe('createDigest', () => {
   });
 
   it('splits a long record list into parts and still verifies', async () => {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
+    const trail = new Trail(await tables.newTable());
     for (let i = 0; i < 12; i++) await trail.write(`exec-many-${i}`, 'denied');
     trail.clock.advance(5 * MINUTE);
     const result = await createDigest({ ...trail.digestOptions, maxPartBytes: 600 });
@@ -497,8 +478,7 @@ describe('createDigest', () => {
 
 describe('scheduleDigests', () => {
   it('digests on demand until caught up, one run at a time', async () => {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
+    const trail = new Trail(await tables.newTable());
     await trail.write('exec-s1', 'denied');
     trail.clock.advance(3 * 3_600_000); // three hours behind: several capped periods
     await trail.write('exec-s2', 'denied');
