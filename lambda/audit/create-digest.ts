@@ -189,7 +189,7 @@ export function scheduleDigests(
 }
 
 /** The newest digest in the table, if any; AuditChainError if it does not parse. */
-export async function latestDigest(table: AuditChainStore): Promise<SignedDigest | undefined> {
+async function latestDigest(table: AuditChainStore): Promise<SignedDigest | undefined> {
   const item = (await table.latestDigests(1))[0];
   if (item === undefined) return undefined;
   const read = readDigestItem(item);

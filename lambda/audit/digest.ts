@@ -16,7 +16,7 @@ import {
 } from './create-digest.ts';
 import type { SignedDigest } from './item.ts';
 
-export { AuditChainError, type DigestResult, type DigestSchedule } from './create-digest.ts';
+export type { DigestResult, DigestSchedule } from './create-digest.ts';
 
 export type DigestOptions = Omit<ChainDigestOptions, 'table'> & DynamoDbAuditChainOptions;
 

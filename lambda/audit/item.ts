@@ -31,7 +31,7 @@ export type { AuditItem, StoredRecord } from '../core/audit-chain.ts';
 export const RECORD_PK_PREFIX = 'exec#';
 export const DIGEST_PK = 'digest';
 export const DIGEST_PART_PK_PREFIX = 'dpart#';
-export const TIME_BUCKET_PREFIX = 't#';
+const TIME_BUCKET_PREFIX = 't#';
 
 const { partitionKey: PK, sortKey: SK } = AUDIT_TABLE;
 const GSI1PK = AUDIT_TABLE.byTimeIndex.partitionKey;
@@ -49,7 +49,7 @@ export function digestKey(sequence: number): { [PK]: string; [SK]: string } {
   return { [PK]: DIGEST_PK, [SK]: digestSortKey(sequence) };
 }
 
-export function digestSortKey(sequence: number): string {
+function digestSortKey(sequence: number): string {
   return `seq#${String(sequence).padStart(12, '0')}`;
 }
 
@@ -63,13 +63,13 @@ function hourOf(iso: string): string {
 }
 
 /** Which byTime shard an execution's events go to (stable; shard 0 when there is one shard). */
-export function shardOf(executionId: string, shards: number): number {
+function shardOf(executionId: string, shards: number): number {
   if (shards <= 1) return 0;
   return Number.parseInt(sha256Hex(executionId).slice(0, 8), 16) % shards;
 }
 
 /** The byTime partition of an instant and shard. Shard 0 has no suffix, so adding shards later keeps old items reachable. */
-export function timeBucket(iso: string, shard: number): string {
+function timeBucket(iso: string, shard: number): string {
   const base = `${TIME_BUCKET_PREFIX}${hourOf(iso)}`;
   return shard === 0 ? base : `${base}#${shard}`;
 }
@@ -124,7 +124,7 @@ export function recordIdOf(item: AuditItem): { executionId: string; event: strin
 }
 
 /** Where an item sits: `pk / sk`, for messages. */
-export function describeKey(item: AuditItem): string {
+function describeKey(item: AuditItem): string {
   return `${str(item, PK) ?? '?'} / ${str(item, SK) ?? '?'}`;
 }
 

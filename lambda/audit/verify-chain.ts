@@ -28,13 +28,7 @@ import {
   readWholeTable,
 } from './verify-snapshot.ts';
 
-export type {
-  IncompleteExecution,
-  TamperKind,
-  VerifyProblem,
-  VerifyResult,
-  VerifySummary,
-} from './verify-result.ts';
+export type { VerifyResult } from './verify-result.ts';
 
 export interface VerifyOptions {
   /** The audit table (`DynamoDbAuditChain` on AWS and locally). */

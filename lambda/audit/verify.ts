@@ -11,13 +11,7 @@ import { type VerifyOptions as ChainVerifyOptions, verifyChain } from './verify-
 import type { VerifyResult } from './verify-result.ts';
 
 export { formatVerifyReport } from './verify-report.ts';
-export type {
-  IncompleteExecution,
-  TamperKind,
-  VerifyProblem,
-  VerifyResult,
-  VerifySummary,
-} from './verify-result.ts';
+export type { IncompleteExecution, VerifyResult } from './verify-result.ts';
 
 export type VerifyOptions = Omit<ChainVerifyOptions, 'table'> & DynamoDbAuditChainOptions;
 

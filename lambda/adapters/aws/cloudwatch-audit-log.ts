@@ -37,7 +37,7 @@ export interface CloudWatchAuditLogOptions {
 }
 
 /** Selects the digest lines (`{"auditDigest":{"sequence":n,...},...}`) of the audit log group. */
-export const DIGEST_LINE_FILTER_PATTERN = '{ $.auditDigest.sequence > 0 }';
+const DIGEST_LINE_FILTER_PATTERN = '{ $.auditDigest.sequence > 0 }';
 
 /** Selects the audit record lines (`{"executionId":...}`) of the audit log group. */
 export const RECORD_LINE_FILTER_PATTERN = '{ $.executionId = "*" }';

@@ -22,7 +22,7 @@ import type { Clock } from '../../core/ports.ts';
 export const DIGEST_LEASE_KEY = { pk: 'digest-lease', sk: 'lease' } as const;
 
 /** @default lease: 5 minutes, more than the digester's 2-minute timeout. */
-export const DEFAULT_DIGEST_LEASE_MS = 300_000;
+const DEFAULT_DIGEST_LEASE_MS = 300_000;
 
 export interface DigestLeaseOptions {
   readonly client: DynamoDBClient;

@@ -30,8 +30,8 @@ import { AUDIT_TABLE } from '../../core/audit-table.ts';
 import { DependencyError } from '../../core/errors.ts';
 import type { Clock, RevocationPort, RevocationScope, RevocationState } from '../../core/ports.ts';
 
-export const REVOCATION_PK_PREFIX = 'revocation#';
-export const REVOCATION_SORT_KEY = 'state';
+const REVOCATION_PK_PREFIX = 'revocation#';
+const REVOCATION_SORT_KEY = 'state';
 
 /** Profile names and principal ids as the policy allows them (no `#`, so keys cannot collide). */
 const TARGET = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
@@ -94,7 +94,7 @@ export function revocationTargetProblem(scope: RevocationScope, target: string):
 }
 
 /** Reads a state item back; undefined if it is not a well-formed revocation item. */
-export function readRevocationItem(dynamoItem: Item): RevocationState | undefined {
+function readRevocationItem(dynamoItem: Item): RevocationState | undefined {
   const item = unmarshall(dynamoItem, { wrapNumbers: true });
   const s = (name: string): string | undefined => {
     const value: unknown = item[name];
