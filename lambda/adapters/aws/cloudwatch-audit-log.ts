@@ -10,6 +10,7 @@ import {
   type CloudWatchLogsClient,
   CreateLogStreamCommand,
   type FilteredLogEvent,
+  FilterLogEventsCommand,
   type FilterLogEventsCommandOutput,
   PutLogEventsCommand,
   type PutLogEventsCommandOutput,
@@ -102,7 +103,8 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
   /** The group's events matching `filterPattern` (every page, SDK paginator); `what` names them in errors. */
   private async *filter(filterPattern: string, what: string, since?: Date): AsyncGenerator<FilteredLogEvent> {
     const pages = paginateFilterLogEvents(
-      { client: this.client },
+      // Each page's command with its own copy of the input (the paginator moves one object's token).
+      { client: this.client, withCommand: (command) => new FilterLogEventsCommand({ ...command.input }) },
       {
         logGroupName: this.logGroupName,
         filterPattern,

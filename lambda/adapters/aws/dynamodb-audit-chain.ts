@@ -3,7 +3,13 @@
  * digest and verifier read and write, through the SDK's paginator, marshaller and conditional put.
  * Every failure is an audit DependencyError naming the table (the callers fail closed).
  */
-import { type DynamoDBClient, GetItemCommand, paginateScan, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  paginateScan,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { AuditReadError, AuditWriteError, describeError } from '../../audit/errors.ts';
 import { DIGEST_PK } from '../../audit/item.ts';
@@ -39,7 +45,8 @@ export class DynamoDbAuditChain implements AuditChainStore {
     const items: AuditItem[] = [];
     try {
       const pages = paginateScan(
-        { client: this.client },
+        // Each page's command with its own copy of the input (the paginator moves one object's key).
+        { client: this.client, withCommand: (command) => new ScanCommand({ ...command.input }) },
         { TableName: this.tableName, ConsistentRead: true },
       );
       for await (const page of pages) for (const item of page.Items ?? []) items.push(fromDynamoItem(item));

@@ -10,6 +10,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   paginateQuery,
+  QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -354,7 +355,8 @@ export class DynamoDbAuditStore implements AuditStore {
     const items: AuditItem[] = [];
     try {
       const pages = paginateQuery(
-        { client: this.client },
+        // Each page's command with its own copy of the input (the paginator moves one object's key).
+        { client: this.client, withCommand: (command) => new QueryCommand({ ...command.input }) },
         { ...input, ...(Number.isFinite(limit) ? { Limit: Math.max(1, limit) } : {}) },
       );
       for await (const page of pages) {

@@ -2,8 +2,6 @@ import {
   CloudWatchLogsClient,
   CreateLogStreamCommand,
   FilterLogEventsCommand,
-  type FilterLogEventsCommandInput,
-  type FilterLogEventsCommandOutput,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -152,17 +150,13 @@ describe('CloudWatchAuditLog', () => {
 
     it('reads every page of digest lines with the digest filter pattern', async () => {
       const [d1, d2, d3] = [signedDigest(1), signedDigest(2), signedDigest(3)];
-      const pages: Record<string, FilterLogEventsCommandOutput> = {
-        first: { $metadata: {}, events: [event(digestLine(d1)), event(digestLine(d2))], nextToken: 'page-2' },
-        'page-2': { $metadata: {}, events: [], nextToken: 'page-3' },
-        'page-3': { $metadata: {}, events: [event(digestLine(d3))] },
-      };
-      // Each input as sent (a copy: the SDK's paginator reuses one input object and sets its token on it).
-      const sent: FilterLogEventsCommandInput[] = [];
-      logs.on(FilterLogEventsCommand).callsFake(async (input: FilterLogEventsCommandInput) => {
-        sent.push(JSON.parse(JSON.stringify(input)) as FilterLogEventsCommandInput);
-        return pages[input.nextToken ?? 'first'];
-      });
+      logs
+        .on(FilterLogEventsCommand, { nextToken: undefined })
+        .resolves({ events: [event(digestLine(d1)), event(digestLine(d2))], nextToken: 'page-2' })
+        .on(FilterLogEventsCommand, { nextToken: 'page-2' })
+        .resolves({ events: [], nextToken: 'page-3' })
+        .on(FilterLogEventsCommand, { nextToken: 'page-3' })
+        .resolves({ events: [event(digestLine(d3))] });
 
       const anchors = await auditLog('s').readDigestAnchors();
 
@@ -170,11 +164,20 @@ describe('CloudWatchAuditLog', () => {
         [1, 2, 3].map((n, i) => ({ sequence: n, digestSha256: [d1, d2, d3][i]?.digestSha256 })),
       );
       expect(logs).toReceiveCommandTimes(FilterLogEventsCommand, 3);
-      expect(sent).toEqual([
-        { logGroupName: GROUP, filterPattern: '{ $.auditDigest.sequence > 0 }' },
-        { logGroupName: GROUP, filterPattern: '{ $.auditDigest.sequence > 0 }', nextToken: 'page-2' },
-        { logGroupName: GROUP, filterPattern: '{ $.auditDigest.sequence > 0 }', nextToken: 'page-3' },
-      ]);
+      expect(logs).toReceiveNthCommandWith(FilterLogEventsCommand, 1, {
+        logGroupName: GROUP,
+        filterPattern: '{ $.auditDigest.sequence > 0 }',
+      });
+      expect(logs).toReceiveNthCommandWith(FilterLogEventsCommand, 2, {
+        logGroupName: GROUP,
+        filterPattern: '{ $.auditDigest.sequence > 0 }',
+        nextToken: 'page-2',
+      });
+      expect(logs).toReceiveNthCommandWith(FilterLogEventsCommand, 3, {
+        logGroupName: GROUP,
+        filterPattern: '{ $.auditDigest.sequence > 0 }',
+        nextToken: 'page-3',
+      });
     });
 
     it('skips lines that are not digests', async () => {
