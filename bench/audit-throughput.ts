@@ -11,12 +11,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { recordToItem } from '../lambda/adapters/aws/audit-item.ts';
 import { createAuditTable } from '../lambda/adapters/aws/audit-table.ts';
 import { DynamoDbAuditStore } from '../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { verifyAudit } from '../lambda/adapters/aws/dynamodb-audit-verify.ts';
+import { createDigest } from '../lambda/adapters/aws/dynamodb-digests.ts';
 import { FileAuditSigner } from '../lambda/adapters/local/file-audit-signer.ts';
-import { createDigest } from '../lambda/audit/digest.ts';
-import { recordToItem } from '../lambda/audit/item.ts';
-import { verifyAudit } from '../lambda/audit/verify.ts';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
 import { startDynalite } from '../test/support/dynalite.ts';
 

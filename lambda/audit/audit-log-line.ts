@@ -8,7 +8,7 @@
  *   `decision.reason`, `outcome.status`, `role.sessionName`, `request.codeSha256`, ...).
  * - a digest: `{"auditDigest":{...body},"digestSha256":"...","signature":"..."}` (select with
  *   `filter ispresent(auditDigest.sequence)`). These lines anchor the digest chain outside the
- *   table: `verifyAudit({ anchors })` checks the table's chain against them.
+ *   table: `verifyChain({ anchors })` checks the table's chain against them.
  * - a verification result: `{"auditVerification":{"ok":true|false,...,"incomplete":n}}` (see `verificationLine`).
  */
 import type { AuditRecord } from '../core/audit-record.ts';

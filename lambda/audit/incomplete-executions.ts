@@ -7,8 +7,7 @@
  */
 
 import type { AuditRecord } from '../core/audit-record.ts';
-import { AUDIT_TABLE } from '../core/audit-table.ts';
-import { type Item, RECORD_PK_PREFIX, str } from './item.ts';
+import { type AuditItem, recordIdOf, str } from './item.ts';
 
 /** A `started` record with no outcome after its deadline. */
 export interface IncompleteExecution {
@@ -23,16 +22,11 @@ export const MAX_RUN_MS = 900_000;
 
 export interface FindIncompleteOptions {
   /** Record items (all of the table, or those of a window). */
-  readonly records: Iterable<Item>;
+  readonly records: Iterable<AuditItem>;
   /** Reads an outcome missing from `records` (a window may not hold it); absent: `records` is the whole table. */
-  readonly lookup?: (executionId: string, event: string) => Promise<Item | undefined>;
+  readonly lookup?: (executionId: string, event: string) => Promise<AuditItem | undefined>;
   readonly now: Date;
   readonly marginMs: number;
-}
-
-function keyOf(item: Item): { executionId: string; event: string } {
-  const pk = str(item, AUDIT_TABLE.partitionKey) ?? '';
-  return { executionId: pk.slice(RECORD_PK_PREFIX.length), event: str(item, AUDIT_TABLE.sortKey) ?? '' };
 }
 
 /** Started records with no outcome although their deadline has passed, oldest first. */
@@ -42,7 +36,7 @@ export async function findIncompleteExecutions(
   const items = [...options.records];
   const events = new Map<string, Set<string>>();
   for (const item of items) {
-    const { executionId, event } = keyOf(item);
+    const { executionId, event } = recordIdOf(item);
     let seen = events.get(executionId);
     if (seen === undefined) {
       seen = new Set();
@@ -52,7 +46,7 @@ export async function findIncompleteExecutions(
   }
   const found: IncompleteExecution[] = [];
   for (const item of items) {
-    const { executionId, event } = keyOf(item);
+    const { executionId, event } = recordIdOf(item);
     if (event !== 'started') continue;
     const seen = events.get(executionId);
     if (seen?.has('completed') || seen?.has('denied')) continue;

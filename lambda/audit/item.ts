@@ -1,5 +1,6 @@
 /**
- * How audit records and digests are laid out in the audit table (`lambda/core/audit-table.ts`).
+ * How audit records and digests are laid out in the audit table (`lambda/core/audit-table.ts`),
+ * as plain attribute maps: the DynamoDB adapter marshals them (`lambda/adapters/aws/audit-item.ts`).
  *
  * Record item (one per execution event, written once, never updated):
  *   pk            `exec#<executionId>`
@@ -20,30 +21,17 @@
  *   pk `dpart#<12-digit sequence>`, sk `<attemptId>#<4-digit index>`, itemType `digestPart`,
  *   entries (canonical JSON array of DigestEntry), sha256 (hex of `entries`).
  */
-import { type AttributeValue, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AuditItem, StoredRecord } from '../core/audit-chain.ts';
 import { AUDIT_EVENTS, type AuditEvent, type AuditRecord } from '../core/audit-record.ts';
 import { AUDIT_TABLE } from '../core/audit-table.ts';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
 
-export type Item = Record<string, AttributeValue>;
-
-/**
- * The PutItem of a new item: DynamoDB refuses it (ConditionalCheckFailedException) when an item
- * with the same key exists, so a write never replaces what is in the table.
- */
-export function putNewItemCommand(tableName: string, item: Item): PutItemCommand {
-  return new PutItemCommand({
-    TableName: tableName,
-    Item: item,
-    ConditionExpression: 'attribute_not_exists(#pk)',
-    ExpressionAttributeNames: { '#pk': AUDIT_TABLE.partitionKey },
-  });
-}
+export type { AuditItem, StoredRecord } from '../core/audit-chain.ts';
 
 export const RECORD_PK_PREFIX = 'exec#';
 export const DIGEST_PK = 'digest';
 export const DIGEST_PART_PK_PREFIX = 'dpart#';
-export const TIME_BUCKET_PREFIX = 't#';
+const TIME_BUCKET_PREFIX = 't#';
 
 const { partitionKey: PK, sortKey: SK } = AUDIT_TABLE;
 const GSI1PK = AUDIT_TABLE.byTimeIndex.partitionKey;
@@ -53,15 +41,15 @@ const TIMESTAMP = AUDIT_TABLE.byCallerIndex.sortKey;
 
 // ---------------------------------------------------------------- keys and time buckets
 
-export function recordKey(executionId: string, event: AuditEvent): Item {
-  return { [PK]: { S: `${RECORD_PK_PREFIX}${executionId}` }, [SK]: { S: event } };
+export function recordKey(executionId: string, event: AuditEvent): { [PK]: string; [SK]: string } {
+  return { [PK]: `${RECORD_PK_PREFIX}${executionId}`, [SK]: event };
 }
 
-export function digestKey(sequence: number): Item {
-  return { [PK]: { S: DIGEST_PK }, [SK]: { S: digestSortKey(sequence) } };
+export function digestKey(sequence: number): { [PK]: string; [SK]: string } {
+  return { [PK]: DIGEST_PK, [SK]: digestSortKey(sequence) };
 }
 
-export function digestSortKey(sequence: number): string {
+function digestSortKey(sequence: number): string {
   return `seq#${String(sequence).padStart(12, '0')}`;
 }
 
@@ -75,13 +63,13 @@ function hourOf(iso: string): string {
 }
 
 /** Which byTime shard an execution's events go to (stable; shard 0 when there is one shard). */
-export function shardOf(executionId: string, shards: number): number {
+function shardOf(executionId: string, shards: number): number {
   if (shards <= 1) return 0;
   return Number.parseInt(sha256Hex(executionId).slice(0, 8), 16) % shards;
 }
 
 /** The byTime partition of an instant and shard. Shard 0 has no suffix, so adding shards later keeps old items reachable. */
-export function timeBucket(iso: string, shard: number): string {
+function timeBucket(iso: string, shard: number): string {
   const base = `${TIME_BUCKET_PREFIX}${hourOf(iso)}`;
   return shard === 0 ? base : `${base}#${shard}`;
 }
@@ -100,60 +88,43 @@ export function timeBuckets(from: Date, to: Date, shards: number): string[] {
 
 // ---------------------------------------------------------------- records
 
-/** A record as it sits in the table: the exact JSON that was hashed, its hash, and when it was written. */
-export interface StoredRecord {
-  readonly record: AuditRecord;
-  readonly recordJson: string;
-  readonly recordSha256: string;
-  readonly writtenAt: string;
-}
-
-export function recordToItem(record: AuditRecord, writtenAt: string, shards: number): Item {
+export function recordToItem(record: AuditRecord, writtenAt: string, shards: number): AuditItem {
   const recordJson = canonicalJson(record);
   return {
     ...recordKey(record.executionId, record.event),
-    itemType: { S: 'record' },
-    record: { S: recordJson },
-    recordSha256: { S: sha256Hex(recordJson) },
-    writtenAt: { S: writtenAt },
-    [GSI1PK]: { S: timeBucket(writtenAt, shardOf(record.executionId, shards)) },
-    [GSI1SK]: { S: `${writtenAt}#${record.executionId}#${record.event}` },
-    [CALLER]: { S: record.caller.arn },
-    [TIMESTAMP]: { S: record.timestamp },
+    itemType: 'record',
+    record: recordJson,
+    recordSha256: sha256Hex(recordJson),
+    writtenAt,
+    [GSI1PK]: timeBucket(writtenAt, shardOf(record.executionId, shards)),
+    [GSI1SK]: `${writtenAt}#${record.executionId}#${record.event}`,
+    [CALLER]: record.caller.arn,
+    [TIMESTAMP]: record.timestamp,
   };
 }
 
-/**
- * An item's size as DynamoDB counts it against its 400 KB limit: for each attribute, the UTF-8
- * bytes of its name plus its value (strings: UTF-8 bytes; numbers: at most their digits; binary:
- * its bytes). A safe upper bound for the attribute types custody writes.
- */
-export function itemSizeBytes(item: Item): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(item)) {
-    bytes += Buffer.byteLength(name, 'utf8');
-    if (value.S !== undefined) bytes += Buffer.byteLength(value.S, 'utf8');
-    else if (value.N !== undefined) bytes += value.N.length + 1;
-    else if (value.B !== undefined) bytes += value.B.byteLength;
-    else bytes += Buffer.byteLength(JSON.stringify(value), 'utf8');
-  }
-  return bytes;
+export function isRecordItem(item: AuditItem): boolean {
+  return str(item, PK)?.startsWith(RECORD_PK_PREFIX) === true;
 }
 
-export function isRecordItem(item: Item): boolean {
-  return item[PK]?.S?.startsWith(RECORD_PK_PREFIX) === true;
+export function isDigestItem(item: AuditItem): boolean {
+  return str(item, PK) === DIGEST_PK;
 }
 
-export function isDigestItem(item: Item): boolean {
-  return item[PK]?.S === DIGEST_PK;
+/** A string attribute; undefined if absent or of another type (a tampered item may hold anything). */
+export function str(item: AuditItem, name: string): string | undefined {
+  const value = item[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
-export function str(item: Item, name: string): string | undefined {
-  return item[name]?.S;
+/** The execution and event a record item is stored under (from its key, whatever it holds). */
+export function recordIdOf(item: AuditItem): { executionId: string; event: string } {
+  const pk = str(item, PK) ?? '';
+  return { executionId: pk.slice(RECORD_PK_PREFIX.length), event: str(item, SK) ?? '' };
 }
 
 /** Where an item sits: `pk / sk`, for messages. */
-export function describeKey(item: Item): string {
+function describeKey(item: AuditItem): string {
   return `${str(item, PK) ?? '?'} / ${str(item, SK) ?? '?'}`;
 }
 
@@ -161,9 +132,9 @@ export type ReadRecordResult = { ok: true; stored: StoredRecord } | { ok: false;
 
 /**
  * Reads a record item back. Checks only that it parses as a record (integrity — hashes, index
- * attributes, digests — is `verify.ts`'s job).
+ * attributes, digests — is `verify-chain.ts`'s job).
  */
-export function readRecordItem(item: Item): ReadRecordResult {
+export function readRecordItem(item: AuditItem): ReadRecordResult {
   const recordJson = str(item, 'record');
   const recordSha256 = str(item, 'recordSha256');
   const writtenAt = str(item, 'writtenAt');
@@ -257,23 +228,54 @@ export interface SignedDigest {
   readonly signature: string;
 }
 
-export function digestToItem(digest: SignedDigest): Item {
+export function digestToItem(digest: SignedDigest): AuditItem {
   return {
     ...digestKey(digest.body.sequence),
-    itemType: { S: 'digest' },
-    body: { S: digest.bodyJson },
-    digestSha256: { S: digest.digestSha256 },
-    signature: { S: digest.signature },
-    sequence: { N: String(digest.body.sequence) },
+    itemType: 'digest',
+    body: digest.bodyJson,
+    digestSha256: digest.digestSha256,
+    signature: digest.signature,
+    sequence: digest.body.sequence,
   };
 }
 
-export function partToItem(pk: string, sk: string, entriesJson: string): Item {
+export function partToItem(pk: string, sk: string, entriesJson: string): AuditItem {
   return {
-    [PK]: { S: pk },
-    [SK]: { S: sk },
-    itemType: { S: 'digestPart' },
-    entries: { S: entriesJson },
-    sha256: { S: sha256Hex(entriesJson) },
+    [PK]: pk,
+    [SK]: sk,
+    itemType: 'digestPart',
+    entries: entriesJson,
+    sha256: sha256Hex(entriesJson),
   };
+}
+
+export type ReadDigestResult =
+  | { readonly ok: true; readonly digest: SignedDigest; readonly storedSequence: number }
+  | { readonly ok: false; readonly storedSequence: number; readonly message: string };
+
+/** Parses a digest head item (no signature check: see `verify-digest.ts`). */
+export function readDigestItem(item: AuditItem): ReadDigestResult {
+  const sk = str(item, SK) ?? '';
+  const storedSequence = Number.parseInt(sk.replace(/^seq#/, ''), 10);
+  const bodyJson = str(item, 'body');
+  const digestSha256 = str(item, 'digestSha256');
+  const signature = str(item, 'signature');
+  if (bodyJson === undefined || digestSha256 === undefined || signature === undefined) {
+    return { ok: false, storedSequence, message: `digest item ${sk} lacks body, digestSha256 or signature` };
+  }
+  let body: DigestBody;
+  try {
+    body = JSON.parse(bodyJson) as DigestBody;
+  } catch {
+    return { ok: false, storedSequence, message: `digest item ${sk} has a body that is not JSON` };
+  }
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    typeof body.sequence !== 'number' ||
+    !Array.isArray(body.parts)
+  ) {
+    return { ok: false, storedSequence, message: `digest item ${sk} has a body that is not a digest` };
+  }
+  return { ok: true, digest: { body, bodyJson, digestSha256, signature }, storedSequence };
 }

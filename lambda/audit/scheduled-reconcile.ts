@@ -21,7 +21,7 @@ import { parseRecordLine, type ReconcileResult, reconcileAuditLog } from './reco
 export const RECONCILE_WINDOW_MS = 30 * 60_000;
 
 /** How much earlier than the window the table's records are listed (a write's retries, clock skew). */
-export const RECONCILE_STORED_MARGIN_MS = 5 * 60_000;
+const RECONCILE_STORED_MARGIN_MS = 5 * 60_000;
 
 export interface ScheduledReconcileOptions {
   readonly store: AuditStore;

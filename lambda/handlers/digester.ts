@@ -28,16 +28,18 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { CloudWatchAuditLog } from '../adapters/aws/cloudwatch-audit-log.ts';
 import { type DigestRunSkipped, withDigestLease } from '../adapters/aws/digest-lease.ts';
+import { DynamoDbAuditChain } from '../adapters/aws/dynamodb-audit-chain.ts';
 import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import { KmsAuditSigner } from '../adapters/aws/kms-audit-signer.ts';
 import { type AuditLineLog, verificationLine } from '../audit/audit-log-line.ts';
-import { AuditChainError, digestUntilCurrent } from '../audit/digest.ts';
+import { AuditChainError, digestUntilCurrent } from '../audit/create-digest.ts';
 import {
   RECONCILE_WINDOW_MS,
   reconcileBeforeDigest,
   type ScheduledReconcileSummary,
 } from '../audit/scheduled-reconcile.ts';
-import { type VerifyResult, verifyAudit } from '../audit/verify.ts';
+import { verifyChain } from '../audit/verify-chain.ts';
+import type { VerifyResult } from '../audit/verify-result.ts';
 import type { AuditSigner } from '../core/audit-signer.ts';
 import { DIGESTER_ENV } from '../core/env-names.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE, Metric, type MetricName } from '../core/metrics.ts';
@@ -77,17 +79,17 @@ export interface DigestRunSummary {
 export function createDigestHandler(deps: DigestHandlerDeps): () => Promise<DigestRunSummary> {
   return async () => {
     const clock = deps.clock ?? (() => new Date());
-    const common = {
+    const table = new DynamoDbAuditChain({
       client: deps.client,
       tableName: deps.tableName,
-      clock,
       ...(deps.timeShards === undefined ? {} : { timeShards: deps.timeShards }),
-    };
+    });
     const reconcile = deps.reconcileFrom === undefined ? undefined : await reconcileFirst(deps, clock);
     let written: Awaited<ReturnType<typeof digestUntilCurrent>>;
     try {
       written = await digestUntilCurrent({
-        ...common,
+        table,
+        clock,
         signer: deps.signer,
         log: deps.log,
         ...(deps.settleMs === undefined ? {} : { settleMs: deps.settleMs }),
@@ -112,8 +114,9 @@ export function createDigestHandler(deps: DigestHandlerDeps): () => Promise<Dige
       }
       throw error;
     }
-    const result: VerifyResult = await verifyAudit({
-      ...common,
+    const result: VerifyResult = await verifyChain({
+      table,
+      clock,
       signer: deps.signer,
       recentDigests: deps.verifyRecentDigests ?? 12,
     });

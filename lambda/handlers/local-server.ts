@@ -10,9 +10,10 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { relative, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createAuditTable } from '../adapters/aws/audit-table.ts';
 import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
+import { type DigestSchedule, scheduleDigests } from '../adapters/aws/dynamodb-digests.ts';
 import { DynamoDbRevocationStore } from '../adapters/aws/dynamodb-revocation-store.ts';
 import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from '../adapters/local/config.ts';
 import { LocalCredentialsPort } from '../adapters/local/credentials.ts';
@@ -24,10 +25,10 @@ import { FileAuditSigner } from '../adapters/local/file-audit-signer.ts';
 import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from '../adapters/local/home.ts';
 import { closeServer, createHttpEdge, DEFAULT_MAX_BODY_BYTES, listen } from '../adapters/local/http-edge.ts';
 import { type LocalIdentity, loadOrCreateIdentities } from '../adapters/local/identities.ts';
+import { localDynamoDbClient } from '../adapters/local/local-dynamodb-client.ts';
 import { claimPidLock } from '../adapters/local/pid-lock.ts';
 import { QuickJsWorker } from '../adapters/local/quickjs-worker.ts';
 import { ensureSecretsFile, LocalSecretsPort } from '../adapters/local/secrets.ts';
-import { type DigestSchedule, scheduleDigests } from '../audit/digest.ts';
 import { reconcileLocalLog } from '../audit/scheduled-reconcile.ts';
 import { createBrokerApi } from '../broker/api.ts';
 import { LOCAL_AUDIT_TABLE_NAME } from '../core/audit-table.ts';
@@ -141,11 +142,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       dynamodbEndpoint = `http://127.0.0.1:${dbPort}`;
       dynamo = embeddedDynamoDbClient(db, dynamodbEndpoint, region);
     } else {
-      dynamo = new DynamoDBClient({
-        endpoint: dynamodbEndpoint,
-        region,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      });
+      dynamo = localDynamoDbClient({ endpoint: dynamodbEndpoint, region });
     }
     cleanups.push(() => dynamo.destroy());
     const auditTableName = LOCAL_AUDIT_TABLE_NAME;

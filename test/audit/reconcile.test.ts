@@ -12,16 +12,16 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordKey } from '../../lambda/adapters/aws/audit-item.ts';
 import {
   CloudWatchAuditLog,
   RECORD_LINE_FILTER_PATTERN,
 } from '../../lambda/adapters/aws/cloudwatch-audit-log.ts';
 import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { verifyAudit } from '../../lambda/adapters/aws/dynamodb-audit-verify.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
-import { recordKey } from '../../lambda/audit/item.ts';
 import { formatReconcileReport, reconcileAuditLog } from '../../lambda/audit/reconcile.ts';
-import { verifyAudit } from '../../lambda/audit/verify.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { canonicalJson, sha256Hex } from '../../lambda/core/canonical-json.ts';
 import { brokerFixture, callers, post } from '../broker/fixture.ts';

@@ -3,8 +3,7 @@
  * records the table already holds are found in bulk, a refused write or an unreadable log is
  * counted and reported, never thrown, and the local window keeps only recent record lines.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
+import { describe, expect, it, vi } from 'vitest';
 import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { recordLine } from '../../lambda/audit/audit-log-line.ts';
 import { AuditWriteError } from '../../lambda/audit/errors.ts';
@@ -15,26 +14,17 @@ import {
   recordLinesSince,
 } from '../../lambda/audit/scheduled-reconcile.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
-import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
+import { useAuditTables } from '../support/audit-tables.ts';
 import { auditRecord, ManualClock } from './records.ts';
 
 const T0 = new Date('2026-03-10T10:00:00.000Z');
-let db: RunningDynalite;
-let tables = 0;
-
-beforeAll(async () => {
-  db = await startDynalite({ createTable: false });
-});
-afterAll(async () => {
-  await db.stop();
-});
+const tables = useAuditTables('scheduled-reconcile');
 
 /** A real store whose per-execution reads are counted; five records stored, one only in the log. */
 async function setUp() {
-  const tableName = `scheduled-reconcile-${++tables}`;
-  await createAuditTable(db.client, tableName);
+  const tableName = await tables.newTable();
   const clock = new ManualClock(T0);
-  const real = new DynamoDbAuditStore({ client: db.client, tableName, clock: clock.now });
+  const real = new DynamoDbAuditStore({ client: tables.db.client, tableName, clock: clock.now });
   const reads: string[] = [];
   const store = {
     put: (record: AuditRecord) => real.put(record),

@@ -3,9 +3,6 @@
  * FilterLogEvents inputs, two pages) into the table (real dynalite), so a pending record enters
  * the table and then the digest; a conflict or an unreadable log is reported, never stops the digest.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CloudWatchLogsClient,
   FilterLogEventsCommand,
@@ -14,8 +11,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   CloudWatchAuditLog,
   RECORD_LINE_FILTER_PATTERN,
@@ -29,23 +25,12 @@ import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { Metric } from '../../lambda/core/metrics.ts';
 import { createDigestHandler } from '../../lambda/handlers/digester.ts';
 import { auditRecord, ManualClock } from '../audit/records.ts';
-import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
+import { useAuditTables } from '../support/audit-tables.ts';
 
 const T0 = new Date('2026-03-10T10:00:00.000Z');
 const GROUP = '/custody/Custody/audit-test';
 const cw = mockClient(CloudWatchLogsClient);
-let db: RunningDynalite;
-let dir: string;
-let tables = 0;
-
-beforeAll(async () => {
-  db = await startDynalite({ createTable: false });
-  dir = await mkdtemp(join(tmpdir(), 'custody-digest-reconcile-'));
-});
-afterAll(async () => {
-  await db.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const tables = useAuditTables('digest-reconcile');
 afterEach(() => {
   cw.reset();
 });
@@ -76,11 +61,10 @@ function logGroupHolds(page1: AuditRecord[], page2: AuditRecord[] | Error): Filt
 }
 
 async function setUp() {
-  const tableName = `digest-reconcile-${++tables}`;
-  await createAuditTable(db.client, tableName);
+  const tableName = await tables.newTable();
   const clock = new ManualClock(T0);
-  const store = new DynamoDbAuditStore({ client: db.client, tableName, clock: clock.now });
-  const log = new FileAuditLog(join(dir, `${tableName}.log`));
+  const store = new DynamoDbAuditStore({ client: tables.db.client, tableName, clock: clock.now });
+  const log = new FileAuditLog(tables.logFile(tableName));
   const metrics: { name: string; value: number }[] = [];
   const reports: Record<string, unknown>[] = [];
   const group = new CloudWatchAuditLog({
@@ -88,7 +72,7 @@ async function setUp() {
     logGroupName: GROUP,
   });
   const run = createDigestHandler({
-    client: db.client,
+    client: tables.db.client,
     tableName,
     signer: FileAuditSigner.generate(),
     log,
@@ -115,7 +99,7 @@ async function setUp() {
 
 /** The digest part entries in the table, as `executionId/event`. */
 async function digested(tableName: string): Promise<string[]> {
-  const out = await db.client.send(new ScanCommand({ TableName: tableName }));
+  const out = await tables.db.client.send(new ScanCommand({ TableName: tableName }));
   return (out.Items ?? [])
     .filter((item) => item.pk?.S?.startsWith('dpart#'))
     .flatMap((item) => JSON.parse(item.entries?.S ?? '[]') as { executionId: string; event: string }[])

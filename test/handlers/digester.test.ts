@@ -1,41 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
-import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { describe, expect, it } from 'vitest';
+import { digestKey, recordKey, recordToItem } from '../../lambda/adapters/aws/audit-item.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
-import { AuditChainError } from '../../lambda/audit/digest.ts';
-import { digestKey, recordKey, recordToItem } from '../../lambda/audit/item.ts';
+import { AuditChainError } from '../../lambda/audit/create-digest.ts';
 import { Metric } from '../../lambda/core/metrics.ts';
 import { createDigestHandler, type DigestHandlerDeps, handler } from '../../lambda/handlers/digester.ts';
-import { auditRecord, ManualClock } from '../audit/records.ts';
-import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
+import { auditRecord } from '../audit/records.ts';
+import { useAuditTables } from '../support/audit-tables.ts';
 
 const T0 = new Date('2026-03-10T10:00:00.000Z');
-let db: RunningDynalite;
-let dir: string;
-let tables = 0;
-
-beforeAll(async () => {
-  db = await startDynalite({ createTable: false });
-  dir = await mkdtemp(join(tmpdir(), 'custody-digest-'));
-});
-afterAll(async () => {
-  await db.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const tables = useAuditTables('digest-handler');
 
 async function setUp() {
-  const tableName = `digest-handler-${++tables}`;
-  await createAuditTable(db.client, tableName);
-  const clock = new ManualClock(T0);
-  const log = new FileAuditLog(join(dir, `${tableName}.log`));
+  const { tableName, clock } = await tables.withDeniedRecords(T0);
+  const log = new FileAuditLog(tables.logFile(tableName));
   const metrics: { name: string; value: number }[] = [];
   const deps: DigestHandlerDeps = {
-    client: db.client,
+    client: tables.db.client,
     tableName,
     signer: FileAuditSigner.generate(),
     log,
@@ -43,12 +25,6 @@ async function setUp() {
     clock: clock.now,
     genesis: new Date(T0.getTime() - 60_000),
   };
-  const store = new DynamoDbAuditStore({ client: db.client, tableName, clock: clock.now });
-  for (let i = 0; i < 3; i++) {
-    clock.advance(1000);
-    await store.put(auditRecord(`exec-${i}`, 'denied', clock.now()));
-  }
-  clock.advance(10 * 60_000);
   return { deps, clock, log, metrics, run: createDigestHandler(deps) };
 }
 
@@ -71,7 +47,7 @@ describe('digest handler', () => {
     await run();
     const forged = auditRecord('exec-1', 'denied', T0, 'stranger');
     const item = recordToItem(forged, new Date(T0.getTime() + 2000).toISOString(), 1);
-    await db.client.send(
+    await tables.db.client.send(
       new PutItemCommand({ TableName: deps.tableName, Item: { ...item, ...recordKey('exec-1', 'denied') } }),
     );
     clock.advance(5 * 60_000);
@@ -88,7 +64,7 @@ describe('digest handler', () => {
   it('refuses to extend a tampered chain: metric 0, then the invocation fails', async () => {
     const { run, metrics, deps, clock } = await setUp();
     await run();
-    await db.client.send(
+    await tables.db.client.send(
       new PutItemCommand({
         TableName: deps.tableName,
         Item: {

@@ -7,12 +7,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type SignedClient, type SigningKey, signedClient } from '../../bench/lib/signed-client.ts';
+import { DynamoDbAuditChain } from '../../lambda/adapters/aws/dynamodb-audit-chain.ts';
+import { type VerifyResult, verifyAudit } from '../../lambda/adapters/aws/dynamodb-audit-verify.ts';
+import { digestUntilCurrent } from '../../lambda/adapters/aws/dynamodb-digests.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
-import { digestUntilCurrent } from '../../lambda/audit/digest.ts';
-import { type Item, isRecordItem, readRecordItem } from '../../lambda/audit/item.ts';
-import { type VerifyResult, verifyAudit } from '../../lambda/audit/verify.ts';
+import { localDynamoDbClient } from '../../lambda/adapters/local/local-dynamodb-client.ts';
+import { isRecordItem, readRecordItem } from '../../lambda/audit/item.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import type { Sandbox, SandboxRequest } from '../../lambda/core/types.ts';
 import {
@@ -67,11 +69,7 @@ export async function startLoadServer(
       home,
     });
     const running = server;
-    const db = new DynamoDBClient({
-      endpoint: running.info.dynamodbEndpoint,
-      region: running.region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const db = localDynamoDbClient({ endpoint: running.info.dynamodbEndpoint, region: running.region });
     dynamo = db;
     const tableName = running.info.auditTableName;
     return {
@@ -92,19 +90,12 @@ export async function startLoadServer(
       },
       async allRecords() {
         const records: AuditRecord[] = [];
-        let start: Item | undefined;
-        do {
-          const page = await db.send(
-            new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: start }),
-          );
-          for (const item of page.Items ?? []) {
-            if (!isRecordItem(item)) continue;
-            const read = readRecordItem(item);
-            if (!read.ok) throw new Error(read.message);
-            records.push(read.stored.record);
-          }
-          start = page.LastEvaluatedKey;
-        } while (start !== undefined);
+        for (const item of await new DynamoDbAuditChain({ client: db, tableName }).scanAll()) {
+          if (!isRecordItem(item)) continue;
+          const read = readRecordItem(item);
+          if (!read.ok) throw new Error(read.message);
+          records.push(read.stored.record);
+        }
         return records;
       },
       async digestAndVerify() {

@@ -10,8 +10,9 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
+import { localDynamoDbClient } from '../../lambda/adapters/local/local-dynamodb-client.ts';
 import { LOCAL_AUDIT_TABLE_NAME } from '../../lambda/core/audit-table.ts';
 
 interface DynaliteOptions {
@@ -43,12 +44,7 @@ export interface RunningDynalite {
 }
 
 export function dynamoDbClient(endpoint: string, config: { maxAttempts?: number } = {}): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: config.maxAttempts ?? 3,
-  });
+  return localDynamoDbClient({ endpoint, maxAttempts: config.maxAttempts ?? 3 });
 }
 
 export async function startDynalite(options: StartDynaliteOptions = {}): Promise<RunningDynalite> {

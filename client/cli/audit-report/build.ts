@@ -3,7 +3,7 @@
  * executions, denials by reason, top callers and profiles, sandbox statuses, kill-switch actions),
  * aggregated from audit records. Pure: records in, numbers out (`text.ts` and `html.ts` show them).
  */
-import type { VerifyResult } from '../../../lambda/audit/verify.ts';
+import type { VerifyResult } from '../../../lambda/adapters/aws/dynamodb-audit-verify.ts';
 import type { AuditRecord } from '../../../lambda/core/audit-record.ts';
 
 /** One execution (or refused request) as the report lists it. */

@@ -1,5 +1,5 @@
 /** The audit report as a self-contained HTML page (inline CSS, no script, no external resource). */
-import { formatVerifyReport } from '../../../lambda/audit/verify.ts';
+import { formatVerifyReport } from '../../../lambda/adapters/aws/dynamodb-audit-verify.ts';
 import { printable } from '../terminal-text.ts';
 import type { AuditReport, Tally } from './build.ts';
 import { executionRow, KILL_SWITCH_HEADERS, killSwitchRow, tallyRow } from './rows.ts';

@@ -1,5 +1,5 @@
 /** The audit report for a terminal: plain text, aligned columns, no colour. */
-import { formatVerifyReport } from '../../../lambda/audit/verify.ts';
+import { formatVerifyReport } from '../../../lambda/adapters/aws/dynamodb-audit-verify.ts';
 import { printable } from '../terminal-text.ts';
 import type { AuditReport } from './build.ts';
 import { executionRow, KILL_SWITCH_HEADERS, killSwitchRow, reasonRow, statusRow, tallyRow } from './rows.ts';

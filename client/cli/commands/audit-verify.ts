@@ -16,6 +16,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { Command } from 'commander';
 import { CloudWatchAuditLog } from '../../../lambda/adapters/aws/cloudwatch-audit-log.ts';
 import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { formatVerifyReport, verifyAudit } from '../../../lambda/adapters/aws/dynamodb-audit-verify.ts';
+import { digestUntilCurrent } from '../../../lambda/adapters/aws/dynamodb-digests.ts';
 import { KmsAuditSigner } from '../../../lambda/adapters/aws/kms-audit-signer.ts';
 import { FileAuditLog } from '../../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
@@ -24,9 +26,7 @@ import {
   type DigestAnchor,
   verificationLine,
 } from '../../../lambda/audit/audit-log-line.ts';
-import { digestUntilCurrent } from '../../../lambda/audit/digest.ts';
 import { formatReconcileReport, reconcileAuditLog } from '../../../lambda/audit/reconcile.ts';
-import { formatVerifyReport, verifyAudit } from '../../../lambda/audit/verify.ts';
 import type { PublicKeyInput } from '../../../lambda/core/audit-signer.ts';
 import type { Clock } from '../../../lambda/core/ports.ts';
 import {

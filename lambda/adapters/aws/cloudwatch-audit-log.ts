@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type CloudWatchLogsClient,
   CreateLogStreamCommand,
+  type FilteredLogEvent,
   FilterLogEventsCommand,
   type FilterLogEventsCommandOutput,
   PutLogEventsCommand,
@@ -37,7 +38,7 @@ export interface CloudWatchAuditLogOptions {
 }
 
 /** Selects the digest lines (`{"auditDigest":{"sequence":n,...},...}`) of the audit log group. */
-export const DIGEST_LINE_FILTER_PATTERN = '{ $.auditDigest.sequence > 0 }';
+const DIGEST_LINE_FILTER_PATTERN = '{ $.auditDigest.sequence > 0 }';
 
 /** Selects the audit record lines (`{"executionId":...}`) of the audit log group. */
 export const RECORD_LINE_FILTER_PATTERN = '{ $.executionId = "*" }';
@@ -70,41 +71,22 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
   }
 
   /**
-   * The digests this log group anchors, for `verifyAudit({ anchors })`: every digest line of every
+   * The digests this log group anchors, for `verifyChain({ anchors })`: every digest line of every
    * stream (FilterLogEvents, all pages). A digest line whose hash disagrees with its body is
    * refused (AuditReadError naming its stream and time): the anchor itself was altered.
    */
   async readDigestAnchors(): Promise<DigestAnchor[]> {
     const anchors: DigestAnchor[] = [];
-    let nextToken: string | undefined;
-    do {
-      let out: FilterLogEventsCommandOutput;
+    for await (const event of this.filter(DIGEST_LINE_FILTER_PATTERN, 'digest lines')) {
       try {
-        out = await this.client.send(
-          new FilterLogEventsCommand({
-            logGroupName: this.logGroupName,
-            filterPattern: DIGEST_LINE_FILTER_PATTERN,
-            ...(nextToken === undefined ? {} : { nextToken }),
-          }),
-        );
+        anchors.push(...parseDigestAnchors([event.message ?? '']));
       } catch (error) {
+        const at = event.timestamp === undefined ? '' : ` at ${new Date(event.timestamp).toISOString()}`;
         throw new AuditReadError(
-          `could not read the digest lines of log group ${this.logGroupName}: ${describeError(error)}`,
-          { cause: error },
+          `log group ${this.logGroupName}, stream ${event.logStreamName ?? '?'}${at}: ${(error as Error).message.replace(/^audit log line \d+: /, '')}`,
         );
       }
-      for (const event of out.events ?? []) {
-        try {
-          anchors.push(...parseDigestAnchors([event.message ?? '']));
-        } catch (error) {
-          const at = event.timestamp === undefined ? '' : ` at ${new Date(event.timestamp).toISOString()}`;
-          throw new AuditReadError(
-            `log group ${this.logGroupName}, stream ${event.logStreamName ?? '?'}${at}: ${(error as Error).message.replace(/^audit log line \d+: /, '')}`,
-          );
-        }
-      }
-      nextToken = out.nextToken;
-    } while (nextToken !== undefined);
+    }
     return anchors;
   }
 
@@ -113,12 +95,20 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
    * reconciliation (`reconcile.ts`). Events arrive in time order per page.
    */
   async *readRecordLines(options: { readonly since?: Date } = {}): AsyncGenerator<string> {
+    for await (const event of this.filter(RECORD_LINE_FILTER_PATTERN, 'record lines', options.since)) {
+      if (event.message !== undefined) yield event.message;
+    }
+  }
+
+  /** The group's events matching `filterPattern` (every page, SDK paginator); `what` names them in errors. */
+  private async *filter(filterPattern: string, what: string, since?: Date): AsyncGenerator<FilteredLogEvent> {
     const pages = paginateFilterLogEvents(
-      { client: this.client },
+      // Each page's command with its own copy of the input (the paginator moves one object's token).
+      { client: this.client, withCommand: (command) => new FilterLogEventsCommand({ ...command.input }) },
       {
         logGroupName: this.logGroupName,
-        filterPattern: RECORD_LINE_FILTER_PATTERN,
-        ...(options.since === undefined ? {} : { startTime: options.since.getTime() }),
+        filterPattern,
+        ...(since === undefined ? {} : { startTime: since.getTime() }),
       },
     );
     const iterator = pages[Symbol.asyncIterator]();
@@ -128,12 +118,12 @@ export class CloudWatchAuditLog implements AuditLog, AuditDigestLog {
         page = await iterator.next();
       } catch (error) {
         throw new AuditReadError(
-          `could not read the record lines of log group ${this.logGroupName}: ${describeError(error)}`,
+          `could not read the ${what} of log group ${this.logGroupName}: ${describeError(error)}`,
           { cause: error },
         );
       }
       if (page.done === true) return;
-      for (const event of page.value.events ?? []) if (event.message !== undefined) yield event.message;
+      yield* page.value.events ?? [];
     }
   }
 

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { AuditWriteError, describeError } from '../../audit/errors.ts';
 import { AUDIT_TABLE } from '../../core/audit-table.ts';
 import type { Clock } from '../../core/ports.ts';
@@ -21,7 +22,7 @@ import type { Clock } from '../../core/ports.ts';
 export const DIGEST_LEASE_KEY = { pk: 'digest-lease', sk: 'lease' } as const;
 
 /** @default lease: 5 minutes, more than the digester's 2-minute timeout. */
-export const DEFAULT_DIGEST_LEASE_MS = 300_000;
+const DEFAULT_DIGEST_LEASE_MS = 300_000;
 
 export interface DigestLeaseOptions {
   readonly client: DynamoDBClient;
@@ -46,7 +47,7 @@ export async function acquireDigestLease(options: DigestLeaseOptions): Promise<D
   const taken = await put(options, owner, now + (options.leaseMs ?? DEFAULT_DIGEST_LEASE_MS), {
     condition: 'attribute_not_exists(#pk) OR #expiresAtMs <= :now',
     names: { '#pk': AUDIT_TABLE.partitionKey, '#expiresAtMs': 'expiresAtMs' },
-    values: { ':now': { N: String(now) } },
+    values: { ':now': now },
   });
   if (!taken) return undefined;
   return {
@@ -56,7 +57,7 @@ export async function acquireDigestLease(options: DigestLeaseOptions): Promise<D
       await put(options, owner, clock().getTime(), {
         condition: '#owner = :owner',
         names: { '#owner': 'owner' },
-        values: { ':owner': { S: owner } },
+        values: { ':owner': owner },
       });
     },
   };
@@ -69,22 +70,22 @@ async function put(
   when: {
     readonly condition: string;
     readonly names: Record<string, string>;
-    readonly values: Record<string, { S: string } | { N: string }>;
+    readonly values: Record<string, string | number>;
   },
 ): Promise<boolean> {
   try {
     await options.client.send(
       new PutItemCommand({
         TableName: options.tableName,
-        Item: {
-          [AUDIT_TABLE.partitionKey]: { S: DIGEST_LEASE_KEY.pk },
-          [AUDIT_TABLE.sortKey]: { S: DIGEST_LEASE_KEY.sk },
-          owner: { S: owner },
-          expiresAtMs: { N: String(expiresAtMs) },
-        },
+        Item: marshall({
+          [AUDIT_TABLE.partitionKey]: DIGEST_LEASE_KEY.pk,
+          [AUDIT_TABLE.sortKey]: DIGEST_LEASE_KEY.sk,
+          owner,
+          expiresAtMs,
+        }),
         ConditionExpression: when.condition,
         ExpressionAttributeNames: when.names,
-        ExpressionAttributeValues: when.values,
+        ExpressionAttributeValues: marshall(when.values),
       }),
     );
     return true;

@@ -3,16 +3,17 @@
  *
  * Every event is its own item, written once with a condition so it is never overwritten: there is
  * no shared item (no counter, no chain head) on the write path, so executions never queue behind
- * each other. Integrity comes from the periodic signed digest (`digest.ts`), not from the write.
+ * each other. Integrity comes from the periodic signed digest (`lambda/audit/create-digest.ts`), not from the write.
  */
 import {
   DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
+  paginateQuery,
   QueryCommand,
   type QueryCommandInput,
-  type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import {
   AuditReadError,
   AuditRecordExistsError,
@@ -20,12 +21,9 @@ import {
   describeError,
 } from '../../audit/errors.ts';
 import {
-  type Item,
-  itemSizeBytes,
-  putNewItemCommand,
+  type AuditItem,
   RECORD_PK_PREFIX,
   readRecordItem,
-  recordKey,
   recordShapeProblem,
   recordToItem,
   type StoredRecord,
@@ -36,6 +34,7 @@ import { DYNAMODB_MAX_ITEM_BYTES } from '../../core/audit-bounds.ts';
 import type { AuditRecord } from '../../core/audit-record.ts';
 import { AUDIT_TABLE } from '../../core/audit-table.ts';
 import type { AuditStore, Clock } from '../../core/ports.ts';
+import { fromDynamoItem, itemSizeBytes, putNewItemCommand, recordKey, toDynamoItem } from './audit-item.ts';
 
 export interface DynamoDbAuditStoreOptions {
   readonly client: DynamoDBClient;
@@ -72,7 +71,7 @@ export interface ListRecentOptions {
    * What remains may reach back at most `LIST_RECENT_MAX_LOOKBACK_DAYS`: beyond that (a table
    * older than that, or one restored from a backup, whose creation time says nothing about its
    * records) listRecent throws a RangeError naming the limit rather than query for minutes or
-   * silently list less. Older records: `get` (by execution), `listByCaller`, or `verifyAudit`.
+   * silently list less. Older records: `get` (by execution), `listByCaller`, or `verifyChain`.
    */
   readonly since?: Date;
 }
@@ -128,7 +127,8 @@ export class DynamoDbAuditStore implements AuditStore {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       // Stamped per attempt: the digest covers items by write time, so the stamp must be fresh.
-      const item = recordToItem(record, this.clock().toISOString(), this.timeShards);
+      const attributes = recordToItem(record, this.clock().toISOString(), this.timeShards);
+      const item = toDynamoItem(attributes);
       const size = itemSizeBytes(item);
       if (size > DYNAMODB_MAX_ITEM_BYTES) {
         // Not sent: DynamoDB would refuse it, and retrying cannot help. The broker bounds its records
@@ -145,7 +145,7 @@ export class DynamoDbAuditStore implements AuditStore {
       } catch (error) {
         if (errorName(error) === 'ConditionalCheckFailedException') {
           // Either an earlier attempt of ours landed (its response was lost), or another record holds the key.
-          if (await this.holdsSameRecord(record, str(item, 'recordSha256'))) return;
+          if (await this.holdsSameRecord(record, str(attributes, 'recordSha256'))) return;
           throw new AuditRecordExistsError(record.executionId, record.event);
         }
         lastError = error;
@@ -168,7 +168,7 @@ export class DynamoDbAuditStore implements AuditStore {
           ConsistentRead: true,
         }),
       );
-      return out.Item !== undefined && str(out.Item, 'recordSha256') === sha256;
+      return out.Item !== undefined && str(fromDynamoItem(out.Item), 'recordSha256') === sha256;
     } catch (error) {
       throw new AuditWriteError(
         `audit record ${record.executionId}/${record.event}: the conditional write failed and the existing item could not be read: ${describeError(error)}`,
@@ -183,7 +183,7 @@ export class DynamoDbAuditStore implements AuditStore {
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: { '#pk': AUDIT_TABLE.partitionKey },
-        ExpressionAttributeValues: { ':pk': { S: `${RECORD_PK_PREFIX}${executionId}` } },
+        ExpressionAttributeValues: marshall({ ':pk': `${RECORD_PK_PREFIX}${executionId}` }),
         ConsistentRead: true,
       },
       Number.POSITIVE_INFINITY,
@@ -227,7 +227,7 @@ export class DynamoDbAuditStore implements AuditStore {
                   '#pk': AUDIT_TABLE.byTimeIndex.partitionKey,
                   '#sk': AUDIT_TABLE.byTimeIndex.sortKey,
                 },
-                ExpressionAttributeValues: { ':pk': { S: bucket }, ':since': { S: from.toISOString() } },
+                ExpressionAttributeValues: marshall({ ':pk': bucket, ':since': from.toISOString() }),
                 ScanIndexForward: false,
               },
               wanted,
@@ -289,10 +289,10 @@ export class DynamoDbAuditStore implements AuditStore {
         IndexName: AUDIT_TABLE.byCallerIndex.name,
         KeyConditionExpression: options.since === undefined ? '#pk = :pk' : '#pk = :pk AND #sk >= :since',
         ExpressionAttributeNames: options.since === undefined ? { '#pk': names['#pk'] } : names,
-        ExpressionAttributeValues: {
-          ':pk': { S: callerArn },
-          ...(options.since === undefined ? {} : { ':since': { S: options.since.toISOString() } }),
-        },
+        ExpressionAttributeValues: marshall({
+          ':pk': callerArn,
+          ...(options.since === undefined ? {} : { ':since': options.since.toISOString() }),
+        }),
         ScanIndexForward: false,
       },
       options.limit ?? 50,
@@ -321,11 +321,11 @@ export class DynamoDbAuditStore implements AuditStore {
               '#pk': AUDIT_TABLE.byTimeIndex.partitionKey,
               '#sk': AUDIT_TABLE.byTimeIndex.sortKey,
             },
-            ExpressionAttributeValues: {
-              ':pk': { S: bucket },
-              ':from': { S: from.toISOString() },
-              ':to': { S: to.toISOString() },
-            },
+            ExpressionAttributeValues: marshall({
+              ':pk': bucket,
+              ':from': from.toISOString(),
+              ':to': to.toISOString(),
+            }),
           },
           Number.POSITIVE_INFINITY,
         ),
@@ -344,34 +344,31 @@ export class DynamoDbAuditStore implements AuditStore {
     );
   }
 
-  private read(item: Item): StoredRecord {
+  private read(item: AuditItem): StoredRecord {
     const result = readRecordItem(item);
     if (!result.ok) throw new AuditReadError(`audit table ${this.tableName}: ${result.message}`);
     return result.stored;
   }
 
-  private async queryAll(input: QueryCommandInput, limit: number): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      let out: QueryCommandOutput;
-      try {
-        out = await this.client.send(
-          new QueryCommand({
-            ...input,
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-            ...(Number.isFinite(limit) ? { Limit: Math.max(1, limit - items.length) } : {}),
-          }),
-        );
-      } catch (error) {
-        throw new AuditReadError(`could not read audit table ${this.tableName}: ${describeError(error)}`, {
-          cause: error,
-        });
+  /** Every item the query matches (all pages, SDK paginator), or at least `limit` of them. */
+  private async queryAll(input: QueryCommandInput, limit: number): Promise<AuditItem[]> {
+    const items: AuditItem[] = [];
+    try {
+      const pages = paginateQuery(
+        // Each page's command with its own copy of the input (the paginator moves one object's key).
+        { client: this.client, withCommand: (command) => new QueryCommand({ ...command.input }) },
+        { ...input, ...(Number.isFinite(limit) ? { Limit: Math.max(1, limit) } : {}) },
+      );
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) items.push(fromDynamoItem(item));
+        if (items.length >= limit) break;
       }
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined && items.length < limit);
-    return items;
+    } catch (error) {
+      throw new AuditReadError(`could not read audit table ${this.tableName}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+    return Number.isFinite(limit) ? items.slice(0, limit) : items;
   }
 }
 

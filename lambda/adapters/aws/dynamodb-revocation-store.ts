@@ -25,12 +25,13 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { AUDIT_TABLE } from '../../core/audit-table.ts';
 import { DependencyError } from '../../core/errors.ts';
 import type { Clock, RevocationPort, RevocationScope, RevocationState } from '../../core/ports.ts';
 
-export const REVOCATION_PK_PREFIX = 'revocation#';
-export const REVOCATION_SORT_KEY = 'state';
+const REVOCATION_PK_PREFIX = 'revocation#';
+const REVOCATION_SORT_KEY = 'state';
 
 /** Profile names and principal ids as the policy allows them (no `#`, so keys cannot collide). */
 const TARGET = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
@@ -78,10 +79,10 @@ export type ReinstateResult =
 
 /** The key of a target's state item. */
 export function revocationKey(scope: RevocationScope, target: string): Item {
-  return {
-    [AUDIT_TABLE.partitionKey]: { S: `${REVOCATION_PK_PREFIX}${scope}#${target}` },
-    [AUDIT_TABLE.sortKey]: { S: REVOCATION_SORT_KEY },
-  };
+  return marshall({
+    [AUDIT_TABLE.partitionKey]: `${REVOCATION_PK_PREFIX}${scope}#${target}`,
+    [AUDIT_TABLE.sortKey]: REVOCATION_SORT_KEY,
+  });
 }
 
 /** Names what is wrong with a target name, or undefined. */
@@ -92,22 +93,23 @@ export function revocationTargetProblem(scope: RevocationScope, target: string):
   return undefined;
 }
 
-function s(item: Item, name: string): string | undefined {
-  return item[name]?.S;
-}
-
 /** Reads a state item back; undefined if it is not a well-formed revocation item. */
-export function readRevocationItem(item: Item): RevocationState | undefined {
-  const scope = s(item, 'scope');
-  const target = s(item, 'target');
-  const revokedAt = s(item, 'revokedAt');
-  const revokedBy = s(item, 'revokedBy');
-  const revoked = item.revoked?.BOOL;
+function readRevocationItem(dynamoItem: Item): RevocationState | undefined {
+  const item = unmarshall(dynamoItem, { wrapNumbers: true });
+  const s = (name: string): string | undefined => {
+    const value: unknown = item[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const scope = s('scope');
+  const target = s('target');
+  const revokedAt = s('revokedAt');
+  const revokedBy = s('revokedBy');
+  const revoked: unknown = item.revoked;
   if ((scope !== 'profile' && scope !== 'principal') || !target || !revokedAt || !revokedBy) return undefined;
   if (typeof revoked !== 'boolean') return undefined;
-  const reason = s(item, 'reason');
-  const sessionsIssuedBefore = s(item, 'sessionsIssuedBefore');
-  const reinstatedAt = s(item, 'reinstatedAt');
+  const reason = s('reason');
+  const sessionsIssuedBefore = s('sessionsIssuedBefore');
+  const reinstatedAt = s('reinstatedAt');
   return {
     scope,
     target,
@@ -184,13 +186,13 @@ export class DynamoDbRevocationStore implements RevocationPort {
   async revoke(input: RevokeInput): Promise<RevocationState> {
     this.check(input.scope, input.target);
     const at = input.at.toISOString();
-    const values: Item = {
-      ':itemType': { S: 'revocation' },
-      ':scope': { S: input.scope },
-      ':target': { S: input.target },
-      ':revoked': { BOOL: true },
-      ':at': { S: at },
-      ':by': { S: input.by },
+    const values: Record<string, string | boolean> = {
+      ':itemType': 'revocation',
+      ':scope': input.scope,
+      ':target': input.target,
+      ':revoked': true,
+      ':at': at,
+      ':by': input.by,
     };
     const set = [
       'itemType = :itemType',
@@ -203,7 +205,7 @@ export class DynamoDbRevocationStore implements RevocationPort {
     const remove = ['reinstatedAt', 'reinstatedBy'];
     if (input.reason !== undefined && input.reason !== '') {
       set.push('reason = :reason');
-      values[':reason'] = { S: input.reason };
+      values[':reason'] = input.reason;
     } else {
       remove.push('reason');
     }
@@ -211,7 +213,7 @@ export class DynamoDbRevocationStore implements RevocationPort {
     const item = await this.update(input.scope, input.target, {
       UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
       ExpressionAttributeNames: { '#scope': 'scope', '#target': 'target' },
-      ExpressionAttributeValues: values,
+      ExpressionAttributeValues: marshall(values),
     });
     const state = item === undefined ? undefined : readRevocationItem(item);
     if (state === undefined) {
@@ -232,12 +234,12 @@ export class DynamoDbRevocationStore implements RevocationPort {
       const item = await this.update(input.scope, input.target, {
         UpdateExpression: 'SET revoked = :false, reinstatedAt = :at, reinstatedBy = :by',
         ConditionExpression: 'revoked = :true',
-        ExpressionAttributeValues: {
-          ':false': { BOOL: false },
-          ':true': { BOOL: true },
-          ':at': { S: input.at.toISOString() },
-          ':by': { S: input.by },
-        },
+        ExpressionAttributeValues: marshall({
+          ':false': false,
+          ':true': true,
+          ':at': input.at.toISOString(),
+          ':by': input.by,
+        }),
       });
       const state = item === undefined ? undefined : readRevocationItem(item);
       if (state === undefined) {

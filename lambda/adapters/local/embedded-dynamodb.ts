@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LOCAL_DYNAMODB_CREDENTIALS } from './local-dynamodb-client.ts';
 import { formatAmzDate } from './sigv4.ts';
 
 /** The parts of the SDK's HttpRequest and HttpResponse used here. */
@@ -112,7 +113,7 @@ export function embeddedDynamoDbClient(db: Server, endpoint: string, region: str
   return new DynamoDBClient({
     endpoint,
     region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: LOCAL_DYNAMODB_CREDENTIALS,
     signer: {
       sign: async (request) => {
         const { authorization, amzDate } = unsignedAuthorization(region, new Date());

@@ -60,7 +60,7 @@ export class FileAuditLog implements AuditLog, AuditDigestLog {
     return this.lines.close();
   }
 
-  /** The digests this log anchors, for `verifyAudit({ anchors })`. */
+  /** The digests this log anchors, for `verifyChain({ anchors })`. */
   async readDigestAnchors(): Promise<DigestAnchor[]> {
     return parseDigestAnchors(await this.readLines());
   }

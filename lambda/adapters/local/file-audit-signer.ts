@@ -77,7 +77,7 @@ export class FileAuditSigner implements AuditSigner {
 }
 
 /** `local:` + the first 16 hex digits of SHA-256 of the DER public key. */
-export function localKeyId(publicKey: KeyObject): string {
+function localKeyId(publicKey: KeyObject): string {
   const der = publicKey.export({ format: 'der', type: 'spki' });
   return `local:${createHash('sha256').update(der).digest('hex').slice(0, 16)}`;
 }

@@ -1,37 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditTable } from '../../../lambda/adapters/aws/audit-table.ts';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { describe, expect, it } from 'vitest';
 import {
   acquireDigestLease,
   DIGEST_LEASE_KEY,
   withDigestLease,
 } from '../../../lambda/adapters/aws/digest-lease.ts';
-import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { FileAuditLog } from '../../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
 import { DIGEST_PART_PK_PREFIX, DIGEST_PK } from '../../../lambda/audit/item.ts';
 import type { AuditSigner } from '../../../lambda/core/audit-signer.ts';
 import { AUDIT_TABLE } from '../../../lambda/core/audit-table.ts';
 import { createDigestHandler } from '../../../lambda/handlers/digester.ts';
-import { auditRecord, ManualClock } from '../../audit/records.ts';
-import { type RunningDynalite, startDynalite } from '../../support/dynalite.ts';
+import { ManualClock } from '../../audit/records.ts';
+import { useAuditTables } from '../../support/audit-tables.ts';
 
 const T0 = new Date('2026-03-10T10:00:00.000Z');
-let db: RunningDynalite;
-let dir: string;
-let tables = 0;
-
-beforeAll(async () => {
-  db = await startDynalite({ createTable: false });
-  dir = await mkdtemp(join(tmpdir(), 'custody-digest-lease-'));
-});
-afterAll(async () => {
-  await db.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const tables = useAuditTables('digest-lease');
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;
@@ -54,21 +40,12 @@ function gatedSigner(inner: AuditSigner, gate: Promise<void>, asked: () => void)
   };
 }
 
-async function tableWithRecords() {
-  const tableName = `digest-lease-${++tables}`;
-  await createAuditTable(db.client, tableName);
-  const clock = new ManualClock(T0);
-  const store = new DynamoDbAuditStore({ client: db.client, tableName, clock: clock.now });
-  for (let i = 0; i < 3; i++) {
-    clock.advance(1000);
-    await store.put(auditRecord(`exec-${i}`, 'denied', clock.now()));
-  }
-  clock.advance(10 * 60_000);
-  return { tableName, clock };
+function tableWithRecords() {
+  return tables.withDeniedRecords(T0);
 }
 
 async function itemsWithPk(tableName: string, match: (pk: string) => boolean) {
-  const out = await db.client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  const out = await tables.db.client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
   return (out.Items ?? []).filter((item) => match(item[AUDIT_TABLE.partitionKey]?.S ?? ''));
 }
 
@@ -76,13 +53,13 @@ describe('digest lease', () => {
   it('lets only one of two overlapping digester runs write: the other writes nothing', async () => {
     const { tableName, clock } = await tableWithRecords();
     const signer = FileAuditSigner.generate();
-    const log = new FileAuditLog(join(dir, `${tableName}.log`));
+    const log = new FileAuditLog(tables.logFile(tableName));
     const firstAsked = deferred();
     const gate = deferred();
     const digester = (s: AuditSigner) =>
       withDigestLease(
         createDigestHandler({
-          client: db.client,
+          client: tables.db.client,
           tableName,
           signer: s,
           log,
@@ -90,7 +67,7 @@ describe('digest lease', () => {
           clock: clock.now,
           genesis: new Date(T0.getTime() - 60_000),
         }),
-        { client: db.client, tableName, clock: clock.now },
+        { client: tables.db.client, tableName, clock: clock.now },
       );
     let secondSigned = 0;
     const first = digester(gatedSigner(signer, gate.promise, () => firstAsked.resolve()))();
@@ -117,7 +94,7 @@ describe('digest lease', () => {
 
   it('gives the lease back when the run fails', async () => {
     const { tableName, clock } = await tableWithRecords();
-    const options = { client: db.client, tableName, clock: clock.now };
+    const options = { client: tables.db.client, tableName, clock: clock.now };
     const failing = withDigestLease(() => Promise.reject(new Error('KMS unreachable')), options);
     await expect(failing()).rejects.toThrow(/KMS unreachable/);
     expect(await acquireDigestLease(options)).toBeDefined();
@@ -125,7 +102,7 @@ describe('digest lease', () => {
 
   it('expires a lease whose holder died, so a crashed digester blocks only until then', async () => {
     const { tableName, clock } = await tableWithRecords();
-    const options = { client: db.client, tableName, clock: clock.now, leaseMs: 60_000 };
+    const options = { client: tables.db.client, tableName, clock: clock.now, leaseMs: 60_000 };
     const held = await acquireDigestLease(options);
     expect(held).toBeDefined();
     expect(await acquireDigestLease(options)).toBeUndefined();
@@ -137,7 +114,7 @@ describe('digest lease', () => {
     // The dead holder's late release does not free the new holder's lease.
     await held?.release();
     expect(await acquireDigestLease(options)).toBeUndefined();
-    const item = await db.client.send(
+    const item = await tables.db.client.send(
       new GetItemCommand({
         TableName: tableName,
         Key: {
@@ -148,5 +125,38 @@ describe('digest lease', () => {
       }),
     );
     expect(item.Item?.owner?.S).toBe(next?.owner);
+  });
+});
+
+describe('digest lease on the DynamoDB API', () => {
+  it('takes and gives back the lease with the attribute values it always wrote', async () => {
+    const client = new DynamoDBClient({ region: 'eu-west-1' });
+    const dynamo = mockClient(client);
+    dynamo.on(PutItemCommand).resolves({});
+    const clock = new ManualClock(T0);
+    const lease = await acquireDigestLease({ client, tableName: 'audit', clock: clock.now, leaseMs: 1000 });
+    clock.advance(10);
+    if (lease === undefined) throw new Error('lease not taken');
+    await lease.release();
+
+    expect(dynamo).toReceiveNthCommandWith(PutItemCommand, 1, {
+      TableName: 'audit',
+      Item: {
+        pk: { S: 'digest-lease' },
+        sk: { S: 'lease' },
+        owner: { S: lease.owner },
+        expiresAtMs: { N: String(T0.getTime() + 1000) },
+      },
+      ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAtMs <= :now',
+      ExpressionAttributeNames: { '#pk': 'pk', '#expiresAtMs': 'expiresAtMs' },
+      ExpressionAttributeValues: { ':now': { N: String(T0.getTime()) } },
+    });
+    expect(dynamo).toReceiveNthCommandWith(PutItemCommand, 2, {
+      Item: expect.objectContaining({ expiresAtMs: { N: String(T0.getTime() + 10) } }),
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': { S: lease.owner } },
+    });
+    dynamo.restore();
   });
 });

@@ -1,13 +1,13 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { itemSizeBytes, recordToItem } from '../../../lambda/adapters/aws/audit-item.ts';
 import { createAuditTable, tableCreatedAt } from '../../../lambda/adapters/aws/audit-table.ts';
 import {
   DynamoDbAuditStore,
   LIST_RECENT_MAX_LOOKBACK_DAYS,
 } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { AuditRecordExistsError, AuditWriteError } from '../../../lambda/audit/errors.ts';
-import { itemSizeBytes, recordToItem } from '../../../lambda/audit/item.ts';
 import { DYNAMODB_MAX_ITEM_BYTES } from '../../../lambda/core/audit-bounds.ts';
 import { DependencyError } from '../../../lambda/core/errors.ts';
 import { auditRecord, ManualClock } from '../../audit/records.ts';

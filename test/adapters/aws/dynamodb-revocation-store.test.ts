@@ -1,14 +1,16 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import { verifyAudit } from '../../../lambda/adapters/aws/dynamodb-audit-verify.ts';
+import { digestUntilCurrent } from '../../../lambda/adapters/aws/dynamodb-digests.ts';
 import {
   DynamoDbRevocationStore,
   RevocationWriteError,
   revocationKey,
 } from '../../../lambda/adapters/aws/dynamodb-revocation-store.ts';
 import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
-import { digestUntilCurrent } from '../../../lambda/audit/digest.ts';
-import { verifyAudit } from '../../../lambda/audit/verify.ts';
 import { DependencyError } from '../../../lambda/core/errors.ts';
 import { revocationRecord } from '../../../lambda/core/revocation-record.ts';
 import { type RunningDynalite, startDynalite } from '../../support/dynalite.ts';
@@ -162,5 +164,59 @@ describe('DynamoDbRevocationStore', () => {
     });
     const result = await verifyAudit({ client: db.client, tableName: db.tableName, signer, clock });
     expect(result).toMatchObject({ ok: true, records: 2, uncovered: 0 });
+  });
+});
+
+describe('DynamoDbRevocationStore on the DynamoDB API', () => {
+  const client = new DynamoDBClient({ region: 'eu-west-1' });
+  const dynamo = mockClient(client);
+  afterEach(() => dynamo.reset());
+  const store = new DynamoDbRevocationStore({ client, tableName: 'custody-audit-test' });
+  const stateItem = {
+    scope: { S: 'profile' },
+    target: { S: 'sandbox' },
+    revoked: { BOOL: true },
+    revokedAt: { S: T0.toISOString() },
+    revokedBy: { S: 'local:ops' },
+  };
+
+  it('writes a revocation with the attribute values it always wrote', async () => {
+    dynamo.on(UpdateItemCommand).resolves({ Attributes: stateItem });
+    await store.revoke({ scope: 'profile', target: 'sandbox', at: T0, by: 'local:ops', reason: 'leak' });
+
+    expect(dynamo).toReceiveCommandWith(UpdateItemCommand, {
+      TableName: 'custody-audit-test',
+      Key: { pk: { S: 'revocation#profile#sandbox' }, sk: { S: 'state' } },
+      ReturnValues: 'ALL_NEW',
+      UpdateExpression:
+        'SET itemType = :itemType, #scope = :scope, #target = :target, revoked = :revoked, revokedAt = :at, revokedBy = :by, reason = :reason, sessionsIssuedBefore = :at REMOVE reinstatedAt, reinstatedBy',
+      ExpressionAttributeNames: { '#scope': 'scope', '#target': 'target' },
+      ExpressionAttributeValues: {
+        ':itemType': { S: 'revocation' },
+        ':scope': { S: 'profile' },
+        ':target': { S: 'sandbox' },
+        ':revoked': { BOOL: true },
+        ':at': { S: T0.toISOString() },
+        ':by': { S: 'local:ops' },
+        ':reason': { S: 'leak' },
+      },
+    });
+  });
+
+  it('reinstates only a revoked target, with the attribute values it always wrote', async () => {
+    dynamo.on(UpdateItemCommand).resolves({ Attributes: { ...stateItem, revoked: { BOOL: false } } });
+    await store.reinstate({ scope: 'profile', target: 'sandbox', at: T1, by: 'local:ops' });
+
+    expect(dynamo).toReceiveCommandWith(UpdateItemCommand, {
+      Key: { pk: { S: 'revocation#profile#sandbox' }, sk: { S: 'state' } },
+      UpdateExpression: 'SET revoked = :false, reinstatedAt = :at, reinstatedBy = :by',
+      ConditionExpression: 'revoked = :true',
+      ExpressionAttributeValues: {
+        ':false': { BOOL: false },
+        ':true': { BOOL: true },
+        ':at': { S: T1.toISOString() },
+        ':by': { S: 'local:ops' },
+      },
+    });
   });
 });

@@ -11,12 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditReport, buildAuditReport } from '../../../../client/cli/audit-report/build.ts';
 import { escapeHtml, renderAuditReportHtml } from '../../../../client/cli/audit-report/html.ts';
 import { EXIT } from '../../../../client/cli/exit-codes.ts';
+import { recordKey } from '../../../../lambda/adapters/aws/audit-item.ts';
 import { DynamoDbAuditStore } from '../../../../lambda/adapters/aws/dynamodb-audit-store.ts';
+import type {
+  IncompleteExecution,
+  VerifyResult,
+} from '../../../../lambda/adapters/aws/dynamodb-audit-verify.ts';
+import { digestUntilCurrent } from '../../../../lambda/adapters/aws/dynamodb-digests.ts';
 import { FileAuditLog } from '../../../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../../../lambda/adapters/local/file-audit-signer.ts';
-import { digestUntilCurrent } from '../../../../lambda/audit/digest.ts';
-import { recordKey } from '../../../../lambda/audit/item.ts';
-import type { IncompleteExecution, VerifyResult } from '../../../../lambda/audit/verify.ts';
 import type { AuditRecord } from '../../../../lambda/core/audit-record.ts';
 import { revocationRecord } from '../../../../lambda/core/revocation-record.ts';
 import { runCli } from '../../../support/cli.ts';

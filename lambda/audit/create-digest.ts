@@ -16,33 +16,27 @@
  *   compute the same sequence; the conditional put lets one win, the other returns `lost-race`.
  */
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
-import { tableCreatedAt } from '../adapters/aws/audit-table.ts';
-import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
+import type { AuditChainStore } from '../core/audit-chain.ts';
 import { type AuditSigner, verifySignature } from '../core/audit-signer.ts';
-import { AUDIT_TABLE } from '../core/audit-table.ts';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
 import type { Clock } from '../core/ports.ts';
 import type { AuditDigestLog } from './audit-log-line.ts';
-import { AuditReadError, AuditWriteError, describeError } from './errors.ts';
+import { AuditWriteError, describeError } from './errors.ts';
 import {
-  DIGEST_PK,
   type DigestBody,
   type DigestEntry,
   type DigestPartRef,
   digestPartPk,
   digestToItem,
-  type Item,
   partToItem,
-  putNewItemCommand,
+  readDigestItem,
   SIGNING_ALGORITHM,
   type SignedDigest,
-  str,
 } from './item.ts';
 
 export interface DigestOptions {
-  readonly client: DynamoDBClient;
-  readonly tableName: string;
+  /** The audit table (`DynamoDbAuditChain` on AWS and locally). */
+  readonly table: AuditChainStore;
   readonly signer: AuditSigner;
   /** Where the digest line goes besides the table (the audit log). */
   readonly log?: AuditDigestLog;
@@ -54,8 +48,6 @@ export interface DigestOptions {
   readonly maxPeriodMs?: number;
   /** Start of the first period. @default one hour before the table was created */
   readonly genesis?: Date;
-  /** Must match the store's `timeShards`. @default 1 */
-  readonly timeShards?: number;
   /** Largest part item (bytes of entries JSON). @default 300_000 */
   readonly maxPartBytes?: number;
 }
@@ -80,7 +72,7 @@ export async function createDigest(options: DigestOptions): Promise<DigestResult
   const clock = options.clock ?? (() => new Date());
   const settleMs = options.settleMs ?? 60_000;
   const maxPeriodMs = options.maxPeriodMs ?? 3_600_000;
-  const previous = await latestDigest(options.client, options.tableName);
+  const previous = await latestDigest(options.table);
   if (previous !== undefined) await checkPrevious(previous, options.signer);
 
   const periodStart = previous?.body.periodEnd ?? (await genesisOf(options)).toISOString();
@@ -89,12 +81,7 @@ export async function createDigest(options: DigestOptions): Promise<DigestResult
   if (endMs <= startMs) return { status: 'not-due', periodStart };
   const periodEnd = new Date(endMs).toISOString();
 
-  const store = new DynamoDbAuditStore({
-    client: options.client,
-    tableName: options.tableName,
-    timeShards: options.timeShards ?? 1,
-  });
-  const records = await store.listWrittenBetween(new Date(startMs), new Date(endMs));
+  const records = await options.table.listWrittenBetween(new Date(startMs), new Date(endMs));
   const entries: DigestEntry[] = records.map((s) => ({
     executionId: s.record.executionId,
     event: s.record.event,
@@ -131,9 +118,9 @@ export async function createDigest(options: DigestOptions): Promise<DigestResult
   // Parts first (unique keys per attempt: a losing digester's parts are orphans no digest names).
   for (const [index, chunk] of chunks.entries()) {
     const part = parts[index] as DigestPartRef;
-    await putNew(options, partToItem(part.pk, part.sk, chunk.json), `digest ${sequence} part ${index}`);
+    await options.table.putNew(partToItem(part.pk, part.sk, chunk.json), `digest ${sequence} part ${index}`);
   }
-  const won = await putNew(options, digestToItem(digest), `digest ${sequence}`);
+  const won = await options.table.putNew(digestToItem(digest), `digest ${sequence}`);
   if (!won) return { status: 'lost-race', sequence };
 
   if (options.log !== undefined) {
@@ -201,66 +188,9 @@ export function scheduleDigests(
   };
 }
 
-// ---------------------------------------------------------------- reading digests
-
-export type ReadDigestResult =
-  | { readonly ok: true; readonly digest: SignedDigest; readonly storedSequence: number }
-  | { readonly ok: false; readonly storedSequence: number; readonly message: string };
-
-/** Parses a digest head item (no signature check: see `verify.ts`). */
-export function readDigestItem(item: Item): ReadDigestResult {
-  const sk = str(item, AUDIT_TABLE.sortKey) ?? '';
-  const storedSequence = Number.parseInt(sk.replace(/^seq#/, ''), 10);
-  const bodyJson = str(item, 'body');
-  const digestSha256 = str(item, 'digestSha256');
-  const signature = str(item, 'signature');
-  if (bodyJson === undefined || digestSha256 === undefined || signature === undefined) {
-    return { ok: false, storedSequence, message: `digest item ${sk} lacks body, digestSha256 or signature` };
-  }
-  let body: DigestBody;
-  try {
-    body = JSON.parse(bodyJson) as DigestBody;
-  } catch {
-    return { ok: false, storedSequence, message: `digest item ${sk} has a body that is not JSON` };
-  }
-  if (
-    typeof body !== 'object' ||
-    body === null ||
-    typeof body.sequence !== 'number' ||
-    !Array.isArray(body.parts)
-  ) {
-    return { ok: false, storedSequence, message: `digest item ${sk} has a body that is not a digest` };
-  }
-  return { ok: true, digest: { body, bodyJson, digestSha256, signature }, storedSequence };
-}
-
-/** The newest digest in the table, if any. */
-export async function latestDigest(
-  client: DynamoDBClient,
-  tableName: string,
-): Promise<SignedDigest | undefined> {
-  let out: QueryCommandOutput;
-  try {
-    out = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': AUDIT_TABLE.partitionKey },
-        ExpressionAttributeValues: { ':pk': { S: DIGEST_PK } },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
-    );
-  } catch (error) {
-    throw new AuditReadError(
-      `could not read the latest audit digest from ${tableName}: ${describeError(error)}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  const item = out.Items?.[0];
+/** The newest digest in the table, if any; AuditChainError if it does not parse. */
+async function latestDigest(table: AuditChainStore): Promise<SignedDigest | undefined> {
+  const item = (await table.latestDigests(1))[0];
   if (item === undefined) return undefined;
   const read = readDigestItem(item);
   if (!read.ok) throw new AuditChainError(`the latest audit digest does not check out: ${read.message}`);
@@ -287,7 +217,7 @@ async function checkPrevious(previous: SignedDigest, signer: AuditSigner): Promi
 
 async function genesisOf(options: DigestOptions): Promise<Date> {
   if (options.genesis !== undefined) return options.genesis;
-  const created = await tableCreatedAt(options.client, options.tableName);
+  const created = await options.table.createdAt();
   return new Date(created.getTime() - 3_600_000);
 }
 
@@ -310,17 +240,4 @@ function chunkEntries(
   }
   if (current.length > 0) chunks.push({ entries: current, json: canonicalJson(current) });
   return chunks;
-}
-
-/** Conditional put of a new item; false if the key already exists. */
-async function putNew(options: DigestOptions, item: Item, what: string): Promise<boolean> {
-  try {
-    await options.client.send(putNewItemCommand(options.tableName, item));
-    return true;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
-    throw new AuditWriteError(`could not write ${what} to ${options.tableName}: ${describeError(error)}`, {
-      cause: error,
-    });
-  }
 }

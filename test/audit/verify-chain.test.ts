@@ -1,159 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createAuditTable } from '../../lambda/adapters/aws/audit-table.ts';
-import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
-import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { digestKey, recordKey, recordToItem } from '../../lambda/adapters/aws/audit-item.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
 import { verificationLine } from '../../lambda/audit/audit-log-line.ts';
-import {
-  AuditChainError,
-  createDigest,
-  type DigestOptions,
-  scheduleDigests,
-} from '../../lambda/audit/digest.ts';
-import { digestKey, type Item, recordKey, recordToItem, type SignedDigest } from '../../lambda/audit/item.ts';
-import {
-  formatVerifyReport,
-  type VerifyOptions,
-  type VerifyResult,
-  verifyAudit,
-} from '../../lambda/audit/verify.ts';
-import type { AuditEvent, AuditRecord } from '../../lambda/core/audit-record.ts';
+import { createDigest } from '../../lambda/audit/create-digest.ts';
+import { formatVerifyReport } from '../../lambda/audit/verify-report.ts';
+import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import { canonicalJson, sha256Hex } from '../../lambda/core/canonical-json.ts';
-import { type RunningDynalite, startDynalite } from '../support/dynalite.ts';
-import { auditRecord, ManualClock } from './records.ts';
+import { useAuditTables } from '../support/audit-tables.ts';
+import { auditRecord } from './records.ts';
+import { MINUTE, problemOf, T0, Trail } from './trail.ts';
 
-const T0 = new Date('2026-03-10T10:00:00.000Z');
-const MINUTE = 60_000;
+const tables = useAuditTables('audit');
 
-let db: RunningDynalite;
-let tableCount = 0;
-let logDir: string;
-
-beforeAll(async () => {
-  db = await startDynalite({ createTable: false });
-  logDir = await mkdtemp(join(tmpdir(), 'custody-audit-'));
-});
-afterAll(async () => {
-  await db.stop();
-  await rm(logDir, { recursive: true, force: true });
-});
-
-/**
- * A trail of three digests (each over a 5-minute period) plus two records not yet digested:
- *   digest 1: exec-1 started+completed, exec-2 denied       (8 records in all)
- *   digest 2: exec-3 started+completed, exec-4 started
- *   digest 3: exec-4 completed, exec-5 denied
- *   uncovered: exec-6 started+completed
- */
-class Trail {
-  readonly clock = new ManualClock(T0);
-  readonly signer = FileAuditSigner.generate();
-  readonly digests: SignedDigest[] = [];
-  readonly records = new Map<string, AuditRecord>();
-  readonly log: FileAuditLog;
-  readonly store: DynamoDbAuditStore;
-
-  constructor(readonly tableName: string) {
-    this.store = new DynamoDbAuditStore({ client: db.client, tableName, clock: this.clock.now });
-    this.log = new FileAuditLog(join(logDir, `${tableName}.log`));
-  }
-
-  static async build(): Promise<Trail> {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
-    await trail.write('exec-1', 'started');
-    await trail.write('exec-1', 'completed');
-    await trail.write('exec-2', 'denied');
-    await trail.digest();
-    await trail.write('exec-3', 'started');
-    await trail.write('exec-3', 'completed');
-    await trail.write('exec-4', 'started');
-    await trail.digest();
-    await trail.write('exec-4', 'completed');
-    await trail.write('exec-5', 'denied');
-    await trail.digest();
-    await trail.write('exec-6', 'started');
-    await trail.write('exec-6', 'completed');
-    return trail;
-  }
-
-  get digestOptions(): DigestOptions {
-    return {
-      client: db.client,
-      tableName: this.tableName,
-      signer: this.signer,
-      log: this.log,
-      clock: this.clock.now,
-      genesis: new Date(T0.getTime() - 5 * MINUTE),
-      settleMs: MINUTE,
-    };
-  }
-
-  async write(executionId: string, event: AuditEvent): Promise<AuditRecord> {
-    this.clock.advance(20_000);
-    const record = auditRecord(executionId, event, this.clock.now());
-    await this.store.put(record);
-    this.records.set(`${executionId}/${event}`, record);
-    return record;
-  }
-
-  /** Advances past the settle delay and writes the next digest. */
-  async digest(): Promise<SignedDigest> {
-    this.clock.advance(2 * MINUTE);
-    const result = await createDigest(this.digestOptions);
-    if (result.status !== 'written') throw new Error(`digest not written: ${result.status}`);
-    this.digests.push(result.digest);
-    return result.digest;
-  }
-
-  verify(extra: Partial<VerifyOptions> = {}): Promise<VerifyResult> {
-    return verifyAudit({
-      client: db.client,
-      tableName: this.tableName,
-      publicKey: this.signer.publicKeyPem(),
-      clock: this.clock.now,
-      ...extra,
-    });
-  }
-
-  async item(key: Item): Promise<Item> {
-    const out = await db.client.send(new GetItemCommand({ TableName: this.tableName, Key: key }));
-    if (out.Item === undefined) throw new Error('no such item');
-    return out.Item;
-  }
-
-  async putRaw(item: Item): Promise<void> {
-    await db.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
-  }
-
-  async deleteRaw(key: Item): Promise<void> {
-    await db.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key }));
-  }
-
-  /** Rewrites a stored record as someone with table write access would: content, hash and indexes consistent. */
-  async rewriteRecord(
-    executionId: string,
-    event: AuditEvent,
-    change: (r: AuditRecord) => AuditRecord,
-  ): Promise<void> {
-    const item = await this.item(recordKey(executionId, event));
-    const record = JSON.parse(item.record?.S ?? '') as AuditRecord;
-    await this.putRaw(recordToItem(change(record), item.writtenAt?.S ?? '', 1));
-  }
-}
-
-function problemOf(result: VerifyResult) {
-  if (result.ok) throw new Error(`expected a problem, verification passed: ${formatVerifyReport(result)}`);
-  return result.problem;
-}
-
-describe('verifyAudit on an untouched trail', () => {
+describe('verifyChain on an untouched trail', () => {
   it('reports it intact: every record checked, the undigested ones counted as not yet covered', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     const result = await trail.verify();
 
     expect(result).toMatchObject({ ok: true, records: 8, digests: 3, uncovered: 2, scope: 'all' });
@@ -164,7 +25,7 @@ describe('verifyAudit on an untouched trail', () => {
   });
 
   it('covers records once the next digest is made, with periods that chain without gaps', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     const fourth = await trail.digest();
 
     expect(fourth.body).toMatchObject({
@@ -177,8 +38,7 @@ describe('verifyAudit on an untouched trail', () => {
   });
 
   it('does not cover a record written within the settle delay before the digest', async () => {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
+    const trail = new Trail(tables, await tables.newTable());
     await trail.write('exec-early', 'denied');
     trail.clock.advance(5 * MINUTE);
     await trail.write('exec-late', 'denied'); // stamped 20 s ago: inside the 60 s settle delay
@@ -190,8 +50,7 @@ describe('verifyAudit on an untouched trail', () => {
   });
 
   it('lets only one of two simultaneous digesters write a sequence', async () => {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
+    const trail = new Trail(tables, await tables.newTable());
     await trail.write('exec-race', 'denied');
     trail.clock.advance(5 * MINUTE);
     const results = await Promise.all([createDigest(trail.digestOptions), createDigest(trail.digestOptions)]);
@@ -201,13 +60,13 @@ describe('verifyAudit on an untouched trail', () => {
   });
 
   it('says a digest is not due before its period has ended', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     await trail.digest();
     expect((await createDigest(trail.digestOptions)).status).toBe('not-due');
   });
 
   it('checks the table against the digests the audit log recorded', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     const anchors = await trail.log.readDigestAnchors();
 
     expect(anchors.map((a) => a.sequence)).toEqual([1, 2, 3]);
@@ -215,10 +74,10 @@ describe('verifyAudit on an untouched trail', () => {
   });
 });
 
-describe('verifyAudit names the first bad record', () => {
+describe('verifyChain names the first bad record', () => {
   let trail: Trail;
   beforeEach(async () => {
-    trail = await Trail.build();
+    trail = await Trail.build(tables);
   });
 
   it.each([
@@ -436,9 +295,9 @@ describe('verifyAudit names the first bad record', () => {
   });
 });
 
-describe('verifyAudit over recent digests only', () => {
+describe('verifyChain over recent digests only', () => {
   it('reports an intact tail intact', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     expect(await trail.verify({ recentDigests: 2 })).toMatchObject({
       ok: true,
       digests: 2,
@@ -448,7 +307,7 @@ describe('verifyAudit over recent digests only', () => {
   });
 
   it('detects a modified record in a recent digest', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     await trail.rewriteRecord('exec-4', 'completed', (r) => ({ ...r, secretVariables: ['STOLEN'] }));
 
     expect(problemOf(await trail.verify({ recentDigests: 1 }))).toMatchObject({
@@ -459,14 +318,14 @@ describe('verifyAudit over recent digests only', () => {
   });
 
   it('detects a deleted record and an inserted one in a recent digest', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     await trail.deleteRaw(recordKey('exec-5', 'denied'));
     expect(problemOf(await trail.verify({ recentDigests: 1 }))).toMatchObject({
       kind: 'deleted',
       executionId: 'exec-5',
     });
 
-    const other = await Trail.build();
+    const other = await Trail.build(tables);
     const writtenAt = new Date(Date.parse(other.digests[2]!.body.periodStart) + 5).toISOString();
     await other.putRaw(recordToItem(auditRecord('exec-new', 'denied', T0), writtenAt, 1));
     expect(problemOf(await other.verify({ recentDigests: 1 }))).toMatchObject({
@@ -476,58 +335,9 @@ describe('verifyAudit over recent digests only', () => {
   });
 });
 
-describe('createDigest', () => {
-  it('refuses to extend a chain whose latest digest was tampered with', async () => {
-    const trail = await Trail.build();
-    const item = await trail.item(digestKey(3));
-    await trail.putRaw({ ...item, signature: { S: Buffer.from('not a signature').toString('base64') } });
-    trail.clock.advance(10 * MINUTE);
-
-    await expect(createDigest(trail.digestOptions)).rejects.toBeInstanceOf(AuditChainError);
-  });
-
-  it('splits a long record list into parts and still verifies', async () => {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
-    for (let i = 0; i < 12; i++) await trail.write(`exec-many-${i}`, 'denied');
-    trail.clock.advance(5 * MINUTE);
-    const result = await createDigest({ ...trail.digestOptions, maxPartBytes: 600 });
-
-    expect(result.status).toBe('written');
-    if (result.status === 'written') expect(result.digest.body.parts.length).toBeGreaterThan(2);
-    expect(await trail.verify()).toMatchObject({ ok: true, records: 12 });
-  });
-});
-
-describe('scheduleDigests', () => {
-  it('digests on demand until caught up, one run at a time', async () => {
-    const trail = new Trail(`audit-${++tableCount}`);
-    await createAuditTable(db.client, trail.tableName);
-    await trail.write('exec-s1', 'denied');
-    trail.clock.advance(3 * 3_600_000); // three hours behind: several capped periods
-    await trail.write('exec-s2', 'denied');
-    trail.clock.advance(5 * MINUTE);
-    const schedule = scheduleDigests({ ...trail.digestOptions, intervalMs: 3_600_000 });
-    try {
-      const [first, second] = await Promise.all([schedule.runNow(), schedule.runNow()]);
-
-      expect(first.length).toBeGreaterThan(2);
-      expect(second).toEqual([]);
-      expect(await trail.verify()).toMatchObject({
-        ok: true,
-        records: 2,
-        digests: first.length,
-        uncovered: 0,
-      });
-    } finally {
-      await schedule.stop();
-    }
-  });
-});
-
-describe('verifyAudit on an incomplete trail', () => {
+describe('verifyChain on an incomplete trail', () => {
   it('lists a started execution with no outcome once its deadline has passed, in the full and the recent check', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     const started = await trail.write('exec-7', 'started'); // no timeoutMs: the broker's 15 minutes
     await trail.digest();
     trail.clock.advance(15 * MINUTE);
@@ -554,7 +364,7 @@ describe('verifyAudit on an incomplete trail', () => {
   });
 
   it('uses the run time limit the started record carries, and the margin given', async () => {
-    const trail = await Trail.build();
+    const trail = await Trail.build(tables);
     trail.clock.advance(20_000);
     const record = auditRecord('exec-8', 'started', trail.clock.now());
     await trail.store.put({ ...record, request: { ...record.request, timeoutMs: 30_000 } });
