@@ -11,9 +11,9 @@
  * `aws4_request`; a known access key (with its session token, for temporary keys); then the
  * signature itself over the body's sha256.
  */
-import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { Checksum, SourceData } from '@smithy/types';
+import { NodeSha256 } from './node-sha256.ts';
 
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 export const EXECUTE_API_SERVICE = 'execute-api';
@@ -211,33 +211,6 @@ export function formatAmzDate(date: Date): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '');
-}
-
-/** sha256 (or HMAC-sha256 when given a key) on node's crypto, in the shape the SDK signer takes. */
-class NodeSha256 implements Checksum {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.create();
-  }
-  private create(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    const key =
-      typeof this.secret === 'string'
-        ? Buffer.from(this.secret, 'utf8')
-        : ArrayBuffer.isView(this.secret)
-          ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength)
-          : Buffer.from(this.secret);
-    return createHmac('sha256', key);
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.create();
-  }
 }
 
 export function sha256Hex(data: Buffer | string): string {
