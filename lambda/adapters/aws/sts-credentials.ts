@@ -19,7 +19,7 @@ import { DependencyError, ThrottledError } from '../../core/errors.ts';
 import type { AssumedSession, AssumeRoleInput, CredentialsPort } from '../../core/ports.ts';
 
 /** `arn:P:iam::A:role/path/NAME` -> `arn:P:sts::A:assumed-role/NAME/SESSION` (what STS reports). */
-export function assumedRoleArnOf(roleArn: string, sessionName: string): string {
+function assumedRoleArnOf(roleArn: string, sessionName: string): string {
   const m = /^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
   return m ? `arn:${m[1]}:sts::${m[2]}:assumed-role/${m[3]}/${sessionName}` : '';
 }

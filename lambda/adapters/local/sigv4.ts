@@ -15,12 +15,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from './node-sha256.ts';
 
-export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
-export const EXECUTE_API_SERVICE = 'execute-api';
+const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
+const EXECUTE_API_SERVICE = 'execute-api';
 /** API Gateway accepts requests signed up to five minutes before or after its own clock. */
-export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-export const SIGV4_ERROR_CODES = [
+const SIGV4_ERROR_CODES = [
   'MISSING_AUTHENTICATION',
   'INCOMPLETE_SIGNATURE',
   'UNSUPPORTED_ALGORITHM',
