@@ -25,8 +25,8 @@ function pairs(raw: readonly string[]): [string, string][] {
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const verified = verifySigV4(
+  req.on('end', async () => {
+    const verified = await verifySigV4(
       {
         method: req.method ?? 'GET',
         target: req.url ?? '/',

@@ -19,7 +19,7 @@ import { transform } from 'esbuild';
 import { getQuickJS, type QuickJSWASMModule } from 'quickjs-emscripten';
 import { loadPolicyFile } from '../lambda/core/policy.ts';
 import type { RuntimeFiles } from '../lambda/sandbox/index.ts';
-import { buildSnapshot, denoEnv, denoRunArgs, HOST_HEAP_MIB } from '../lambda/sandbox/python-sandbox.ts';
+import { buildSnapshot, denoEnv, denoRunArgs, HOST_HEAP_MIB } from '../lambda/sandbox/python-host-process.ts';
 import { QuickJsSandbox } from '../lambda/sandbox/quickjs-sandbox.ts';
 import { spawnTracked, stopTracked, waitForLine } from './lib/processes.ts';
 import { type SigningKey, signedClient } from './lib/signed-client.ts';
@@ -185,7 +185,7 @@ export async function measureCustodyQuickJs(workload: Workload, count: number): 
   }
 }
 
-/** The deno flags custody's Python host runs with (from lambda/sandbox/python-sandbox.ts itself). */
+/** The deno flags custody's Python host runs with (from lambda/sandbox/python-host-process.ts itself). */
 export function denoHostArgs(files: RuntimeFiles, snapshotPath: string, memoryMiB: number): string[] {
   return [
     ...denoRunArgs([files.pyodideDir, files.hostScriptPath, snapshotPath]),

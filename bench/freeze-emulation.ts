@@ -20,7 +20,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSnapshot } from '../lambda/sandbox/python-sandbox.ts';
+import { buildSnapshot } from '../lambda/sandbox/python-host-process.ts';
 import { RUNTIME_LAYOUT, resolveRuntimeFiles } from '../lambda/sandbox/runtime-files.ts';
 
 const CPU_SHARE = Number(process.env.CPU_SHARE ?? 0.58);

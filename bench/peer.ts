@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { RuntimeFiles } from '../lambda/sandbox/index.ts';
-import { denoEnv, denoRunArgs } from '../lambda/sandbox/python-sandbox.ts';
+import { denoEnv, denoRunArgs } from '../lambda/sandbox/python-host-process.ts';
 import { ROOT } from './floor.ts';
 import { spawnTracked, stopTracked, waitForLine } from './lib/processes.ts';
 import { type LatencySummary, runAtConcurrency, summarize } from './lib/stats.ts';

@@ -1,8 +1,8 @@
-// The Deno host of ONE Python execution. Run by python-sandbox.ts as
+// The Deno host of ONE Python execution. Run by python-host-process.ts as
 //   deno run --no-prompt --allow-read=<runtime files> --deny-* python-host.mjs serve <pyodideDir> [snapshot]
 // with an empty environment. It loads Pyodide (from a memory snapshot when given), says
 // {"t":"ready"}, reads one job (a JSON line) from stdin, runs it, reports {"t":"result"} and exits.
-// The parent names every file through a folder of neutral links (see python-sandbox.ts), so the
+// The parent names every file through a folder of neutral links (see python-work-dir.ts), so the
 // paths this realm sees say nothing of the host; what the realm could still tell (the Deno
 // binary's path, the pids, the resolver's address) is taken away before the code runs.
 // Or, as `snapshot <pyodideDir>`, writes a fresh Pyodide memory snapshot to stdout and exits.

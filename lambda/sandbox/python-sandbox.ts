@@ -15,19 +15,15 @@
  * from about 2.2 s to a few hundred ms, and pre-started processes (loaded, waiting for one job,
  * never having seen another) take that off the critical path. No interpreter is ever reused.
  */
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { z } from 'zod';
 import { DependencyError, ValidationError } from '../core/errors.ts';
 import { unsafeFileNameReason } from '../core/file-map.ts';
-import { MAX_OUTPUT_FILES } from '../core/limits.ts';
-import type { SandboxRequest, SandboxResult, UserCodeError } from '../core/types.ts';
-import { CappedFiles, CappedText } from './capped-text.ts';
-import { LineSplitter } from './line-splitter.ts';
+import type { SandboxRequest, SandboxResult } from '../core/types.ts';
+import { CappedText } from './capped-text.ts';
+import { buildSnapshot, HostProcess, residentBytes } from './python-host-process.ts';
+import { type ResultMessage, sandboxResultOf } from './python-host-protocol.ts';
 import { createWorkDir, type NeutralLinks, removeLeftovers, type WorkDir } from './python-work-dir.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
 
@@ -48,178 +44,9 @@ export interface PythonSandboxOptions {
   readonly refillAfterRun?: boolean;
 }
 
-/** JS heap a Deno host needs besides the Python heap (Pyodide's own JS objects), in MiB. */
-export const HOST_HEAP_MIB = 192;
 /** Resident memory a process may use beyond its baseline and the code's limit before it is killed. */
 const RSS_SLACK_MIB = 192;
 const RSS_POLL_MS = 100;
-const SNAPSHOT_MAX_BYTES = 512 * 1024 * 1024;
-
-const outcomeSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), result: z.string().nullable() }),
-  z.object({ ok: z.literal(false), name: z.string(), message: z.string(), traceback: z.string() }),
-]);
-const messageSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('ready') }),
-  z.object({ t: z.literal('o'), s: z.union([z.literal(1), z.literal(2)]), d: z.string() }),
-  z.object({
-    t: z.literal('result'),
-    outcome: outcomeSchema,
-    outputExceeded: z.boolean(),
-    memoryExhausted: z.boolean(),
-    files: z.array(z.tuple([z.string(), z.string()])).max(MAX_OUTPUT_FILES),
-    filesTruncated: z.boolean(),
-  }),
-]);
-type HostMessage = z.infer<typeof messageSchema>;
-type ResultMessage = Extract<HostMessage, { t: 'result' }>;
-
-type KillReason = 'deadline' | 'memory' | 'protocol' | 'closed';
-
-/**
- * `deno run` flags of every Python host process: read access to the runtime files named, and
- * every other permission explicitly denied (so no prompt, no config and no flag can widen it).
- */
-export function denoRunArgs(readablePaths: readonly string[]): string[] {
-  return [
-    'run',
-    '--no-prompt',
-    '--no-code-cache',
-    '--no-config',
-    '--no-lock',
-    '--no-remote',
-    '--no-npm',
-    '--cached-only',
-    `--allow-read=${readablePaths.join(',')}`,
-    '--deny-write',
-    '--deny-net',
-    '--deny-env',
-    '--deny-run',
-    '--deny-ffi',
-    '--deny-sys',
-    '--deny-import',
-  ];
-}
-
-/**
- * Nothing of the host's environment. DENO_DIR names a path Deno can never create (see
- * `PythonSandbox`): it then keeps its caches in memory, and a run can leave nothing on disk.
- */
-export function denoEnv(denoDir: string): NodeJS.ProcessEnv {
-  return { DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
-}
-
-/** One Deno process: loads Pyodide, takes one job, exits. */
-class HostProcess {
-  readonly ready: Promise<void>;
-  /** Settles once the process has exited and its output is all read. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
-  private listener: ((message: HostMessage) => void) | undefined;
-  private protocolBytes = 0;
-  private protocolCapBytes = 64 * 1024;
-  private readonly lines = new LineSplitter();
-  private diagnostics = new CappedText(16 * 1024);
-  killedFor: KillReason | undefined;
-
-  constructor(
-    denoPath: string,
-    links: NeutralLinks,
-    readonly memoryMiB: number,
-  ) {
-    const readable = [links.pyodideDir, links.hostScript, ...(links.snapshot ? [links.snapshot] : [])];
-    this.child = spawn(
-      denoPath,
-      [
-        ...denoRunArgs(readable),
-        `--v8-flags=--max-old-space-size=${HOST_HEAP_MIB + memoryMiB}`,
-        links.hostScript,
-        'serve',
-        links.pyodideDir,
-        links.snapshot ?? '',
-      ],
-      {
-        env: denoEnv(links.denoDir),
-        cwd: links.dir,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        argv0: 'deno', // node:process reports it: not the binary's host path
-        detached: true, // its own process group, killed as a whole
-      },
-    );
-    // 'close', not 'exit': 'exit' can come before the last of stdout has been read, and with it
-    // the result line (seen under load: "ended (code 0) before reporting a result"). 'close' comes
-    // once the process has exited and its pipes are drained. Nothing else can hold them open: the
-    // code may not start processes, and the deadline kills the whole group.
-    this.exited = once(this.child, 'close').then(([code, signal]) => ({
-      code: code as number | null,
-      signal: signal as NodeJS.Signals | null,
-    }));
-    this.child.stdin.on('error', () => undefined); // a process that died before its job
-    this.child.stderr.setEncoding('utf8');
-    this.child.stderr.on('data', (chunk: string) => this.diagnostics.append(chunk));
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (chunk: string) => this.receive(chunk));
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.listener = (message) => {
-        if (message.t === 'ready') resolve();
-      };
-      this.exited.then(({ code, signal }) =>
-        reject(
-          new Error(
-            `the Python host exited (code ${code}, signal ${signal}) before it was ready: ${this.diagnostics.toString().slice(0, 2000)}`,
-          ),
-        ),
-      );
-    });
-    this.ready.catch(() => undefined);
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  get stderrText(): string {
-    return this.diagnostics.toString();
-  }
-
-  /** Sends the one job and routes the process's messages to `onMessage` from now on. */
-  start(job: unknown, protocolCapBytes: number, onMessage: (message: HostMessage) => void): void {
-    this.protocolCapBytes = protocolCapBytes;
-    this.protocolBytes = 0;
-    this.listener = onMessage;
-    this.child.stdin.end(`${JSON.stringify(job)}\n`);
-  }
-
-  kill(reason: KillReason): void {
-    this.killedFor ??= reason;
-    const pid = this.child.pid;
-    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      this.child.kill('SIGKILL');
-    }
-  }
-
-  private receive(chunk: string): void {
-    this.protocolBytes += chunk.length;
-    if (this.protocolBytes > this.protocolCapBytes) {
-      this.kill('protocol');
-      return;
-    }
-    for (const line of this.lines.push(chunk)) {
-      if (line === '') continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        continue; // not ours (the code can write to this pipe through the bridge); ignored
-      }
-      const message = messageSchema.safeParse(parsed);
-      if (message.success) this.listener?.(message.data);
-    }
-  }
-}
 
 /** A counting semaphore: at most `limit` holders at once, others wait in order. */
 class Semaphore {
@@ -355,63 +182,19 @@ export class PythonSandbox {
     }
     const endedAt = performance.now();
 
-    const files = new CappedFiles(limits.maxOutputBytes, MAX_OUTPUT_FILES);
-    for (const [name, content] of result?.files ?? []) {
-      if (unsafeFileNameReason(name) === undefined) files.add(name, content);
-    }
-    const base = {
-      stdout: stdout.toString(),
-      stderr: stderr.toString(),
-      stdoutTruncated: stdout.truncated || (result?.outputExceeded ?? false),
-      stderrTruncated: stderr.truncated,
-      files: files.toRecord(),
-      filesTruncated: files.truncated || (result?.filesTruncated ?? false),
-    };
     // Measured here, never taken from the process (the code can forge what it reports): the wait
     // for a loaded process, then everything from handing it the job to its exit.
     const timings = { startMs: jobSentAt - started, runMs: endedAt - jobSentAt };
-
-    switch (host.killedFor) {
-      case 'deadline':
-        return { ...base, status: 'timed_out', timings };
-      case 'memory':
-        return { ...base, status: 'out_of_memory', timings };
-      case 'protocol':
-        return { ...base, stdoutTruncated: true, status: 'output_limit', timings };
-      default:
-        break;
-    }
-    if (!result) {
-      if (/out of memory|heap limit/i.test(host.stderrText))
-        return { ...base, status: 'out_of_memory', timings };
-      const exit = await host.exited;
-      const error: UserCodeError = {
-        name: 'SandboxProcessExit',
-        message: `the Python process ended (code ${exit.code}, signal ${exit.signal}) before reporting a result`,
-        traceback: '',
-      };
-      return { ...base, status: 'failed', error, timings };
-    }
-    const { outcome } = result;
-    if (result.outputExceeded || stdout.truncated || stderr.truncated) {
-      return { ...base, status: 'output_limit', timings };
-    }
-    if (!outcome.ok) {
-      const error: UserCodeError = {
-        name: outcome.name,
-        message: outcome.message,
-        traceback: outcome.traceback,
-      };
-      if (outcome.name === 'MemoryError' || result.memoryExhausted) {
-        return { ...base, status: 'out_of_memory', error, timings };
-      }
-      return { ...base, status: 'failed', error, timings };
-    }
-    const capped = new CappedText(limits.maxOutputBytes);
-    if (outcome.result !== null) capped.append(outcome.result);
-    return outcome.result === null
-      ? { ...base, status: 'succeeded', timings }
-      : { ...base, status: 'succeeded', result: capped.toString(), timings };
+    return sandboxResultOf({
+      result,
+      stdout,
+      stderr,
+      maxOutputBytes: limits.maxOutputBytes,
+      killedFor: host.killedFor,
+      stderrText: host.stderrText,
+      exit: await host.exited,
+      timings,
+    });
   }
 
   /** A pre-started process with the right memory limit, else a new one; then refills the pool. */
@@ -513,50 +296,5 @@ export class PythonSandbox {
         },
       );
     });
-  }
-}
-
-/** Runs the host in snapshot mode (same permissions as an execution) and returns the snapshot bytes. */
-export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promise<Buffer> {
-  const child = spawn(
-    files.denoPath,
-    [
-      ...denoRunArgs([files.pyodideDir, files.hostScriptPath]),
-      files.hostScriptPath,
-      'snapshot',
-      files.pyodideDir,
-    ],
-    {
-      env: denoEnv(denoDir),
-      cwd: '/',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const diagnostics = new CappedText(16 * 1024);
-  child.stdout.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > SNAPSHOT_MAX_BYTES) child.kill('SIGKILL');
-    else chunks.push(chunk);
-  });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => diagnostics.append(chunk));
-  const [code] = (await once(child, 'close')) as [number | null]; // all of stdout read, as above
-  if (code !== 0 || size === 0 || size > SNAPSHOT_MAX_BYTES) {
-    throw new Error(`deno exited with code ${code}: ${diagnostics.toString().slice(0, 2000)}`);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Resident set size of a process (Linux /proc), or undefined where it cannot be read. */
-function residentBytes(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /VmRSS:\s+(\d+) kB/.exec(status);
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
   }
 }

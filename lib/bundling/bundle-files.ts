@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { denoRunArgs } from '../../lambda/sandbox/python-sandbox.ts';
+import { denoRunArgs } from '../../lambda/sandbox/python-host-process.ts';
 import { PYODIDE_RUNTIME_FILES, RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
 import {
   BinaryFetchError,

@@ -36,12 +36,12 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
       const raw = req.rawHeaders;
       const headers: [string, string][] = [];
       for (let i = 0; i < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string]);
-      const result = verifySigV4(
+      const result = await verifySigV4(
         { method: req.method ?? '', target: req.url ?? '/', headers, body },
         { region: 'eu-west-1', lookup: (id) => (id === credentials.accessKeyId ? credentials : undefined) },
       );

@@ -3,7 +3,8 @@
  * memory, so its declared 16 MiB cost a garbage collection every few executions.
  */
 import { describe, expect, it } from 'vitest';
-import { initialPages, QuickJsSandbox } from '../../lambda/sandbox/quickjs-sandbox.ts';
+import { initialPages } from '../../lambda/sandbox/quickjs-engine.ts';
+import { QuickJsSandbox } from '../../lambda/sandbox/quickjs-sandbox.ts';
 import { shrinkMemoryImport } from '../../lambda/sandbox/wasm-memory.ts';
 import { LIMITS, request } from './helpers.ts';
 

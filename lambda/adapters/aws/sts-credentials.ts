@@ -1,63 +1,60 @@
 /**
  * CredentialsPort on AWS: one STS AssumeRole per execution, against the regional STS endpoint.
  *
- * The SDK's own retries are off (`maxAttempts: 1`) so that the retry budget is this adapter's:
- * throttling is retried a bounded number of times with full jitter, then reported as 429; any
- * other failure (AccessDenied, a malformed answer, the network) is a DependencyError and the
- * broker fails closed.
+ * Retries are the SDK's own: a `ConfiguredRetryStrategy` (the standard strategy, its retry quota
+ * included) with a bounded number of attempts and full-jitter backoff. The SDK classifies what is
+ * worth retrying (throttling and transient errors: 5xx, timeouts, connection resets); nothing else
+ * is retried. Throttling that outlasts the budget is reported as 429; any other failure
+ * (AccessDenied, a malformed answer, the network) is a DependencyError and the broker fails closed.
  */
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  AssumeRoleCommand,
+  type AssumeRoleCommandOutput,
+  STSClient,
+  type STSClientConfig,
+} from '@aws-sdk/client-sts';
+import { ConfiguredRetryStrategy, isThrottlingError } from '@smithy/core/retry';
+import type { SdkError } from '@smithy/types';
 import { DependencyError, ThrottledError } from '../../core/errors.ts';
 import type { AssumedSession, AssumeRoleInput, CredentialsPort } from '../../core/ports.ts';
 
-const THROTTLING = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-  'RequestThrottled',
-  'RequestThrottledException',
-]);
-
-export function isThrottling(error: unknown): boolean {
-  if (!error || typeof error !== 'object') return false;
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return THROTTLING.has(e.name ?? '') || e.$metadata?.httpStatusCode === 429;
-}
-
 /** `arn:P:iam::A:role/path/NAME` -> `arn:P:sts::A:assumed-role/NAME/SESSION` (what STS reports). */
-export function assumedRoleArnOf(roleArn: string, sessionName: string): string {
+function assumedRoleArnOf(roleArn: string, sessionName: string): string {
   const m = /^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
   return m ? `arn:${m[1]}:sts::${m[2]}:assumed-role/${m[3]}/${sessionName}` : '';
 }
 
 export interface StsCredentialsOptions {
   readonly region: string;
-  /** Prebuilt client (tests); by default a regional client with SDK retries off. */
-  readonly client?: STSClient;
-  /** Attempts in all, throttled ones included. @default 4 */
+  /** Attempts in all, retried ones included. @default 4 */
   readonly maxAttempts?: number;
-  /** Backoff base; attempt n waits a random time in [0, base * 2^(n-1)). @default 100 */
+  /** Backoff base; retry n waits a random time in [0, base * 2^(n-1)). @default 100 */
   readonly baseDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** Jitter source for the backoff. @default Math.random */
   readonly random?: () => number;
+  /** Where the client sends and how it signs (tests point it at a local server). @default the regional endpoint, the default credential chain */
+  readonly client?: Pick<STSClientConfig, 'endpoint' | 'credentials'>;
+}
+
+/** Full jitter: the wait before retry `retry` (1-based) is uniform in [0, base * 2^(retry-1)). */
+export function fullJitterDelayMs(retry: number, baseDelayMs: number, random: () => number): number {
+  return random() * baseDelayMs * 2 ** (retry - 1);
 }
 
 export class StsCredentials implements CredentialsPort {
   readonly client: STSClient;
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
 
   constructor(options: StsCredentialsOptions) {
-    this.client =
-      options.client ?? new STSClient({ region: options.region, useGlobalEndpoint: false, maxAttempts: 1 });
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-    this.baseDelayMs = options.baseDelayMs ?? 100;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.random = options.random ?? Math.random;
+    const baseDelayMs = options.baseDelayMs ?? 100;
+    const random = options.random ?? Math.random;
+    this.client = new STSClient({
+      ...options.client,
+      region: options.region,
+      useGlobalEndpoint: false,
+      retryStrategy: new ConfiguredRetryStrategy(Math.max(1, options.maxAttempts ?? 4), (retry) =>
+        fullJitterDelayMs(retry, baseDelayMs, random),
+      ),
+    });
   }
 
   async assumeRole(input: AssumeRoleInput): Promise<AssumedSession> {
@@ -69,43 +66,43 @@ export class StsCredentials implements CredentialsPort {
       Policy: input.sessionPolicy,
       DurationSeconds: input.durationSeconds,
     });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const out = await this.client.send(command);
-        const c = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-          throw new DependencyError('credentials', 'STS returned no credentials for the execution role.');
-        }
-        return {
-          credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-          },
-          roleArn: input.roleArn,
-          assumedRoleArn: out.AssumedRoleUser?.Arn ?? assumedRoleArnOf(input.roleArn, input.sessionName),
-          sessionName: input.sessionName,
-          sourceIdentity: out.SourceIdentity ?? input.sourceIdentity,
-        };
-      } catch (error) {
-        if (error instanceof DependencyError) throw error;
-        if (isThrottling(error)) {
-          if (attempt < this.maxAttempts) {
-            await this.sleep(this.random() * this.baseDelayMs * 2 ** (attempt - 1));
-            continue;
-          }
-          throw new ThrottledError('STS is throttling role assumption; retry the request later.', {
-            cause: error,
-          });
-        }
-        const name = (error as { name?: string }).name ?? 'Error';
-        throw new DependencyError(
-          'credentials',
-          `STS could not assume the profile's execution role (${name}).`,
-          { cause: error },
-        );
+    let out: AssumeRoleCommandOutput;
+    try {
+      out = await this.client.send(command);
+    } catch (error) {
+      if (error && typeof error === 'object' && isThrottlingError(error as SdkError)) {
+        throw new ThrottledError('STS is throttling role assumption; retry the request later.', {
+          cause: error,
+        });
       }
+      const name = (error as { name?: string }).name ?? 'Error';
+      throw new DependencyError(
+        'credentials',
+        `STS could not assume the profile's execution role (${name}).`,
+        {
+          cause: error,
+        },
+      );
     }
+    return sessionFrom(out, input);
   }
+}
+
+function sessionFrom(out: AssumeRoleCommandOutput, input: AssumeRoleInput): AssumedSession {
+  const c = out.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+    throw new DependencyError('credentials', 'STS returned no credentials for the execution role.');
+  }
+  return {
+    credentials: {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration,
+    },
+    roleArn: input.roleArn,
+    assumedRoleArn: out.AssumedRoleUser?.Arn ?? assumedRoleArnOf(input.roleArn, input.sessionName),
+    sessionName: input.sessionName,
+    sourceIdentity: out.SourceIdentity ?? input.sourceIdentity,
+  };
 }

@@ -233,7 +233,7 @@ async function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: Edg
     return;
   }
 
-  const verified = verifySigV4(
+  const verified = await verifySigV4(
     { method, target, headers: pairs(req.rawHeaders), body: read.body },
     { region: ctx.region, lookup: (id) => ctx.byAccessKey.get(id), clock: ctx.clock },
   );

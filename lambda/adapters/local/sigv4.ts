@@ -1,23 +1,26 @@
 /**
  * SigV4 verification, as API Gateway performs it for service `execute-api` (AWS_IAM auth).
  *
- * The canonical request is rebuilt from the request exactly as it arrived on the wire (raw path,
- * raw query, raw header values), the signing key is derived from the secret of the access key
- * named in the credential scope, and the signatures are compared in constant time. The checks, in
+ * The signature is computed by the AWS SDK's own signer (`@smithy/signature-v4`): the request is
+ * rebuilt as it arrived on the wire (raw path, decoded query, exactly the headers it says it
+ * signed), signed with the secret of the access key named in the credential scope at the date,
+ * region and service it claims, and the two signatures are compared in constant time. The checks, in
  * the order API Gateway applies them: an Authorization header that parses; algorithm
  * AWS4-HMAC-SHA256; `host` and `x-amz-date` signed; a well-formed date within five minutes of
  * the server's clock; a credential scope naming that date, this region, `execute-api` and
  * `aws4_request`; a known access key (with its session token, for temporary keys); then the
  * signature itself over the body's sha256.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from './node-sha256.ts';
 
-export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
-export const EXECUTE_API_SERVICE = 'execute-api';
+const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
+const EXECUTE_API_SERVICE = 'execute-api';
 /** API Gateway accepts requests signed up to five minutes before or after its own clock. */
-export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-export const SIGV4_ERROR_CODES = [
+const SIGV4_ERROR_CODES = [
   'MISSING_AUTHENTICATION',
   'INCOMPLETE_SIGNATURE',
   'UNSUPPORTED_ALGORITHM',
@@ -86,30 +89,6 @@ interface ParsedAuthorization {
 
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
-/** RFC 3986 encoding as SigV4 wants it: everything but unreserved characters, upper-case hex. */
-export function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-/**
- * The canonical URI for every service but S3: dot segments and empty segments removed, then the
- * (already percent-encoded) path encoded once more, keeping the slashes.
- */
-export function canonicalPath(rawPath: string): string {
-  const segments: string[] = [];
-  for (const segment of rawPath.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  const leading = rawPath.startsWith('/') ? '/' : '';
-  const trailing = segments.length > 0 && rawPath.endsWith('/') ? '/' : '';
-  return uriEncode(`${leading}${segments.join('/')}${trailing}`).replace(/%2F/g, '/');
-}
-
 function decodeQueryComponent(value: string): string {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
@@ -119,20 +98,19 @@ function decodeQueryComponent(value: string): string {
   }
 }
 
-/** The canonical query string: every pair decoded, re-encoded strictly, sorted by key then value. */
-export function canonicalQuery(rawQuery: string): string {
-  if (rawQuery === '') return '';
-  const pairs: [string, string][] = [];
+/** The query as the signer takes it: every key and value decoded, repeated keys gathered. */
+function queryOf(rawQuery: string): Record<string, string[]> {
+  const query: Record<string, string[]> = Object.create(null);
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    const key = eq === -1 ? part : part.slice(0, eq);
-    const value = eq === -1 ? '' : part.slice(eq + 1);
-    if (decodeQueryComponent(key).toLowerCase() === 'x-amz-signature') continue;
-    pairs.push([uriEncode(decodeQueryComponent(key)), uriEncode(decodeQueryComponent(value))]);
+    const key = decodeQueryComponent(eq === -1 ? part : part.slice(0, eq));
+    const value = decodeQueryComponent(eq === -1 ? '' : part.slice(eq + 1));
+    const values = query[key] ?? [];
+    values.push(value);
+    query[key] = values;
   }
-  pairs.sort(([ka, va], [kb, vb]) => (ka < kb ? -1 : ka > kb ? 1 : va < vb ? -1 : va > vb ? 1 : 0));
-  return pairs.map(([k, v]) => `${k}=${v}`).join('&');
+  return query;
 }
 
 function trimHeaderValue(value: string): string {
@@ -235,15 +213,6 @@ export function formatAmzDate(date: Date): string {
     .replace(/\.\d{3}/, '');
 }
 
-function hmac(key: Buffer | string, data: string): Buffer {
-  return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-
-/** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */
-export function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date), region), service), 'aws4_request');
-}
-
 export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -257,29 +226,53 @@ function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db) && ab.length === bb.length;
 }
 
-/** Builds the SigV4 canonical request of an incoming request for the given signed headers. */
-export function canonicalRequest(
+/**
+ * The signature the SDK's signer makes for this request with `identity`'s secret: the same method,
+ * path, query, signed headers (and nothing else), body, date, region and service.
+ */
+async function expectedSignature(
   request: IncomingSignedRequest,
-  signedHeaders: readonly string[],
-  payloadHash: string,
-): string {
-  const headers = headerMap(request.headers);
+  headers: ReadonlyMap<string, string>,
+  parsed: ParsedAuthorization,
+  signedAt: Date,
+  identity: SigningIdentity,
+): Promise<string | undefined> {
   const q = request.target.indexOf('?');
   const rawPath = q === -1 ? request.target : request.target.slice(0, q);
-  const rawQuery = q === -1 ? '' : request.target.slice(q + 1);
-  const canonicalHeaders = signedHeaders.map((name) => `${name}:${headers.get(name) ?? ''}\n`).join('');
-  return [
-    request.method.toUpperCase(),
-    canonicalPath(rawPath === '' ? '/' : rawPath),
-    canonicalQuery(rawQuery),
-    canonicalHeaders,
-    signedHeaders.join(';'),
-    payloadHash,
-  ].join('\n');
+  const signedHeaders: Record<string, string> = Object.create(null);
+  for (const name of parsed.signedHeaders) signedHeaders[name] = headers.get(name) ?? '';
+  const signer = new SignatureV4({
+    service: parsed.service,
+    region: parsed.region,
+    // The session token is signed only if the client signed it: it is among the headers then.
+    credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey },
+    sha256: NodeSha256,
+    applyChecksum: false,
+  });
+  const signed = await signer.sign(
+    {
+      method: request.method.toUpperCase(),
+      protocol: 'http:',
+      hostname: headers.get('host') ?? '',
+      path: rawPath === '' ? '/' : rawPath,
+      query: q === -1 ? {} : queryOf(request.target.slice(q + 1)),
+      headers: signedHeaders,
+      body: request.body,
+    },
+    { signingDate: signedAt, signableHeaders: new Set(parsed.signedHeaders) },
+  );
+  const authorization = String(signed.headers.authorization ?? '');
+  const m = /, SignedHeaders=([^,]*), Signature=([0-9a-f]{64})$/.exec(authorization);
+  // The signer lists headers sorted and once each; a list in another form cannot match.
+  if (!m || m[1] !== parsed.signedHeaders.join(';')) return undefined;
+  return m[2];
 }
 
 /** Verifies one request. Never throws on bad input: every problem is a result with a code. */
-export function verifySigV4(request: IncomingSignedRequest, options: SigV4VerifierOptions): SigV4Result {
+export async function verifySigV4(
+  request: IncomingSignedRequest,
+  options: SigV4VerifierOptions,
+): Promise<SigV4Result> {
   const region = options.region ?? 'us-east-1';
   const service = options.service ?? EXECUTE_API_SERVICE;
   const now = (options.clock ?? (() => new Date()))();
@@ -383,16 +376,8 @@ export function verifySigV4(request: IncomingSignedRequest, options: SigV4Verifi
     );
   }
 
-  const canonical = canonicalRequest(request, parsed.signedHeaders, bodyHash);
-  const stringToSign = [
-    SIGV4_ALGORITHM,
-    amzDate,
-    `${parsed.scopeDate}/${parsed.region}/${parsed.service}/aws4_request`,
-    sha256Hex(canonical),
-  ].join('\n');
-  const key = signingKey(identity.secretAccessKey, parsed.scopeDate, parsed.region, parsed.service);
-  const expected = createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
-  if (!constantTimeEqual(expected, parsed.signature)) {
+  const expected = await expectedSignature(request, headers, parsed, signedAt, identity);
+  if (expected === undefined || !constantTimeEqual(expected, parsed.signature)) {
     return fail(
       'INVALID_SIGNATURE',
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',

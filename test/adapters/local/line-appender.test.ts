@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync } from '
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LineAppender } from '../../../lambda/adapters/local/line-appender.ts';
 
 describe('LineAppender', () => {
@@ -79,28 +79,36 @@ describe('LineAppender', () => {
         return false;
       }
     }).length;
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('keeps the file open between writes and closes it once idle', async () => {
-    const path = join(dir, 'idle.log');
-    const appender = new LineAppender(path, { idleCloseMs: 50 });
-    await appender.append('one');
-    await appender.append('two');
-    expect(openOn(path)).toBe(1);
-    // Moved away while open: the lines follow the open file until it is closed.
-    renameSync(path, `${path}.1`);
-    await appender.append('three');
-    expect(fileLines(`${path}.1`)).toEqual(['one', 'two', 'three']);
-    await sleep(150);
-    await appender.settled();
-    expect(openOn(`${path}.1`)).toBe(0);
-    await appender.append('four');
-    expect(fileLines(path)).toEqual(['four']);
-    await appender.close();
-    expect(openOn(path)).toBe(0);
-    await appender.append('five');
-    expect(fileLines(path)).toEqual(['four', 'five']);
-    await appender.close();
+    // Only the idle timer is faked: the file system runs for real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const path = join(dir, 'idle.log');
+      const appender = new LineAppender(path, { idleCloseMs: 50 });
+      await appender.append('one');
+      await appender.append('two');
+      expect(openOn(path)).toBe(1);
+      // Moved away while open: the lines follow the open file until it is closed.
+      renameSync(path, `${path}.1`);
+      await appender.append('three');
+      expect(fileLines(`${path}.1`)).toEqual(['one', 'two', 'three']);
+      vi.advanceTimersByTime(49);
+      await appender.settled();
+      expect(openOn(`${path}.1`)).toBe(1);
+      vi.advanceTimersByTime(1);
+      await appender.settled();
+      expect(openOn(`${path}.1`)).toBe(0);
+      await appender.append('four');
+      expect(fileLines(path)).toEqual(['four']);
+      await appender.close();
+      expect(openOn(path)).toBe(0);
+      await appender.append('five');
+      expect(fileLines(path)).toEqual(['four', 'five']);
+      await appender.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('closes only after the lines already appended are written', async () => {

@@ -68,17 +68,17 @@ const replaced = (request: IncomingSignedRequest, name: string, value: string) =
 describe('SigV4 verification at the five-minute boundary', () => {
   it('accepts a request exactly five minutes old or five minutes ahead, as API Gateway does', async () => {
     const request = await signed();
-    expect(verify(request, new Date(NOW.getTime() + 300_000)).ok).toBe(true);
-    expect(verify(request, new Date(NOW.getTime() - 300_000)).ok).toBe(true);
+    expect((await verify(request, new Date(NOW.getTime() + 300_000))).ok).toBe(true);
+    expect((await verify(request, new Date(NOW.getTime() - 300_000))).ok).toBe(true);
   });
 
   it('refuses it one millisecond past either edge', async () => {
     const request = await signed();
-    expect(verify(request, new Date(NOW.getTime() + 300_001))).toMatchObject({
+    expect(await verify(request, new Date(NOW.getTime() + 300_001))).toMatchObject({
       ok: false,
       code: 'SIGNATURE_EXPIRED',
     });
-    expect(verify(request, new Date(NOW.getTime() - 300_001))).toMatchObject({
+    expect(await verify(request, new Date(NOW.getTime() - 300_001))).toMatchObject({
       ok: false,
       code: 'SIGNATURE_NOT_YET_CURRENT',
     });
@@ -88,35 +88,35 @@ describe('SigV4 verification at the five-minute boundary', () => {
 describe('SigV4 verification of headers repeated after signing', () => {
   it('refuses a second x-amz-date that would move the request inside the window', async () => {
     const request = appended(await signed(), 'X-Amz-Date', '20260301T120000Z');
-    expect(verify(request)).toMatchObject({ ok: false, code: 'INVALID_DATE' });
+    expect(await verify(request)).toMatchObject({ ok: false, code: 'INVALID_DATE' });
   });
 
   it('refuses a signed header repeated with another value', async () => {
     const request = appended(await signed(), 'content-type', 'text/plain');
-    expect(verify(request)).toMatchObject({ ok: false, code: 'INVALID_SIGNATURE' });
+    expect(await verify(request)).toMatchObject({ ok: false, code: 'INVALID_SIGNATURE' });
   });
 
   it('refuses a second host header', async () => {
     const request = appended(await signed(), 'Host', 'evil.example');
-    expect(verify(request)).toMatchObject({ ok: false, code: 'INVALID_SIGNATURE' });
+    expect(await verify(request)).toMatchObject({ ok: false, code: 'INVALID_SIGNATURE' });
   });
 
   it('refuses a repeated session token, even the right one twice', async () => {
     const request = appended(await signed(), 'x-amz-security-token', agent.sessionToken ?? '');
-    expect(verify(request)).toMatchObject({ ok: false, code: 'INVALID_SECURITY_TOKEN' });
+    expect(await verify(request)).toMatchObject({ ok: false, code: 'INVALID_SECURITY_TOKEN' });
   });
 
   it('refuses a second Authorization header naming another key', async () => {
     const mine = await signed();
     const theirs = await signed(other);
     const request = appended(mine, 'Authorization', header(theirs, 'authorization'));
-    expect(verify(request).ok).toBe(false);
+    expect((await verify(request)).ok).toBe(false);
   });
 
   it('refuses a SignedHeaders list that names a header twice', async () => {
     const request = await signed();
     const auth = header(request, 'authorization').replace('SignedHeaders=', 'SignedHeaders=content-type;');
-    expect(verify(replaced(request, 'authorization', auth))).toMatchObject({
+    expect(await verify(replaced(request, 'authorization', auth))).toMatchObject({
       ok: false,
       code: 'INVALID_SIGNATURE',
     });
@@ -125,14 +125,14 @@ describe('SigV4 verification of headers repeated after signing', () => {
   it('refuses a signed header name in upper case', async () => {
     const request = await signed();
     const auth = header(request, 'authorization').replace(';host;', ';Host;');
-    expect(verify(replaced(request, 'authorization', auth))).toMatchObject({ ok: false });
+    expect(await verify(replaced(request, 'authorization', auth))).toMatchObject({ ok: false });
   });
 });
 
 describe('SigV4 verification of the body hash header', () => {
   it('refuses a body hash header that does not match the body it came with', async () => {
     const request = replaced(await signed(), 'x-amz-content-sha256', sha256Hex('{"profile":"reports"}'));
-    expect(verify(request)).toMatchObject({ ok: false, code: 'INVALID_PAYLOAD_HASH' });
+    expect(await verify(request)).toMatchObject({ ok: false, code: 'INVALID_PAYLOAD_HASH' });
   });
 
   it('refuses a swapped body that comes with its own correct hash header', async () => {
@@ -141,12 +141,12 @@ describe('SigV4 verification of the body hash header', () => {
       ...replaced(await signed(), 'x-amz-content-sha256', sha256Hex(swapped)),
       body: Buffer.from(swapped),
     };
-    expect(verify(request)).toMatchObject({ ok: false, code: 'INVALID_SIGNATURE' });
+    expect(await verify(request)).toMatchObject({ ok: false, code: 'INVALID_SIGNATURE' });
   });
 
   it('refuses a repeated body hash header', async () => {
     const request = await signed();
     const again = appended(request, 'x-amz-content-sha256', header(request, 'x-amz-content-sha256'));
-    expect(verify(again)).toMatchObject({ ok: false, code: 'INVALID_PAYLOAD_HASH' });
+    expect(await verify(again)).toMatchObject({ ok: false, code: 'INVALID_PAYLOAD_HASH' });
   });
 });
