@@ -97,8 +97,16 @@ function renderCredentialsFile(
   const lines = [
     '# custody local mode: one profile per principal of custody.policy.json.',
     '# Generated on first start; keep it private (mode 0600). Delete it to get new keys.',
-    '# Use: AWS_SHARED_CREDENTIALS_FILE=<this file> AWS_PROFILE=agent npx custody run -c "print(1)"',
   ];
+  // A command that runs as written: the first principal with a grant, and that grant's profile.
+  const example = principals.find((p) => p.grants.length > 0);
+  const grant = example?.grants[0];
+  if (example && grant) {
+    lines.push(
+      `# Use: AWS_SHARED_CREDENTIALS_FILE=<this file> AWS_PROFILE=${example.id} npx custody profiles`,
+      `#      AWS_SHARED_CREDENTIALS_FILE=<this file> AWS_PROFILE=${example.id} npx custody run --profile ${grant.profile} --language python -c "print(1)"`,
+    );
+  }
   for (const principal of principals) {
     const k = keys.get(principal.id);
     if (!k) continue;

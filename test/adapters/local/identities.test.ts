@@ -31,6 +31,21 @@ describe('Local identities', () => {
     expect(sections.get('agent')?.get('aws_session_token')).toBe(agent?.sessionToken);
   });
 
+  it("suggests in the file's header a run command with the flags it needs and a profile the principal is granted", () => {
+    loadOrCreateIdentities(paths, policy);
+    const header = readFileSync(paths.credentialsFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('#'));
+    const run = header.find((line) => line.includes('npx custody run'));
+    const match = run?.match(
+      /AWS_PROFILE=(\S+) npx custody run --profile (\S+) --language (python|javascript) -c /,
+    );
+    expect(match, run).toBeTruthy();
+    const [, principalId, profile] = match as RegExpMatchArray;
+    const principal = policy.principals.find((p) => p.id === principalId);
+    expect(principal?.grants.map((g) => g.profile)).toContain(profile);
+  });
+
   it('maps a role principal to a session of its role and a user principal to the user', () => {
     const { identities } = loadOrCreateIdentities(paths, policy);
     const byName = new Map(identities.map((i) => [i.profileName, i]));
