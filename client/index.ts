@@ -272,5 +272,9 @@ export function describeError(error: { name: string; message: string; traceback:
   const head = `${error.name}: ${error.message}`;
   const trace = error.traceback.trimEnd();
   if (trace.trim() === '') return head;
-  return trace.includes(error.message) ? trace : `${head}\n${trace}`;
+  // A traceback that ends by naming the error already says it (Python's SyntaxError's message adds
+  // "(main.py, line 1)" to the last line, so the message alone is not always in it).
+  const last = trace.slice(trace.lastIndexOf('\n') + 1);
+  const named = last === error.name || last.startsWith(`${error.name}:`);
+  return named || trace.includes(error.message) ? trace : `${head}\n${trace}`;
 }

@@ -184,4 +184,11 @@ describe('describeError', () => {
       'Traceback...\nE: m',
     );
   });
+
+  it("prints a Python syntax error once, though its message adds the line the traceback's last line lacks", () => {
+    const traceback = '  File "main.py", line 1\n    def f(:\n          ^\nSyntaxError: invalid syntax\n';
+    expect(
+      describeError({ name: 'SyntaxError', message: 'invalid syntax (main.py, line 1)', traceback }),
+    ).toBe(traceback.trimEnd());
+  });
 });
