@@ -17,7 +17,12 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
-function htmlTable(headers: readonly string[], rows: readonly (readonly string[])[], numeric: number[] = []) {
+function htmlTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: number[] = [],
+  css?: string,
+) {
   if (rows.length === 0) return '<p class="none">none</p>';
   const th = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = rows
@@ -26,7 +31,7 @@ function htmlTable(headers: readonly string[], rows: readonly (readonly string[]
         `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="n"' : ''}>${escapeHtml(printable(c))}</td>`).join('')}</tr>`,
     )
     .join('\n');
-  return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  return `<table${css ? ` class="${css}"` : ''}><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
 function bars(entries: readonly (readonly [string, number])[], css: string): string {
@@ -75,7 +80,10 @@ section { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; paddi
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f3; white-space: nowrap; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
-.wide { overflow-x: auto; } .none { color: #8a93a3; margin: 0; }
+.wide { overflow-x: auto; }
+/* Role sessions, digests and ids (columns 6 on) break anywhere: the table fits 1000 px unscrolled. */
+table.recent { width: 100%; font-size: 13px; }
+table.recent td:nth-child(n + 6) { white-space: normal; overflow-wrap: anywhere; } .none { color: #8a93a3; margin: 0; }
 .bars .bar { display: flex; align-items: center; gap: 8px; margin: 3px 0; }
 .bars .label { width: 210px; overflow: hidden; text-overflow: ellipsis; }
 .bars .track { flex: 1; background: #eef0f3; height: 12px; border-radius: 3px; }
@@ -83,7 +91,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .fill.status { background: #3b7ddd; } .fill.denial { background: #d9822b; }
 .verify { border-radius: 6px; padding: 10px 16px; margin-bottom: 12px; border: 1px solid; }
 .verify.ok { background: #e9f7ef; border-color: #5cb85c; } .verify.bad { background: #fdecea; border-color: #d9534f; }
-.verify.unknown { background: #fff8e1; border-color: #f0ad4e; } .verify pre { margin: 6px 0 0; white-space: pre-wrap; }
+.verify.unknown { background: #fff8e1; border-color: #f0ad4e; } .verify pre { margin: 6px 0 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 </style>
 </head>
 <body>
@@ -122,6 +130,8 @@ ${verificationHtml(report)}
       'execution',
     ],
     report.recent.map(executionRow),
+    [],
+    'recent',
   )}</section>
 </body>
 </html>
