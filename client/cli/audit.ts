@@ -13,6 +13,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { CloudWatchAuditLog } from '../../lambda/adapters/aws/cloudwatch-audit-log.ts';
 import { DynamoDbAuditStore } from '../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { KmsAuditSigner } from '../../lambda/adapters/aws/kms-audit-signer.ts';
+import { readStackOutputs } from '../../lambda/adapters/aws/stack-outputs.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../lambda/adapters/local/file-audit-signer.ts';
 import { type AuditLineLog, type DigestAnchor, verificationLine } from '../../lambda/audit/audit-log-line.ts';
@@ -22,11 +23,7 @@ import { formatVerifyReport, verifyAudit } from '../../lambda/audit/verify.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import type { PublicKeyInput } from '../../lambda/core/audit-signer.ts';
 import type { Clock } from '../../lambda/core/ports.ts';
-import {
-  AUDIT_SIGNING_KEY_OUTPUT,
-  auditLogGroupNameOf,
-  readStackOutputs,
-} from '../../lambda/core/stack-outputs.ts';
+import { AUDIT_SIGNING_KEY_OUTPUT, auditLogGroupNameOf } from '../../lambda/core/stack-outputs.ts';
 import { CustodyConfigError } from '../index.ts';
 import { clientSet, regionOf } from './aws-clients.ts';
 import { type CliIo, describeRecord, EXIT, line, localStack, parseCommandArgs, UsageError } from './main.ts';

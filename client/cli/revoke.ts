@@ -26,13 +26,14 @@ import {
   revocationTargetProblem,
 } from '../../lambda/adapters/aws/dynamodb-revocation-store.ts';
 import { REVOKE_POLICY_NAME, revokeRoleSessions } from '../../lambda/adapters/aws/iam-session-revocation.ts';
+import { readStackOutputs } from '../../lambda/adapters/aws/stack-outputs.ts';
 import { FileAuditLog } from '../../lambda/adapters/local/file-audit-log.ts';
 import type { AuditCaller, AuditRevocation } from '../../lambda/core/audit-record.ts';
 import { newUlid } from '../../lambda/core/ids.ts';
 import { loadPolicyFile, type Policy } from '../../lambda/core/policy.ts';
 import type { AuditLog, Clock, RevocationScope, RevocationState } from '../../lambda/core/ports.ts';
 import { revocationRecord } from '../../lambda/core/revocation-record.ts';
-import { auditLogGroupNameOf, readStackOutputs } from '../../lambda/core/stack-outputs.ts';
+import { auditLogGroupNameOf } from '../../lambda/core/stack-outputs.ts';
 import { CustodyConfigError } from '../index.ts';
 import { clientSet, regionOf } from './aws-clients.ts';
 import { type CliIo, EXIT, line, localStack, parseCommandArgs, UsageError } from './main.ts';
