@@ -26,7 +26,7 @@ import {
 import { CustodyFunction } from './bundling/lambda-defaults.ts';
 
 /** The name the policy is copied under, next to the broker's bundle. */
-export const BROKER_POLICY_FILE = 'policy.json';
+const BROKER_POLICY_FILE = 'policy.json';
 
 /** What the broker needs to know about one deployed profile. */
 export interface DeployedProfile {

@@ -184,7 +184,7 @@ export class ExecutionRole extends Construct {
  * Secrets Manager appends (each `?` matches exactly one character, so no other secret's ARN
  * matches). `Secret.fromSecretNameV2(...).secretArn` omits them: a policy on it matches nothing.
  */
-export function secretArnPattern(scope: Construct, secretName: string): string {
+function secretArnPattern(scope: Construct, secretName: string): string {
   return Stack.of(scope).formatArn({
     service: 'secretsmanager',
     resource: 'secret',

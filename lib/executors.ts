@@ -18,7 +18,7 @@ import { PACKAGE_ROOT } from './bundling/package-paths.ts';
 import type { CustodyNetwork } from './network.ts';
 
 /** Time the executor needs beyond the user's deadline: cold start of the runtime, sealing. */
-export const EXECUTOR_TIMEOUT_MARGIN = Duration.seconds(15);
+const EXECUTOR_TIMEOUT_MARGIN = Duration.seconds(15);
 
 /** Lambda's own ceiling on a function timeout. */
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;

@@ -34,7 +34,7 @@ import {
 import { lockFileOf, MODULE_EXTENSION, packageFile } from './package-paths.ts';
 
 /** Where verified tarballs are kept between synths, unless CUSTODY_BINARY_CACHE names a folder. */
-export function defaultBinaryCacheDir(projectRoot: string): string {
+function defaultBinaryCacheDir(projectRoot: string): string {
   return process.env.CUSTODY_BINARY_CACHE || join(projectRoot, 'node_modules', '.cache', 'custody-binaries');
 }
 

@@ -52,7 +52,7 @@ export interface ExecutorAssetHashOptions {
 const computed = new Map<string, string>();
 
 /** The files esbuild reads to bundle `entry`, relative to the project root, sorted. */
-export function bundleInputs(projectRoot: string, entry: string): string[] {
+function bundleInputs(projectRoot: string, entry: string): string[] {
   const result = buildSync({
     absWorkingDir: projectRoot,
     entryPoints: [entry],

@@ -11,20 +11,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { architectureOf, DEFAULT_ARCHITECTURE, lambdaArchitecture } from './architecture.ts';
+import { architectureOf, lambdaArchitecture } from './architecture.ts';
 import { lockFileOf, PACKAGE_ROOT, packageFile } from './package-paths.ts';
 
 /**
  * Runtime of every custody Lambda. Pinned, not NODEJS_LATEST: a runtime change is a reviewed
  * commit, not a side effect of upgrading aws-cdk-lib.
  */
-export const CUSTODY_RUNTIME = lambda.Runtime.NODEJS_22_X;
-
-/**
- * The default architecture (x86_64). A CustodyConstruct's `architecture` prop (or the app's
- * `-c architecture=arm64`) sets it for every custody function below it: see architecture.ts.
- */
-export const CUSTODY_ARCHITECTURE = lambdaArchitecture(DEFAULT_ARCHITECTURE);
+const CUSTODY_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
 /**
  * Defines `require` in the ESM bundle, for CommonJS dependencies that call it (esbuild's ESM

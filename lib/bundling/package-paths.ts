@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** The folder `tsconfig.build.json` emits into (its `outDir`). */
-export const EMIT_DIR = 'dist';
+const EMIT_DIR = 'dist';
 
 /** `.ts` when running from the sources, `.js` when running from the emitted package. */
 export const MODULE_EXTENSION: '.ts' | '.js' = import.meta.filename.endsWith('.ts') ? '.ts' : '.js';

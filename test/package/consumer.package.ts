@@ -33,7 +33,10 @@ interface Template {
   Outputs?: Record<string, unknown>;
 }
 
-/** What `npm install <tarball>` would hoist: every non-dev package at the top of the lock's tree. */
+/**
+ * What `npm install <tarball>` would hoist: every non-dev package at the top of the lock's tree,
+ * with its commands in node_modules/.bin (the CDK runs esbuild as `npx --no-install esbuild`).
+ */
 function linkProductionDependencies(appModules: string): void {
   const lock = JSON.parse(readFileSync(path.join(REPO, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, { dev?: boolean }>;
@@ -47,6 +50,15 @@ function linkProductionDependencies(appModules: string): void {
     const dest = path.join(appModules, name);
     mkdirSync(path.dirname(dest), { recursive: true });
     symlinkSync(realpathSync(source), dest);
+    const { bin } = JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')) as {
+      bin?: string | Record<string, string>;
+    };
+    const commands = typeof bin === 'string' ? { [name.split('/').pop()!]: bin } : (bin ?? {});
+    for (const [command, file] of Object.entries(commands)) {
+      const link = path.join(appModules, '.bin', command);
+      mkdirSync(path.dirname(link), { recursive: true });
+      if (!existsSync(link)) symlinkSync(realpathSync(path.join(source, file)), link);
+    }
   }
 }
 
@@ -122,9 +134,12 @@ describe('the packed custody package', () => {
     expect(found, description).toHaveLength(1);
     return found[0]!;
   };
-  /** The folder of a function's bundled asset in the cloud assembly. */
-  const assetOf = (fn: Template['Resources'][string]) =>
-    path.join(outdir, String(fn.Metadata?.['aws:asset:path']));
+  /** The folder of a function's bundled asset in the cloud assembly: `asset.<hash>` for its `<hash>.zip`. */
+  const assetOf = (fn: Template['Resources'][string]) => {
+    const key = String((fn.Properties?.Code as { S3Key?: unknown } | undefined)?.S3Key);
+    expect(key).toMatch(/^[0-9a-f]{64}\.zip$/);
+    return path.join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
+  };
 
   it('holds the emitted JavaScript, its types and the executor’s runtime files, and no TypeScript source', () => {
     expect(files).toEqual(
