@@ -146,6 +146,8 @@ describe('the packed custody package', () => {
       expect.arrayContaining([
         'dist/lib/index.js',
         'dist/lib/index.d.ts',
+        'dist/client/index.js',
+        'dist/client/index.d.ts',
         'dist/lambda/handlers/broker.js',
         'dist/lambda/handlers/executor.js',
         'dist/lambda/handlers/digester.js',
@@ -194,6 +196,28 @@ describe('the packed custody package', () => {
         readFileSync(path.join(REPO, 'lambda/sandbox/python-host.mjs'), 'utf8'),
       );
     }
+  });
+
+  it('gives agents the SDK as custody/client, and operators the custody command', () => {
+    const sdk = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const { CustodyClient } = await import('custody/client'); console.log(typeof CustodyClient);",
+      ],
+      { cwd: app, encoding: 'utf8' },
+    );
+    expect(sdk.trim()).toBe('function');
+    const help = execFileSync(
+      process.execPath,
+      [path.join(app, 'node_modules/custody/bin/custody.mjs'), '--help'],
+      {
+        cwd: app,
+        encoding: 'utf8',
+      },
+    );
+    expect(help).toContain('custody run');
   });
 
   it('writes nothing into the app’s folder but its cloud assembly', () => {
