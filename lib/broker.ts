@@ -139,6 +139,7 @@ export class CustodyBroker extends Construct {
  */
 function writeBundleFiles(scope: Construct, documents: Record<string, unknown>): Array<[string, string]> {
   const root = Stage.of(scope)?.outdir;
+  // Unreachable through CustodyConstruct (the CDK refuses its assets outside a Stage first).
   if (root === undefined) {
     throw new Error(
       `${scope.node.path}: a CustodyConstruct must be inside a cdk App (or Stage), whose cloud assembly holds the broker's policy`,

@@ -1,4 +1,3 @@
-import { Stack } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DEPLOYMENT_ENV,
@@ -8,7 +7,6 @@ import {
 } from '../../lambda/core/deployment.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../../lambda/core/metrics.ts';
 import { brokerTimeout } from '../../lib/broker.ts';
-import { CustodyConstruct } from '../../lib/custody-construct.ts';
 import { executorTimeout } from '../../lib/executors.ts';
 import { CfnResolver, WORLD, WORLD_STACK_UUID } from './cfn-resolve.ts';
 import {
@@ -155,15 +153,5 @@ describe('CustodyBroker', () => {
     );
     const executionRoleIds = Object.keys(policy.profiles).map((name) => executionRole(s.json, name)[0]);
     expect([sts?.Resource].flat().map(referencedId).sort()).toEqual(executionRoleIds.sort());
-  });
-});
-
-describe('CustodyBroker outside an app', () => {
-  it('refuses to write the policy anywhere but a cloud assembly, naming the construct', () => {
-    // A stack with no App (no Stage) has no cloud assembly to put the broker's files in.
-    const stack = new Stack(undefined, 'Loose');
-    expect(() => new CustodyConstruct(stack, 'Custody', { policy })).toThrow(
-      /Loose\/Custody\/Broker: a CustodyConstruct must be inside a cdk App \(or Stage\)/,
-    );
   });
 });
