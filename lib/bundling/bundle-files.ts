@@ -200,8 +200,8 @@ function quoted(path: string): string {
 
 /**
  * The afterBundling hook: one `node` command, the same in sh and cmd, that runs
- * `bundleExecutorRuntime` (through tsx from the sources; the emitted JavaScript as installed). The options travel as
- * base64url JSON, which no shell reads.
+ * `bundleExecutorRuntime` (through tsx from the sources; the emitted JavaScript as installed).
+ * The options travel as base64url JSON, which no shell reads.
  */
 export function executorBundleCommands(
   inputDir: string,
