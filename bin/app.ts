@@ -4,9 +4,7 @@
  * architecture, with one naming the context key.
  */
 import { App } from 'aws-cdk-lib';
-import { PolicyFileError } from '../lambda/core/errors.ts';
-import { ArchitectureError } from '../lib/bundling/architecture.ts';
-import { addCustodyStack } from '../lib/custody-app.ts';
+import { ArchitectureError, addCustodyStack, PolicyFileError } from '../lib/index.ts';
 
 const app = new App();
 try {

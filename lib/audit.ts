@@ -38,7 +38,7 @@ export interface CustodyAuditProps {
  * (`arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>`) is new for every stack created
  * under that name, so the group of a deleted stack (retained) never collides with a new one.
  */
-export function auditLogGroupNameOfStack(stack: Stack): string {
+function auditLogGroupNameOfStack(stack: Stack): string {
   return custodyLogGroupNameOfStack(stack, 'audit');
 }
 

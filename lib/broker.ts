@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Aws, Duration, type RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,7 +27,7 @@ import {
 import { CustodyFunction } from './bundling/lambda-defaults.ts';
 
 /** The name the policy is copied under, next to the broker's bundle. */
-export const BROKER_POLICY_FILE = 'policy.json';
+const BROKER_POLICY_FILE = 'policy.json';
 
 /** What the broker needs to know about one deployed profile. */
 export interface DeployedProfile {
@@ -140,7 +139,13 @@ export class CustodyBroker extends Construct {
  * is the parsed one, so the broker reads exactly what synth validated.
  */
 function writeBundleFiles(scope: Construct, documents: Record<string, unknown>): Array<[string, string]> {
-  const root = Stage.of(scope)?.outdir ?? tmpdir();
+  const root = Stage.of(scope)?.outdir;
+  // Unreachable through CustodyConstruct (the CDK refuses its assets outside a Stage first).
+  if (root === undefined) {
+    throw new Error(
+      `${scope.node.path}: a CustodyConstruct must be inside a cdk App (or Stage), whose cloud assembly holds the broker's policy`,
+    );
+  }
   return Object.entries(documents).map(([name, document]) => {
     const text = `${JSON.stringify(document, null, 2)}\n`;
     const digest = createHash('sha256').update(text).digest('hex').slice(0, 16);

@@ -7,7 +7,7 @@ import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -31,6 +31,7 @@ import { ExecutionRole } from './execution-role.ts';
 import { executorTimeout, ProfileExecutor } from './executors.ts';
 import { CustodyNetwork, type DnsControl } from './network.ts';
 import { CustodyQueries } from './queries.ts';
+import { addCustodyStackOutputs } from './stack-outputs.ts';
 
 export interface CustodyConstructProps {
   /** The validated policy (see `loadPolicyFile`): one executor and one role per profile. */
@@ -234,5 +235,26 @@ export class CustodyConstruct extends Construct {
     });
     this.dashboard = dashboard.dashboard;
     this.dashboardUrl = dashboard.url;
+
+    addCustodyStackOutputs(this, {
+      auditTable: this.auditTable,
+      signingKey: this.signingKey,
+      auditLogGroup: this.auditLogGroup,
+      executionRoles: this.executionRoles,
+    });
+  }
+
+  /**
+   * Lets `grantee` call the API: `execute-api:Invoke` on each of its routes (method and path) on
+   * the deployed stage, nothing else. The API's resource policy must admit the grantee's account
+   * (`api.allowedAccounts` / `api.allowedOrganizationId`), and the custody policy must bind the
+   * principal to a profile before any code runs: this grant only lets its requests reach the broker.
+   */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: this.api.methods.map((method) => method.methodArn),
+    });
   }
 }

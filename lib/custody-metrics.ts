@@ -20,7 +20,7 @@ import {
 } from '../lambda/core/metrics.ts';
 
 /** The dimension powertools adds to every custody metric. */
-export const SERVICE_DIMENSION = 'service';
+const SERVICE_DIMENSION = 'service';
 
 /** The broker's dimension for each dimensioned metric (`lambda/broker/api.ts`). */
 export const METRIC_DIMENSION = {

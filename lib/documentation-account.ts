@@ -8,7 +8,7 @@ import type { IConstruct } from 'constructs';
 import type { Policy } from '../lambda/core/policy.ts';
 
 /** The account id AWS documentation uses in examples. */
-export const DOCUMENTATION_ACCOUNT = '111122223333';
+const DOCUMENTATION_ACCOUNT = '111122223333';
 
 /** What in `policy` names the documentation account: principals by id and ARN, allowed accounts. */
 export function documentationAccountUses(policy: Policy): string[] {

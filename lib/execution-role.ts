@@ -3,14 +3,13 @@
  * call (role chaining), naming the caller as SourceIdentity and tagging the session; with the
  * session's credentials it reads the profile's secrets and invokes the profile's executor.
  */
-import { ArnFormat, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../lambda/core/ids.ts';
 import type { Policy, Profile } from '../lambda/core/policy.ts';
-import { roleNameOutputDescription } from '../lambda/core/stack-outputs.ts';
 
 /**
  * Session tags the broker sets on every AssumeRole (its own constants, so the two cannot drift);
@@ -160,12 +159,6 @@ export class ExecutionRole extends Construct {
         });
       }
     }
-
-    // `custody revoke --profile` finds the role here to put the session deny on it.
-    new CfnOutput(this, 'RoleName', {
-      description: roleNameOutputDescription(props.profileName),
-      value: this.role.roleName,
-    });
   }
 
   /**
@@ -191,7 +184,7 @@ export class ExecutionRole extends Construct {
  * Secrets Manager appends (each `?` matches exactly one character, so no other secret's ARN
  * matches). `Secret.fromSecretNameV2(...).secretArn` omits them: a policy on it matches nothing.
  */
-export function secretArnPattern(scope: Construct, secretName: string): string {
+function secretArnPattern(scope: Construct, secretName: string): string {
   return Stack.of(scope).formatArn({
     service: 'secretsmanager',
     resource: 'secret',

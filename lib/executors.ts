@@ -13,11 +13,12 @@ import type { Profile } from '../lambda/core/policy.ts';
 import { architectureOf } from './bundling/architecture.ts';
 import { executorBundleCommands } from './bundling/bundle-files.ts';
 import { executorAssetHash } from './bundling/executor-asset-hash.ts';
-import { CustodyFunction, PROJECT_ROOT } from './bundling/lambda-defaults.ts';
+import { CustodyFunction } from './bundling/lambda-defaults.ts';
+import { PACKAGE_ROOT } from './bundling/package-paths.ts';
 import type { CustodyNetwork } from './network.ts';
 
 /** Time the executor needs beyond the user's deadline: cold start of the runtime, sealing. */
-export const EXECUTOR_TIMEOUT_MARGIN = Duration.seconds(15);
+const EXECUTOR_TIMEOUT_MARGIN = Duration.seconds(15);
 
 /** Lambda's own ceiling on a function timeout. */
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
@@ -91,7 +92,7 @@ export class ProfileExecutor extends Construct {
       // unchanged executor keeps its asset (computed only when this stack is bundled, and only
       // for the default commands, whose inputs the hash knows).
       ...(Stack.of(this).bundlingRequired && !props.bundleCommands
-        ? { assetHash: executorAssetHash({ projectRoot: PROJECT_ROOT, entry, architecture }) }
+        ? { assetHash: executorAssetHash({ projectRoot: PACKAGE_ROOT, entry, architecture }) }
         : {}),
     });
     this.function = executor.function;

@@ -46,7 +46,7 @@ type VerificationField =
   | 'problem.digestSequence'
   | 'problem.message';
 
-export function verificationField(path: VerificationField): string {
+function verificationField(path: VerificationField): string {
   return `auditVerification.${path}`;
 }
 
@@ -165,7 +165,7 @@ export const DENIALS: AuditQuery = {
   ),
 };
 
-export const DENIALS_BY_REASON: AuditQuery = {
+const DENIALS_BY_REASON: AuditQuery = {
   id: 'DenialsByReason',
   title: 'Denials by reason and caller',
   description: 'How many requests each caller had refused, and why, in the chosen time range.',

@@ -1,11 +1,11 @@
 /**
- * What `custody revoke` reads from the deployed stack: the audit table (where the kill switch's
- * state and the audit records live) and, per profile, the execution role's name (where the
- * session deny goes). The stack writes these outputs; the names are shared here so the two agree.
+ * The outputs a custody stack carries for the `custody` CLI (revoke, audit verify, reconcile): the
+ * audit table, the digest signing key, the audit log group and, per profile, the execution role's
+ * name. `lib/stack-outputs.ts` writes them under these keys; `stackOutputsOf` reads them back by
+ * key (the AWS reader is `lambda/adapters/aws/stack-outputs.ts`).
  */
-import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 
-/** The stack output holding the audit table's name (`lib/custody-stack.ts`). */
+/** The stack output holding the audit table's name. */
 export const AUDIT_TABLE_OUTPUT = 'AuditTableName';
 
 /** The stack output holding the ARN of the KMS key that signs audit digests (`custody audit verify`). */
@@ -13,6 +13,36 @@ export const AUDIT_SIGNING_KEY_OUTPUT = 'AuditSigningKeyArn';
 
 /** The stack output holding the audit log group's name (where the digest anchors are). */
 export const AUDIT_LOG_GROUP_OUTPUT = 'AuditLogGroupName';
+
+/** Every output key but a profile's role name, by what it holds. */
+export const STACK_OUTPUT_KEYS = {
+  auditTableName: AUDIT_TABLE_OUTPUT,
+  auditSigningKeyArn: AUDIT_SIGNING_KEY_OUTPUT,
+  auditLogGroupName: AUDIT_LOG_GROUP_OUTPUT,
+} as const;
+
+/** The start of the key of each profile's role-name output. */
+const ROLE_NAME_OUTPUT_PREFIX = 'ExecutionRoleName';
+
+/**
+ * The key of the output holding `profile`'s execution role name. An output key is letters and
+ * digits only, and profile names are lower-case kebab-case (`lambda/core/policy.ts`), so each `-`
+ * is written as `X` (no profile name holds an upper-case letter, so the key reads back to one
+ * profile only): `reports` -> `ExecutionRoleNamereports`, `data-reports` -> `ExecutionRoleNamedataXreports`.
+ */
+export function roleNameOutputKey(profile: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(profile)) {
+    throw new Error(`roleNameOutputKey: ${JSON.stringify(profile)} is not a profile name`);
+  }
+  return `${ROLE_NAME_OUTPUT_PREFIX}${profile.replaceAll('-', 'X')}`;
+}
+
+/** The profile whose role name the output `key` holds, or undefined if it holds none. */
+export function profileOfRoleNameOutputKey(key: string): string | undefined {
+  if (!key.startsWith(ROLE_NAME_OUTPUT_PREFIX)) return undefined;
+  const encoded = key.slice(ROLE_NAME_OUTPUT_PREFIX.length);
+  return /^[a-z][a-z0-9X]*$/.test(encoded) ? encoded.replaceAll('X', '-') : undefined;
+}
 
 /**
  * The audit log group of a custody stack deployed before the `AuditLogGroupName` output existed
@@ -22,13 +52,6 @@ export const AUDIT_LOG_GROUP_OUTPUT = 'AuditLogGroupName';
 export function auditLogGroupNameOf(stackName: string): string {
   return `/custody/${stackName}/audit`;
 }
-
-/** The description of the output holding a profile's execution role name (`lib/execution-role.ts`). */
-export function roleNameOutputDescription(profile: string): string {
-  return `custody execution role name of profile ${profile}`;
-}
-
-const ROLE_OUTPUT = /^custody execution role name of profile ([a-z0-9-]+)$/;
 
 export interface CustodyStackOutputs {
   readonly auditTableName: string;
@@ -47,26 +70,16 @@ export class StackOutputsError extends Error {
   }
 }
 
-/** Reads the custody outputs of `stackName`; the error names what is missing. */
-export async function readStackOutputs(
-  client: CloudFormationClient,
-  stackName: string,
-): Promise<CustodyStackOutputs> {
-  let outputs: { OutputKey?: string; OutputValue?: string; Description?: string }[];
-  try {
-    const out = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    const stack = out.Stacks?.[0];
-    if (!stack) throw new StackOutputsError(`stack ${stackName} was not found`);
-    outputs = stack.Outputs ?? [];
-  } catch (error) {
-    if (error instanceof StackOutputsError) throw error;
-    const e = error as { name?: string; message?: string };
-    throw new StackOutputsError(
-      `could not describe stack ${stackName}: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`,
-      { cause: error },
-    );
-  }
-  const auditTableName = outputs.find((o) => o.OutputKey === AUDIT_TABLE_OUTPUT)?.OutputValue;
+/** One output as CloudFormation's DescribeStacks returns it. */
+export interface StackOutput {
+  readonly OutputKey?: string;
+  readonly OutputValue?: string;
+}
+
+/** The custody outputs among `outputs` of `stackName`, read by key; the error names what is missing. */
+export function stackOutputsOf(stackName: string, outputs: readonly StackOutput[]): CustodyStackOutputs {
+  const outputValue = (key: string) => outputs.find((o) => o.OutputKey === key)?.OutputValue || undefined;
+  const auditTableName = outputValue(AUDIT_TABLE_OUTPUT);
   if (!auditTableName) {
     throw new StackOutputsError(
       `stack ${stackName} has no ${AUDIT_TABLE_OUTPUT} output: is it a custody stack?`,
@@ -74,10 +87,9 @@ export async function readStackOutputs(
   }
   const roleNames: Record<string, string> = {};
   for (const output of outputs) {
-    const profile = ROLE_OUTPUT.exec(output.Description ?? '')?.[1];
+    const profile = profileOfRoleNameOutputKey(output.OutputKey ?? '');
     if (profile !== undefined && output.OutputValue) roleNames[profile] = output.OutputValue;
   }
-  const outputValue = (key: string) => outputs.find((o) => o.OutputKey === key)?.OutputValue || undefined;
   const auditSigningKeyArn = outputValue(AUDIT_SIGNING_KEY_OUTPUT);
   const auditLogGroupName = outputValue(AUDIT_LOG_GROUP_OUTPUT);
   return {

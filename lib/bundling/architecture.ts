@@ -11,7 +11,7 @@ import { FUNCTION_ARCHITECTURES, type FunctionArchitecture } from './npm-binarie
 export type { FunctionArchitecture } from './npm-binaries.ts';
 
 /** The default: the architecture every custody function had before the choice existed. */
-export const DEFAULT_ARCHITECTURE: FunctionArchitecture = 'x86_64';
+const DEFAULT_ARCHITECTURE: FunctionArchitecture = 'x86_64';
 
 /** The app context key: `cdk synth -c architecture=arm64`. */
 export const ARCHITECTURE_CONTEXT_KEY = 'architecture';

@@ -31,14 +31,15 @@ import {
   LINUX_BINARIES,
   type TarballFetcher,
 } from './npm-binaries.ts';
+import { lockFileOf, MODULE_EXTENSION, packageFile } from './package-paths.ts';
 
 /** Where verified tarballs are kept between synths, unless CUSTODY_BINARY_CACHE names a folder. */
-export function defaultBinaryCacheDir(projectRoot: string): string {
+function defaultBinaryCacheDir(projectRoot: string): string {
   return process.env.CUSTODY_BINARY_CACHE || join(projectRoot, 'node_modules', '.cache', 'custody-binaries');
 }
 
 export interface ExecutorRuntimeOptions {
-  /** The project root: package-lock.json, node_modules and lambda/sandbox are read from it. */
+  /** The package root: its lock file, node_modules and python-host.mjs are read from it (package-paths.ts). */
   readonly inputDir: string;
   /** The bundle folder; `runtime/` is made in it. */
   readonly outputDir: string;
@@ -84,7 +85,7 @@ export function bundleExecutorRuntime(options: ExecutorRuntimeOptions): void {
   if (!binaries) throw new BinaryFetchError(`unknown function architecture ${JSON.stringify(architecture)}`);
   const host = options.host ?? { platform: process.platform, arch: process.arch };
   const cache = {
-    lockFile: join(options.inputDir, 'package-lock.json'),
+    lockFile: lockFileOf(options.inputDir),
     cacheDir: options.cacheDir ?? defaultBinaryCacheDir(options.inputDir),
     ...(options.fetcher ? { fetcher: options.fetcher } : {}),
   };
@@ -100,7 +101,7 @@ export function bundleExecutorRuntime(options: ExecutorRuntimeOptions): void {
   const require = createRequire(join(options.inputDir, 'package.json'));
   const pyodidePackage = dirname(require.resolve('pyodide/package.json'));
   for (const file of PYODIDE_RUNTIME_FILES) copyFileSync(join(pyodidePackage, file), join(pyodide, file));
-  copyFileSync(join(options.inputDir, 'lambda', 'sandbox', 'python-host.mjs'), hostScript);
+  copyFileSync(packageFile('lambda/sandbox/python-host.mjs', options.inputDir), hostScript);
 
   // The snapshot is made by the function's own deno where it runs here, else by the host's (a
   // snapshot made by one deno 2.9 build loads in another), fetched when node_modules has none.
@@ -183,7 +184,7 @@ function buildSnapshot(
 }
 
 /** The script the hook runs with node (it reads its options from one argument). */
-const CLI_SCRIPT = fileURLToPath(new URL('./bundle-runtime-cli.ts', import.meta.url));
+const CLI_SCRIPT = fileURLToPath(new URL(`./bundle-runtime-cli${MODULE_EXTENSION}`, import.meta.url));
 
 /** Characters that sh or cmd would read inside double quotes. */
 const UNSAFE_IN_QUOTES = /["$`%!\r\n]/;
@@ -199,20 +200,23 @@ function quoted(path: string): string {
 
 /**
  * The afterBundling hook: one `node` command, the same in sh and cmd, that runs
- * `bundleExecutorRuntime` (through tsx, which loads the TypeScript). The options travel as
- * base64url JSON, which no shell reads.
+ * `bundleExecutorRuntime` (through tsx from the sources; the emitted JavaScript as installed).
+ * The options travel as base64url JSON, which no shell reads.
  */
 export function executorBundleCommands(
   inputDir: string,
   outputDir: string,
   options: { readonly architecture?: FunctionArchitecture } = {},
 ): string[] {
-  const require = createRequire(import.meta.url);
-  const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
+  // From the sources, tsx loads the TypeScript; the installed package runs its emitted JavaScript.
+  const loader =
+    MODULE_EXTENSION === '.ts'
+      ? `--import ${quoted(pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href)} `
+      : '';
   const argument = Buffer.from(
     JSON.stringify({ inputDir, outputDir, architecture: options.architecture ?? 'x86_64' }),
   ).toString('base64url');
-  const command = `${quoted(process.execPath)} --import ${quoted(tsxLoader)} ${quoted(CLI_SCRIPT)} ${argument}`;
+  const command = `${quoted(process.execPath)} ${loader}${quoted(CLI_SCRIPT)} ${argument}`;
   // The CDK runs a hook with `cmd /c` on Windows, which strips a line's first and last quote
   // when it holds more than two: one more pair keeps the line whole.
   return [process.platform === 'win32' ? `"${command}"` : command];

@@ -10,32 +10,39 @@
  * changes the hash; nothing else does.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { buildSync } from 'esbuild';
 import { PYODIDE_RUNTIME_FILES } from '../../lambda/sandbox/runtime-files.ts';
 import type { FunctionArchitecture } from './npm-binaries.ts';
 import { LINUX_BINARIES } from './npm-binaries.ts';
+import { packageFile } from './package-paths.ts';
 
 /** Raised when the inputs change the way they are hashed (not their content). */
 const HASH_SCHEME = 'custody-executor-asset/1';
 
 /** The files that shape the bundle and its runtime folder besides esbuild's inputs. */
-const BUNDLING_CODE = [
-  'lib/bundling/bundle-files.ts',
-  'lib/bundling/bundle-runtime-cli.ts',
-  'lib/bundling/npm-binaries.ts',
-  'lambda/sandbox/python-host.mjs',
-  'package-lock.json',
-  // esbuild reads both (module type, TypeScript settings) when it bundles the entry.
-  'package.json',
-  'tsconfig.json',
-];
+function bundlingCode(root: string): string[] {
+  return [
+    ...[
+      'lib/bundling/bundle-files.ts',
+      'lib/bundling/bundle-runtime-cli.ts',
+      'lib/bundling/npm-binaries.ts',
+      'lib/bundling/package-paths.ts',
+      'lambda/sandbox/python-host.mjs',
+      'package-lock.json',
+    ].map((file) => relative(root, packageFile(file, root))),
+    // esbuild reads both (module type, TypeScript settings) when it bundles the entry; the
+    // installed package has no tsconfig.json (it bundles the emitted JavaScript).
+    'package.json',
+    ...(existsSync(join(root, 'tsconfig.json')) ? ['tsconfig.json'] : []),
+  ];
+}
 
 export interface ExecutorAssetHashOptions {
   readonly projectRoot: string;
-  /** Entry file relative to the project root. */
+  /** Entry file as the checkout names it (`lambda/handlers/executor.ts`; see `packageFile`). */
   readonly entry: string;
   readonly architecture: FunctionArchitecture;
   /** Anything else that shapes the bundle, e.g. the esbuild options of the function. */
@@ -45,7 +52,7 @@ export interface ExecutorAssetHashOptions {
 const computed = new Map<string, string>();
 
 /** The files esbuild reads to bundle `entry`, relative to the project root, sorted. */
-export function bundleInputs(projectRoot: string, entry: string): string[] {
+function bundleInputs(projectRoot: string, entry: string): string[] {
   const result = buildSync({
     absWorkingDir: projectRoot,
     entryPoints: [entry],
@@ -83,7 +90,8 @@ export function executorInputHash(options: ExecutorAssetHashOptions): string {
   add('binaries', JSON.stringify(LINUX_BINARIES[options.architecture]));
   add('extra', options.extra ?? '');
   const root = options.projectRoot;
-  for (const file of [...new Set([...bundleInputs(root, options.entry), ...BUNDLING_CODE])].sort()) {
+  const entry = relative(root, packageFile(options.entry, root));
+  for (const file of [...new Set([...bundleInputs(root, entry), ...bundlingCode(root)])].sort()) {
     add(`file ${file}`, readFileSync(join(root, file)));
   }
   const pyodide = dirname(createRequire(join(root, 'package.json')).resolve('pyodide/package.json'));

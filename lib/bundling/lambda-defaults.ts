@@ -4,7 +4,6 @@
  * Lambda never creates one that keeps logs forever), and a role of its own that may write only to
  * that log group (no AWS managed policy, no `logs:*` on `*`).
  */
-import * as path from 'node:path';
 import { type Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,22 +11,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { architectureOf, DEFAULT_ARCHITECTURE, lambdaArchitecture } from './architecture.ts';
-
-/** The repository root: entries are resolved from it and esbuild runs in it. */
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+import { architectureOf, lambdaArchitecture } from './architecture.ts';
+import { lockFileOf, PACKAGE_ROOT, packageFile } from './package-paths.ts';
 
 /**
  * Runtime of every custody Lambda. Pinned, not NODEJS_LATEST: a runtime change is a reviewed
  * commit, not a side effect of upgrading aws-cdk-lib.
  */
-export const CUSTODY_RUNTIME = lambda.Runtime.NODEJS_22_X;
-
-/**
- * The default architecture (x86_64). A CustodyConstruct's `architecture` prop (or the app's
- * `-c architecture=arm64`) sets it for every custody function below it: see architecture.ts.
- */
-export const CUSTODY_ARCHITECTURE = lambdaArchitecture(DEFAULT_ARCHITECTURE);
+const CUSTODY_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
 /**
  * Defines `require` in the ESM bundle, for CommonJS dependencies that call it (esbuild's ESM
@@ -37,7 +28,10 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __custodyCreateRequire } from 'node:module'; const require = __custodyCreateRequire(import.meta.url);";
 
 export interface CustodyFunctionProps {
-  /** Entry file relative to the repository root, e.g. `lambda/handlers/broker.ts`. */
+  /**
+   * Entry file as the checkout names it, e.g. `lambda/handlers/broker.ts`; resolved in this
+   * package (its emitted `.js` when installed), never in the app's working directory.
+   */
   readonly entry: string;
   readonly description: string;
   readonly memoryMiB: number;
@@ -101,10 +95,11 @@ export class CustodyFunction extends Construct {
     const afterBundling = props.afterBundling;
     const tracing = props.tracing ?? lambda.Tracing.ACTIVE;
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(PROJECT_ROOT, props.entry),
+      entry: packageFile(props.entry),
       handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      // esbuild runs in the package's folder and resolves its dependencies from there.
+      projectRoot: PACKAGE_ROOT,
+      depsLockFilePath: lockFileOf(),
       description: props.description,
       runtime: CUSTODY_RUNTIME,
       architecture: lambdaArchitecture(architectureOf(this)),

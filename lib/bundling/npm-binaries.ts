@@ -139,10 +139,7 @@ function cacheFileName(pkg: LockedPackage): string {
  * The verified tarball of `name` at the version package-lock.json pins: from the cache, or
  * fetched and then cached. Throws naming the package when a tarball does not match the lock.
  */
-export function verifiedTarball(
-  name: string,
-  options: BinaryCacheOptions,
-): { pkg: LockedPackage; data: Buffer } {
+function verifiedTarball(name: string, options: BinaryCacheOptions): { pkg: LockedPackage; data: Buffer } {
   const pkg = lockedPackage(options.lockFile, name);
   const cached = join(options.cacheDir, cacheFileName(pkg));
   const mismatch = (where: string, actual: string) =>

@@ -89,6 +89,8 @@ export class CfnResolver {
         return `arn:${partition}:iam::${account}:policy/${id}`;
       case 'AWS::Logs::LogGroup':
         return this.logGroupName(id, r);
+      case 'AWS::ApiGateway::Stage':
+        return String(r.Properties.StageName);
       case 'AWS::SQS::Queue':
         return `https://sqs.${region}.amazonaws.com/${account}/${id}`;
       default:

@@ -194,7 +194,7 @@ export function emitted(): Promise<Emitted> {
 }
 
 /** `a.b.c` for every value (leaf or object) in a JSON object; array items are not descended into. */
-export function jsonPaths(value: unknown, prefix = ''): string[] {
+function jsonPaths(value: unknown, prefix = ''): string[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   return Object.entries(value as Record<string, unknown>).flatMap(([key, v]) => {
     const path = prefix ? `${prefix}.${key}` : key;

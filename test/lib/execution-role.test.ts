@@ -1,11 +1,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  AUDIT_LOG_GROUP_OUTPUT,
-  readStackOutputs,
-  roleNameOutputDescription,
-} from '../../lambda/core/stack-outputs.ts';
+import { readStackOutputs } from '../../lambda/adapters/aws/stack-outputs.ts';
+import { AUDIT_LOG_GROUP_OUTPUT, roleNameOutputKey } from '../../lambda/core/stack-outputs.ts';
 import { NO_GRANTED_PRINCIPAL, SESSION_TAG_KEYS } from '../../lib/execution-role.ts';
 import {
   actionsOf,
@@ -150,18 +147,17 @@ describe('ExecutionRole', () => {
   });
 
   it('outputs its role name where custody revoke finds it', async () => {
-    const outputs = (s.json.Outputs ?? {}) as Record<string, { Value: unknown; Description?: string }>;
+    const outputs = (s.json.Outputs ?? {}) as Record<string, { Value: unknown }>;
     for (const name of Object.keys(policy.profiles)) {
       const [roleId] = executionRole(s.json, name);
-      const found = Object.values(outputs).filter((o) => o.Description === roleNameOutputDescription(name));
-      expect(found).toHaveLength(1);
-      expect(found[0]?.Value).toEqual({ Ref: roleId });
+      expect(outputs[roleNameOutputKey(name)]?.Value).toEqual({ Ref: roleId });
     }
     // custody revoke --stack writes the action's audit line to the stack's audit log group,
     // whose name it reads from the output.
     const [auditLogGroupId] = auditLogGroup(s.json);
     expect(outputs[AUDIT_LOG_GROUP_OUTPUT]?.Value).toEqual({ Ref: auditLogGroupId });
-    // The CLI's reader, fed the synthesized outputs as CloudFormation would return them.
+    // The CLI's reader, fed the synthesized outputs as CloudFormation would return them, without
+    // their descriptions: it reads keys.
     const cfn = mockClient(CloudFormationClient);
     cfn.on(DescribeStacksCommand).resolves({
       Stacks: [
@@ -169,11 +165,7 @@ describe('ExecutionRole', () => {
           StackName: 'Custody',
           CreationTime: new Date(),
           StackStatus: 'CREATE_COMPLETE',
-          Outputs: Object.entries(outputs).map(([key, o]) => ({
-            OutputKey: key,
-            OutputValue: `value-of-${key}`,
-            ...(o.Description ? { Description: o.Description } : {}),
-          })),
+          Outputs: Object.keys(outputs).map((key) => ({ OutputKey: key, OutputValue: `value-of-${key}` })),
         },
       ],
     });
@@ -183,7 +175,11 @@ describe('ExecutionRole', () => {
       // custody audit verify --stack: the signing key and the log group of the digest anchors.
       expect(read.auditSigningKeyArn).toBe('value-of-AuditSigningKeyArn');
       expect(read.auditLogGroupName).toBe('value-of-AuditLogGroupName');
-      expect(Object.keys(read.roleNames).sort()).toEqual(Object.keys(policy.profiles).sort());
+      expect(read.roleNames).toEqual(
+        Object.fromEntries(
+          Object.keys(policy.profiles).map((name) => [name, `value-of-${roleNameOutputKey(name)}`]),
+        ),
+      );
     } finally {
       cfn.restore();
     }

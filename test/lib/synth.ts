@@ -12,14 +12,14 @@ import type { CustodyConstructProps } from '../../lib/custody-construct.ts';
 import { CustodyStack } from '../../lib/custody-stack.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
-export const EXAMPLE_POLICY_FILE = path.join(PROJECT_ROOT, 'custody.policy.json');
+const EXAMPLE_POLICY_FILE = path.join(PROJECT_ROOT, 'custody.policy.json');
 
 export function examplePolicy(): Policy {
   return loadPolicyFile(EXAMPLE_POLICY_FILE);
 }
 
 /** The feature flags and other context of cdk.json, so tests synthesize what `cdk synth` would. */
-export function cdkJsonContext(): Record<string, unknown> {
+function cdkJsonContext(): Record<string, unknown> {
   const cdkJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
     context?: Record<string, unknown>;
   };

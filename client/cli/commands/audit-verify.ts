@@ -19,6 +19,7 @@ import { DynamoDbAuditStore } from '../../../lambda/adapters/aws/dynamodb-audit-
 import { formatVerifyReport, verifyAudit } from '../../../lambda/adapters/aws/dynamodb-audit-verify.ts';
 import { digestUntilCurrent } from '../../../lambda/adapters/aws/dynamodb-digests.ts';
 import { KmsAuditSigner } from '../../../lambda/adapters/aws/kms-audit-signer.ts';
+import { readStackOutputs } from '../../../lambda/adapters/aws/stack-outputs.ts';
 import { FileAuditLog } from '../../../lambda/adapters/local/file-audit-log.ts';
 import { FileAuditSigner } from '../../../lambda/adapters/local/file-audit-signer.ts';
 import {
@@ -29,11 +30,7 @@ import {
 import { formatReconcileReport, reconcileAuditLog } from '../../../lambda/audit/reconcile.ts';
 import type { PublicKeyInput } from '../../../lambda/core/audit-signer.ts';
 import type { Clock } from '../../../lambda/core/ports.ts';
-import {
-  AUDIT_SIGNING_KEY_OUTPUT,
-  auditLogGroupNameOf,
-  readStackOutputs,
-} from '../../../lambda/core/stack-outputs.ts';
+import { AUDIT_SIGNING_KEY_OUTPUT, auditLogGroupNameOf } from '../../../lambda/core/stack-outputs.ts';
 import { CustodyConfigError } from '../../index.ts';
 import { auditTarget } from '../audit-target.ts';
 import { clientSet, regionOf } from '../aws-clients.ts';

@@ -19,7 +19,7 @@ import { main } from '../../../../client/cli/main.ts';
 import { DynamoDbAuditStore } from '../../../../lambda/adapters/aws/dynamodb-audit-store.ts';
 import { DynamoDbRevocationStore } from '../../../../lambda/adapters/aws/dynamodb-revocation-store.ts';
 import { revokeOlderSessionsPolicy } from '../../../../lambda/adapters/aws/iam-session-revocation.ts';
-import { roleNameOutputDescription } from '../../../../lambda/core/stack-outputs.ts';
+import { roleNameOutputKey } from '../../../../lambda/core/stack-outputs.ts';
 import { captureIo, runCli } from '../../../support/cli.ts';
 import { type RunningDynalite, startDynalite } from '../../../support/dynalite.ts';
 
@@ -62,16 +62,8 @@ describe('custody revoke on AWS', () => {
           Outputs: [
             { OutputKey: 'AuditTableName', OutputValue: db.tableName },
             { OutputKey: 'ApiUrl', OutputValue: 'https://x.execute-api.eu-west-1.amazonaws.com/prod/' },
-            {
-              OutputKey: 'CustodyExecutionRolesandboxRoleName1A2B',
-              OutputValue: 'Custody-ExecutionRoleSandbox-XYZ',
-              Description: roleNameOutputDescription('sandbox'),
-            },
-            {
-              OutputKey: 'CustodyExecutionRolereportsRoleName3C4D',
-              OutputValue: 'Custody-ExecutionRoleReports-XYZ',
-              Description: roleNameOutputDescription('reports'),
-            },
+            { OutputKey: roleNameOutputKey('sandbox'), OutputValue: 'Custody-ExecutionRoleSandbox-XYZ' },
+            { OutputKey: roleNameOutputKey('reports'), OutputValue: 'Custody-ExecutionRoleReports-XYZ' },
           ],
         },
       ],
