@@ -80,7 +80,7 @@ export function toModelSchema(json: unknown): apigateway.JsonSchema {
  * fields and bounds. The broker stays the authority (file names, per-profile limits); this stops
  * malformed bodies before they cost an invocation.
  */
-export function executionRequestSchema(policy: Policy): apigateway.JsonSchema {
+function executionRequestSchema(policy: Policy): apigateway.JsonSchema {
   const profiles = Object.values(policy.profiles);
   // Characters, not bytes: a bound the broker tightens to the profile's maxCodeBytes. (Not an
   // enum of the profiles: an unknown profile reaches the broker, which records the denial.)

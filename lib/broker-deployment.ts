@@ -24,7 +24,7 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 /** IAM role names: at most 64 characters. */
 export const IAM_ROLE_NAME_LIMIT = 64;
 /** Lambda function names: at most 64 characters. */
-export const LAMBDA_FUNCTION_NAME_LIMIT = 64;
+const LAMBDA_FUNCTION_NAME_LIMIT = 64;
 
 /**
  * The longest a pseudo parameter can be; any other reference is taken at 512 (a CloudWatch log
@@ -57,7 +57,7 @@ export function maxDeployedLength(value: unknown): number {
 }
 
 /** The longest `text` (which may hold tokens) can be once deployed. */
-export function maxResolvedLength(scope: Construct, text: string): number {
+function maxResolvedLength(scope: Construct, text: string): number {
   return maxDeployedLength(Stack.of(scope).resolve(text));
 }
 

@@ -46,7 +46,7 @@ export interface SignedResponse {
   readonly body: string;
 }
 
-export interface SignedRequest {
+interface SignedRequest {
   readonly method?: 'GET' | 'POST';
   readonly path: string;
   readonly body?: string | Buffer;

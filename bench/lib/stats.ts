@@ -12,7 +12,7 @@ export interface LatencySummary {
 }
 
 /** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: readonly number[], p: number): number {
+function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1] as number;
@@ -59,10 +59,4 @@ export async function runAtConcurrency(
     }),
   );
   return { latenciesMs, wallMs: performance.now() - started };
-}
-
-/** Runs `operation` sequentially `count` times and summarizes (concurrency 1). */
-export async function measureSequential(count: number, operation: (index: number) => Promise<void>) {
-  const { latenciesMs, wallMs } = await runAtConcurrency(count, 1, operation);
-  return summarize(latenciesMs, wallMs);
 }

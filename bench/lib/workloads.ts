@@ -14,7 +14,7 @@ export interface Workload {
   readonly expect: string;
 }
 
-export const CSV_FILE = 'sales.csv';
+const CSV_FILE = 'sales.csv';
 const CATEGORIES = ['books', 'games', 'garden', 'music', 'tools', 'toys', 'video', 'wine'];
 
 /** About `bytes` of CSV: id,category,quantity,unit_price,day — from a fixed linear congruential sequence. */

@@ -21,12 +21,12 @@ export interface ReconcileOptions {
   readonly lines: Iterable<string> | AsyncIterable<string>;
 }
 
-export interface ReconciledRecord {
+interface ReconciledRecord {
   readonly executionId: string;
   readonly event: AuditEvent;
 }
 
-export interface ReconcileFailure extends ReconciledRecord {
+interface ReconcileFailure extends ReconciledRecord {
   readonly message: string;
 }
 

@@ -3,13 +3,7 @@ import type { IncompleteExecution } from './incomplete-executions.ts';
 
 export type { IncompleteExecution } from './incomplete-executions.ts';
 
-export type TamperKind =
-  | 'modified'
-  | 'deleted'
-  | 'inserted'
-  | 'reordered'
-  | 'signature_invalid'
-  | 'chain_broken';
+type TamperKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'signature_invalid' | 'chain_broken';
 
 export interface VerifyProblem {
   readonly kind: TamperKind;

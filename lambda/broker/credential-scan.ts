@@ -142,7 +142,7 @@ function custodyMatches(text: string): RuleMatch[] {
 }
 
 /** Every credential-shaped range of `text`, from both rule sets. */
-export function credentialMatches(text: string): RuleMatch[] {
+function credentialMatches(text: string): RuleMatch[] {
   return [...custodyMatches(text), ...secretlintMatches(text)];
 }
 

@@ -12,7 +12,7 @@ import { scanForCredentials, storableText } from './credential-scan.ts';
 import type { ExecutionRequest } from './request.ts';
 
 /** 403 reason codes, in the order the checks run. */
-export const DENIAL_REASONS = [
+const DENIAL_REASONS = [
   'UNKNOWN_PRINCIPAL',
   'UNKNOWN_PROFILE',
   'NO_GRANT',
@@ -22,14 +22,10 @@ export const DENIAL_REASONS = [
   'CODE_NOT_APPROVED',
   'HARDCODED_CREDENTIAL',
 ] as const;
-export type DenialReason = (typeof DENIAL_REASONS)[number];
-
-/** 403 reason codes of the kill switch (`custody revoke`), checked by the broker around `decide`. */
-export const REVOCATION_DENIAL_REASONS = ['PRINCIPAL_SUSPENDED', 'PROFILE_REVOKED'] as const;
-export type RevocationDenialReason = (typeof REVOCATION_DENIAL_REASONS)[number];
+type DenialReason = (typeof DENIAL_REASONS)[number];
 
 /** Refusals that are about the request's size or shape rather than permission. */
-export type LimitReason = 'INVALID_REQUEST' | 'PAYLOAD_TOO_LARGE';
+type LimitReason = 'INVALID_REQUEST' | 'PAYLOAD_TOO_LARGE';
 
 export type Decision =
   | {
@@ -64,7 +60,7 @@ function deny(reason: DenialReason | LimitReason, message: string): Decision {
 }
 
 /** Whether the code is on the profile's approved list (verbatim sha256, or a whole-code pattern). */
-export function isApprovedCode(profile: Profile, code: string): boolean {
+function isApprovedCode(profile: Profile, code: string): boolean {
   const approved = profile.approvedCode;
   if (approved.mode === 'any') return true;
   if (approved.sha256.includes(sha256Hex(code))) return true;

@@ -16,7 +16,7 @@ export interface SecretValue {
 }
 
 /** The output as the caller receives it, after redaction. */
-export interface SealedOutput {
+interface SealedOutput {
   readonly status: SandboxStatus;
   readonly stdout: string;
   readonly stderr: string;

@@ -8,11 +8,11 @@ import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../core/ids.ts';
 import type { AssumeRoleInput } from '../core/ports.ts';
 
 /** Role chaining (the broker's own credentials come from a role) caps sessions at 1 h; 15 min is STS's minimum. */
-export const SESSION_DURATION_SECONDS = 900;
+const SESSION_DURATION_SECONDS = 900;
 /** STS limits. */
-export const MAX_SESSION_NAME_CHARS = 64;
-export const MAX_SESSION_POLICY_CHARS = 2048;
-export const MAX_TAG_VALUE_CHARS = 256;
+const MAX_SESSION_NAME_CHARS = 64;
+const MAX_SESSION_POLICY_CHARS = 2048;
+const MAX_TAG_VALUE_CHARS = 256;
 
 const SESSION_CHARS = /[^\w+=,.@-]/g;
 
@@ -46,7 +46,7 @@ function partitionOf(arn: string): string {
  * The secret as an IAM resource: an ARN is used as is; a bare name becomes the ARN pattern
  * Secrets Manager gives it (`name-` plus six random characters).
  */
-export function secretResource(secretId: string, partition: string): string {
+function secretResource(secretId: string, partition: string): string {
   return secretId.startsWith('arn:')
     ? secretId
     : `arn:${partition}:secretsmanager:*:*:secret:${secretId}-??????`;

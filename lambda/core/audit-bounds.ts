@@ -189,7 +189,7 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
 }
 
 /** An upper bound of the record's canonical JSON size (same strings, same escapes, sorted keys). */
-export function recordJsonBytes(record: AuditRecord): number {
+function recordJsonBytes(record: AuditRecord): number {
   return Buffer.byteLength(JSON.stringify(record), 'utf8');
 }
 

@@ -65,7 +65,7 @@ export interface AuditRole {
   readonly sourceIdentity: string;
 }
 
-export interface AuditOutcome {
+interface AuditOutcome {
   /** The sandbox status, or 'error' when the executor or a dependency failed. */
   readonly status: SandboxStatus | 'error';
   /** sha256 (hex) of the sealed (redacted) output document. */

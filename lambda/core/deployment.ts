@@ -45,7 +45,7 @@ export function secretIdsOf(profile: Pick<Profile, 'secrets'>): Record<string, s
   return Object.fromEntries(profile.secrets.map((s) => [s.variable, s.secretName]));
 }
 
-export const deploymentFileSchema = z.strictObject({
+const deploymentFileSchema = z.strictObject({
   schemaVersion: z.literal(1),
   /** Executor function name: `<functionNamePrefix><profile>`. */
   functionNamePrefix: z.string().min(1),

@@ -13,7 +13,7 @@ const fileName = z.string().superRefine((name, ctx) => {
   if (reason) ctx.addIssue({ code: 'custom', message: `file name ${JSON.stringify(name)} ${reason}` });
 });
 
-export const sandboxRequestSchema = z
+const sandboxRequestSchema = z
   .object({
     executionId: z.string().min(1).max(128),
     language: z.enum(LANGUAGES),

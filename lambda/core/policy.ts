@@ -24,7 +24,7 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]{0,63}$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/([\w+=,.@/-]+)$/;
 
 /** Code kept verbatim in an audit record must leave room in DynamoDB's 400 KB item for the rest. */
-export const MAX_AUDITED_CODE_BYTES = 262_144;
+const MAX_AUDITED_CODE_BYTES = 262_144;
 
 const isoInstant = z.iso.datetime({ offset: true });
 
@@ -121,7 +121,7 @@ const apiSchema = z
   })
   .default({ allowedAccounts: [], throttleRateLimit: 20, throttleBurstLimit: 40 });
 
-export const policySchema = z
+const policySchema = z
   .strictObject({
     version: z.literal(1),
     api: apiSchema,
@@ -184,8 +184,6 @@ export type Policy = z.infer<typeof policySchema>;
 export type Profile = Policy['profiles'][string];
 export type Principal = Policy['principals'][number];
 export type Grant = Principal['grants'][number];
-export type ApprovedCode = Profile['approvedCode'];
-export type ProfileSecret = Profile['secrets'][number];
 
 /** Validates an already-parsed policy document. `source` names it in errors (a file path). */
 export function parsePolicy(document: unknown, source = 'policy'): Policy {

@@ -6,7 +6,7 @@ import type { AuditCaller, AuditRecord, AuditRevocation } from './audit-record.t
 import type { RevocationScope } from './ports.ts';
 
 /** The decision reason a kill-switch record carries (the same codes the broker denies with). */
-export function revocationReason(scope: RevocationScope, action: 'revoked' | 'reinstated'): string {
+function revocationReason(scope: RevocationScope, action: 'revoked' | 'reinstated'): string {
   if (action === 'revoked') return scope === 'profile' ? 'PROFILE_REVOKED' : 'PRINCIPAL_SUSPENDED';
   return scope === 'profile' ? 'PROFILE_REINSTATED' : 'PRINCIPAL_REINSTATED';
 }

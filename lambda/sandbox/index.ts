@@ -28,7 +28,7 @@ export interface SandboxOptions extends PythonSandboxOptions {
 }
 
 /** What runs JavaScript and TypeScript: QuickJsSandbox, or something that hosts one. */
-export interface JavaScriptSandbox extends Sandbox {
+interface JavaScriptSandbox extends Sandbox {
   close(): Promise<void>;
 }
 

@@ -40,7 +40,7 @@ export const PYODIDE_RUNTIME_FILES = [
   'package.json',
 ] as const;
 
-export function runtimeFilesIn(runtimeDir: string): RuntimeFiles {
+function runtimeFilesIn(runtimeDir: string): RuntimeFiles {
   const missing = [RUNTIME_LAYOUT.deno, RUNTIME_LAYOUT.hostScript, RUNTIME_LAYOUT.pyodideDir].filter(
     (name) => !existsSync(join(runtimeDir, name)),
   );
@@ -59,7 +59,7 @@ export function runtimeFilesIn(runtimeDir: string): RuntimeFiles {
 }
 
 /** The runtime files of a development checkout: node_modules and this folder. */
-export function runtimeFilesFromNodeModules(): RuntimeFiles {
+function runtimeFilesFromNodeModules(): RuntimeFiles {
   const require = createRequire(import.meta.url);
   return {
     denoPath: join(dirname(require.resolve('deno/package.json')), 'deno'),

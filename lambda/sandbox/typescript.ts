@@ -32,7 +32,7 @@ export interface TransformBounds {
   readonly binaryPath?: string;
 }
 
-export type TransformStatus = 'failed' | 'timed_out' | 'out_of_memory';
+type TransformStatus = 'failed' | 'timed_out' | 'out_of_memory';
 
 export type TransformResult =
   | { readonly ok: true; readonly code: string; readonly elapsedMs: number }
@@ -49,7 +49,7 @@ export function maxTransformOutputBytes(source: string): number {
 }
 
 /** Thrown when esbuild cannot be started or ends in a way that is not the user's doing. */
-export class TransformUnavailableError extends Error {
+class TransformUnavailableError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'TransformUnavailableError';
@@ -59,7 +59,7 @@ export class TransformUnavailableError extends Error {
 let defaultBinary: string | undefined;
 
 /** The esbuild binary of this platform, as esbuild's own install resolves it. */
-export function esbuildBinaryPath(): string {
+function esbuildBinaryPath(): string {
   const named = process.env.ESBUILD_BINARY_PATH;
   if (named) return named;
   if (defaultBinary) return defaultBinary;

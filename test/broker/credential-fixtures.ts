@@ -2,7 +2,7 @@
  * Credential-shaped test values, assembled at run time so that no credential-shaped literal sits in
  * the repository (and so that no scanner of the repository trips over them).
  */
-export const join = (...parts: string[]) => parts.join('');
+const join = (...parts: string[]) => parts.join('');
 const alnum = (n: number, seed = 7) =>
   Array.from({ length: n }, (_, i) => 'aB3dE5gH7jK9mN1pQ2rS4tU6vW8xY0z'[(i * seed) % 31]).join('');
 

@@ -11,7 +11,7 @@ import { parsePolicy } from '../../lambda/core/policy.ts';
 import { FakeCredentials, FakeExecutor, FakeSecrets, MemoryAuditLog, MemoryAuditStore } from './fakes.ts';
 
 export const ACCOUNT = '111122223333';
-export const NOW = new Date('2030-01-01T12:00:00Z');
+const NOW = new Date('2030-01-01T12:00:00Z');
 export const REPORT_TOKEN = 'rpt-token-7Hq2Xk9Lm4Vz';
 export const REPORT_SECRET_ARN = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:custody/reports/api-token-AbCdEf`;
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { runProcess, type SignedRequest } from '../e2e/support.ts';
 
 /** Debian's awscli bundles botocore under awscli (importing awscli puts it on the path). */
-export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 const BOTOCORE_SCRIPT = `
 import json, sys

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** MB of function memory per vCPU (AWS: "at 1,769 MB, a function has the equivalent of one vCPU"). */
-export const MB_PER_VCPU = 1769;
+const MB_PER_VCPU = 1769;
 const PERIOD_US = 100_000;
 const ROOT = '/sys/fs/cgroup';
 

@@ -35,7 +35,7 @@ interface CpuTime {
 }
 
 /** From the response to the freeze: how long the registered extensions kept the environment up. */
-export interface AfterResponse {
+interface AfterResponse {
   /** Time from the response until every extension had asked for its next event. */
   readonly extensionsWaitMs?: number;
   /** True if an extension had not asked by the cap (the function's timeout). */

@@ -21,7 +21,7 @@ export const LAMBDA_NODE = {
 } as const;
 
 /** Where tarballs are kept between runs: CUSTODY_LAMBDA_CACHE, else ~/.cache/custody/lambda-runtime. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return (
     env.CUSTODY_LAMBDA_CACHE ??
     path.join(env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'custody', 'lambda-runtime')

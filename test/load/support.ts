@@ -24,7 +24,7 @@ import {
 } from '../../lambda/handlers/local-server.ts';
 import { createSandbox } from '../../lambda/sandbox/index.ts';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface LoadServer {
   readonly server: LocalServer;

@@ -8,7 +8,7 @@ export interface ChildProcessInfo {
   readonly state: string;
 }
 
-export function childProcesses(parentPid = process.pid): ChildProcessInfo[] {
+function childProcesses(parentPid = process.pid): ChildProcessInfo[] {
   const found: ChildProcessInfo[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

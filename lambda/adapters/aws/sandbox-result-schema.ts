@@ -19,7 +19,7 @@ const base = {
   timings: z.object({ startMs: z.number().nonnegative(), runMs: z.number().nonnegative() }),
 };
 
-export const sandboxResultSchema = z.discriminatedUnion('status', [
+const sandboxResultSchema = z.discriminatedUnion('status', [
   z.object({ ...base, status: z.literal('succeeded'), result: z.string().optional() }),
   z.object({ ...base, status: z.literal('failed'), error: userCodeError }),
   z.object({

@@ -21,7 +21,7 @@ export interface LocalConfig {
   readonly policyFile: string;
 }
 
-export class ConfigError extends Error {
+class ConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';

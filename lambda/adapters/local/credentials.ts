@@ -29,10 +29,10 @@ import { LineAppender } from './line-appender.ts';
 const STS_NAME = /^[\w+=,.@-]{2,64}$/;
 /** STS session tag keys and values: letters, spaces, digits and _.:/=+-@. */
 const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-export const MAX_SESSION_POLICY_CHARS = 2048;
-export const MIN_DURATION_SECONDS = 900;
+const MAX_SESSION_POLICY_CHARS = 2048;
+const MIN_DURATION_SECONDS = 900;
 /** Role chaining (the broker's own credentials are a role session) caps sessions at one hour. */
-export const MAX_DURATION_SECONDS = 3600;
+const MAX_DURATION_SECONDS = 3600;
 const MAX_TAGS = 50;
 
 /** What the authority remembers of a session it issued. */
@@ -80,7 +80,7 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** Checks an AssumeRole request as STS would; returns what is wrong, or undefined. */
-export function assumeRoleProblem(input: AssumeRoleInput): string | undefined {
+function assumeRoleProblem(input: AssumeRoleInput): string | undefined {
   if (!STS_NAME.test(input.sessionName)) {
     return `RoleSessionName "${input.sessionName.slice(0, 80)}" must be 2-64 characters of [\\w+=,.@-]`;
   }

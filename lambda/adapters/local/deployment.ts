@@ -13,7 +13,7 @@ export interface LocalDeployment extends Deployment {
 }
 
 /** The account local resources live in: the policy's first allowed account (its principals' account). */
-export function localAccountId(policy: Policy): string {
+function localAccountId(policy: Policy): string {
   return allowedAccounts(policy)[0] ?? '000000000000';
 }
 

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { LOCAL_STACK_FILE } from '../../core/local-stack.ts';
 
 /** The data directory when neither an option nor `CUSTODY_HOME` names one. */
-export const DEFAULT_CUSTODY_HOME = '.custody';
+const DEFAULT_CUSTODY_HOME = '.custody';
 
 export interface LocalPaths {
   /** Absolute path of the data directory. */

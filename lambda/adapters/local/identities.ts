@@ -16,7 +16,7 @@ import { type LocalPaths, writeFileAtomic } from './home.ts';
 import type { SigningIdentity } from './sigv4.ts';
 
 /** The session name local role identities sign under (the last part of their assumed-role ARN). */
-export const LOCAL_ROLE_SESSION_NAME = 'local';
+const LOCAL_ROLE_SESSION_NAME = 'local';
 
 export interface LocalIdentity extends SigningIdentity {
   /** The profile name in the credentials file: the principal's policy id. */
@@ -28,7 +28,7 @@ export interface LocalIdentity extends SigningIdentity {
   readonly accountId: string;
 }
 
-export class IdentitiesFileError extends Error {
+class IdentitiesFileError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'IdentitiesFileError';

@@ -18,7 +18,7 @@ import { type LocalCredentialsPort, sessionProblem } from './credentials.ts';
 import type { LocalDeployment } from './deployment.ts';
 import { writeFileAtomic } from './home.ts';
 
-export class SecretsFileError extends Error {
+class SecretsFileError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'SecretsFileError';
