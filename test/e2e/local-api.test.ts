@@ -2,6 +2,9 @@
  * The local server end to end: real SigV4 from three signers this project did not write (curl,
  * aws4, the AWS SDK; botocore in `npm run test:interop`), the real CLI, the real sandboxes, the
  * real audit store (dynalite) and log.
+ *
+ * Over 400 lines on purpose: one local server (a few seconds to start, with its Python pool) serves
+ * every case here.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

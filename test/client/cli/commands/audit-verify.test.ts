@@ -3,6 +3,9 @@
  * Logs mocked (exact inputs asserted); the audit table a real DynamoDB-compatible server holding
  * records and digests signed with a P-256 key whose public key the mocked GetPublicKey returns, so
  * the real verifier runs. The local path runs end to end in test/e2e/local-api.test.ts.
+ *
+ * Over 400 lines on purpose: every case shares one dynalite table, signer and set of mocks, set up
+ * once; split, each file would start its own server for the same fixtures.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
