@@ -3,6 +3,7 @@
  * `.custody/local.json`), or on AWS the `--table` given, with your AWS credentials.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { localDynamoDbClient } from '../../lambda/adapters/local/local-dynamodb-client.ts';
 import { CustodyConfigError } from '../index.ts';
 import type { CliIo } from './io.ts';
 import { type LocalStack, localStack } from './local-home.ts';
@@ -14,14 +15,9 @@ export interface AuditTarget {
   readonly local?: LocalStack;
 }
 
-/** The local stack's DynamoDB endpoint, with its fixed local credentials. */
+/** The local stack's DynamoDB endpoint (dynalite), with its fixed local credentials. */
 export function localDynamoClient(local: LocalStack): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint: local.dynamodbEndpoint,
-    region: local.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 2,
-  });
+  return localDynamoDbClient({ endpoint: local.dynamodbEndpoint, region: local.region, maxAttempts: 2 });
 }
 
 export function auditTarget(

@@ -13,6 +13,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { sha256Hex } from '../../core/canonical-json.ts';
 import { NodeSha256 } from './node-sha256.ts';
 
 const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -213,9 +214,7 @@ export function formatAmzDate(date: Date): string {
     .replace(/\.\d{3}/, '');
 }
 
-export function sha256Hex(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256Hex };
 
 function constantTimeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a, 'utf8');
