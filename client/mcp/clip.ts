@@ -43,10 +43,13 @@ interface Cut {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Moves `at` back to the start of a UTF-8 character. */
-function boundary(bytes: Uint8Array, at: number): number {
+const continues = (bytes: Uint8Array, i: number) =>
+  i > 0 && i < bytes.length && ((bytes[i] as number) & 0xc0) === 0x80;
+
+/** `at`, moved back (or forward) to the start of a UTF-8 character. */
+function boundary(bytes: Uint8Array, at: number, step: -1 | 1): number {
   let i = at;
-  while (i > 0 && i < bytes.length && ((bytes[i] as number) & 0xc0) === 0x80) i -= 1;
+  while (continues(bytes, i)) i += step;
   return i;
 }
 
@@ -57,8 +60,8 @@ export function clipText(
 ): { text: string; bytes: number; shownBytes: number } {
   const bytes = encoder.encode(text);
   if (bytes.length <= maxBytes) return { text, bytes: bytes.length, shownBytes: bytes.length };
-  const headEnd = boundary(bytes, Math.floor(maxBytes / 2));
-  const tailStart = boundary(bytes, bytes.length - (maxBytes - headEnd));
+  const headEnd = boundary(bytes, Math.floor(maxBytes / 2), -1);
+  const tailStart = boundary(bytes, bytes.length - (maxBytes - headEnd), 1);
   const head = decoder.decode(bytes.subarray(0, headEnd));
   const tail = decoder.decode(bytes.subarray(tailStart));
   const cut = tailStart - headEnd;
