@@ -3,14 +3,14 @@
  * printed, started by the MCP SDK's own client (StdioClientTransport: the config's command, args
  * and env, nothing else of ours) from another directory, against the real local server.
  */
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, CUSTODY_BIN, runProcess, startTestServer, type TestServer } from './support.ts';
+import { baseEnv, CUSTODY_BIN, ROOT, runProcess, startTestServer, type TestServer } from './support.ts';
 
 let t: TestServer;
 /** Where the user's MCP client runs: not the project, so nothing relies on the working directory. */
@@ -126,7 +126,8 @@ describe('custody mcp', () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(['execute_code', 'list_profiles']);
     const execute = tools.find((tool) => tool.name === 'execute_code');
     expect(execute?.inputSchema.required).toEqual(expect.arrayContaining(['profile', 'language', 'code']));
-    expect(client.getServerVersion()).toMatchObject({ name: 'custody', version: expect.any(String) });
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(client.getServerVersion()).toEqual({ name: 'custody', version: pkg.version });
   });
 
   it('tells the agent where files are and what each language has', async () => {
