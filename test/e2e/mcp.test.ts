@@ -304,7 +304,10 @@ describe('custody mcp with no server to call', () => {
       expect((await client.listTools()).tools).toHaveLength(2);
       const before = await client.callTool({ name: 'list_profiles', arguments: {} });
       expect(before.isError).toBe(true);
-      expect(text(before)).toMatch(/^custody is not reachable: no custody endpoint.*`npm start`/s);
+      expect(text(before)).toContain(
+        `custody is not reachable: no custody server runs in CUSTODY_HOME=${home} (it has no local.json).`,
+      );
+      expect(text(before)).toContain('start the server with `npm start`');
       // The server comes up (its local.json appears in the home): the same MCP server finds it.
       copyFileSync(join(t.home, 'local.json'), join(home, 'local.json'));
       const after = await client.callTool({ name: 'list_profiles', arguments: {} });
