@@ -23,7 +23,7 @@ import {
 import { clipExecution, clippedExecutionSchema } from './clip.ts';
 import { EXECUTE_CODE_DESCRIPTION, LIST_PROFILES_DESCRIPTION } from './tool-descriptions.ts';
 
-export const MCP_SERVER_NAME = 'custody';
+const MCP_SERVER_NAME = 'custody';
 
 /** The client to call with, found at each call; throws CustodyConfigError when there is none. */
 export type ClientSource = () => CustodyClient;
@@ -49,7 +49,7 @@ function jsonResult(structured: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
 }
 
-export function createMcpServer(source: ClientSource, version: string): McpServer {
+function createMcpServer(source: ClientSource, version: string): McpServer {
   const server = new McpServer({ name: MCP_SERVER_NAME, version });
 
   server.registerTool(

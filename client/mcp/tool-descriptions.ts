@@ -1,7 +1,7 @@
 /**
  * What the MCP tools tell an agent, so it can write code that works the first time: where input
  * files are, where output files go and how they come back, what each language has and lacks, the
- * limits. Checked against the sandboxes by test/e2e/mcp-agent.test.ts (code written from this text runs).
+ * limits. test/e2e/mcp.test.ts runs Python and JavaScript written from this text.
  */
 import { MAX_FILES } from '../../lambda/core/api-schema.ts';
 import { CLIP_BYTES, FILE_BYTES, FILES_BYTES } from './clip.ts';
