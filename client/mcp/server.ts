@@ -5,67 +5,67 @@
  * execution id (the key of its audit record); `list_profiles` says which profiles the caller may
  * use. Every call is a SigV4-signed API request made with the user's own AWS credentials, so the
  * policy, the scoped role and the audit trail apply exactly as they do to any other caller.
+ *
+ * The server starts whether or not custody is reachable: the client is found again at each call
+ * (`ClientSource`), and a call that finds none answers a tool error saying what to do.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { executionRequestSchema, profilesResponseSchema } from '../../lambda/core/api-schema.ts';
 import {
-  executionRequestSchema,
-  executionResponseSchema,
-  profilesResponseSchema,
-} from '../../lambda/core/api-schema.ts';
-import { CustodyApiError, type CustodyClient, describeError, type ExecutionResponse } from '../index.ts';
+  CustodyApiError,
+  type CustodyClient,
+  CustodyConfigError,
+  CustodyCredentialsError,
+  CustodyNetworkError,
+} from '../index.ts';
+import { clipExecution, clippedExecutionSchema } from './clip.ts';
+import { EXECUTE_CODE_DESCRIPTION, LIST_PROFILES_DESCRIPTION } from './tool-descriptions.ts';
 
-export const MCP_SERVER_NAME = 'custody';
+const MCP_SERVER_NAME = 'custody';
+
+/** The client to call with, found at each call; throws CustodyConfigError when there is none. */
+export type ClientSource = () => CustodyClient;
+
+/** What an agent (or its user) does when custody cannot be reached. */
+const WAY_OUT =
+  "Local mode: start the server with `npm start` in the custody project, then call the tool again (this MCP server finds it, no restart needed). A deployed stack: set CUSTODY_ENDPOINT (the stack's ApiUrl output) in this MCP server's env and restart it.";
 
 function errorResult(error: unknown): CallToolResult {
-  if (error instanceof CustodyApiError) {
-    const id = error.executionId ? ` (execution ${error.executionId})` : '';
-    return {
-      isError: true,
-      content: [{ type: 'text', text: `custody refused the call: ${error.code}: ${error.message}${id}` }],
-    };
-  }
-  return {
-    isError: true,
-    content: [{ type: 'text', text: `custody is unavailable: ${(error as Error).message}` }],
-  };
+  const text =
+    error instanceof CustodyApiError
+      ? `custody refused the call: ${error.code}: ${error.message}${error.executionId ? ` (execution ${error.executionId})` : ''}`
+      : error instanceof CustodyConfigError || error instanceof CustodyNetworkError
+        ? `custody is not reachable: ${error.message}. ${WAY_OUT}`
+        : error instanceof CustodyCredentialsError
+          ? `custody has no credentials to sign with: ${error.message}`
+          : `custody is unavailable: ${(error as Error).message}`;
+  return { isError: true, content: [{ type: 'text', text }] };
 }
 
-/** The execution, as text an LLM reads well: status line, then stdout, stderr, result and error. */
-export function describeExecution(response: ExecutionResponse): string {
-  const parts = [
-    `status: ${response.status} (execution ${response.executionId}, ${Math.round(response.durationMs)} ms, role session ${response.role.sessionName})`,
-  ];
-  if (response.stdout !== '') parts.push(`stdout:\n${response.stdout}`);
-  if (response.stderr !== '') parts.push(`stderr:\n${response.stderr}`);
-  if (response.result !== undefined) parts.push(`result: ${response.result}`);
-  if (response.error) parts.push(`error:\n${describeError(response.error)}`);
-  if (response.files && Object.keys(response.files).length > 0) {
-    parts.push(`files written: ${Object.keys(response.files).join(', ')}`);
-  }
-  if (response.truncated) parts.push('(output truncated)');
-  return parts.join('\n');
+/** A tool answer: the structured result, and the same serialized as JSON text (MCP spec 2025-06-18). */
+function jsonResult(structured: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
 }
 
-export function createMcpServer(client: CustodyClient, version = '0.1.0'): McpServer {
+function createMcpServer(source: ClientSource, version: string): McpServer {
   const server = new McpServer({ name: MCP_SERVER_NAME, version });
 
   server.registerTool(
     'execute_code',
     {
       title: 'Execute code under an IAM-bound custody profile',
-      description:
-        'Runs Python, JavaScript or TypeScript in a fresh sandbox with no network, under the named execution profile, as the calling AWS identity. Returns stdout, stderr, the status (succeeded, failed, timed_out, out_of_memory, output_limit) and the execution id of the audit record. Call list_profiles first to see which profiles and languages you may use.',
+      description: EXECUTE_CODE_DESCRIPTION,
       // The API's own request and answer (lambda/core/api-schema.ts). The input is the request's
       // shape, not the strict object: an argument the API does not know is dropped, not refused.
       inputSchema: executionRequestSchema.shape,
-      outputSchema: executionResponseSchema.shape,
+      outputSchema: clippedExecutionSchema.shape,
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
     },
     async (args): Promise<CallToolResult> => {
       try {
-        const response = await client.execute({
+        const response = await source().execute({
           profile: args.profile,
           language: args.language,
           code: args.code,
@@ -73,10 +73,7 @@ export function createMcpServer(client: CustodyClient, version = '0.1.0'): McpSe
           ...(args.files !== undefined ? { files: args.files } : {}),
           ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
         });
-        return {
-          content: [{ type: 'text', text: describeExecution(response) }],
-          structuredContent: { ...response },
-        };
+        return jsonResult(clipExecution(response));
       } catch (error) {
         return errorResult(error);
       }
@@ -87,26 +84,13 @@ export function createMcpServer(client: CustodyClient, version = '0.1.0'): McpSe
     'list_profiles',
     {
       title: 'List the custody profiles you may use',
-      description:
-        'Lists the execution profiles the calling AWS identity may use now: languages, limits and the names of the secret variables each injects.',
+      description: LIST_PROFILES_DESCRIPTION,
       outputSchema: profilesResponseSchema.shape,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     async (): Promise<CallToolResult> => {
       try {
-        const profiles = await client.listProfiles();
-        const text =
-          profiles.length === 0
-            ? 'No profiles: the policy grants this identity none.'
-            : profiles
-                .map(
-                  (p) =>
-                    `${p.name}: ${p.languages.join(', ')}; timeout ${p.limits.timeoutMs} ms; ${p.limits.memoryMiB} MiB${
-                      p.secretVariables.length > 0 ? `; secrets ${p.secretVariables.join(', ')}` : ''
-                    }${p.description ? ` — ${p.description}` : ''}`,
-                )
-                .join('\n');
-        return { content: [{ type: 'text', text }], structuredContent: { profiles } };
+        return jsonResult({ profiles: await source().listProfiles() });
       } catch (error) {
         return errorResult(error);
       }
@@ -116,8 +100,8 @@ export function createMcpServer(client: CustodyClient, version = '0.1.0'): McpSe
 }
 
 /** Serves the tools on stdin/stdout until the client disconnects. */
-export async function serveMcp(client: CustodyClient): Promise<void> {
-  const server = createMcpServer(client);
+export async function serveMcp(source: ClientSource, version: string): Promise<void> {
+  const server = createMcpServer(source, version);
   const transport = new StdioServerTransport();
   await server.connect(transport);
   await new Promise<void>((resolve) => {
