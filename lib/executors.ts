@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { EXECUTOR_ENV } from '../lambda/core/env-names.ts';
 import type { Profile } from '../lambda/core/policy.ts';
 import { architectureOf } from './bundling/architecture.ts';
 import { executorBundleCommands } from './bundling/bundle-files.ts';
@@ -81,9 +82,9 @@ export class ProfileExecutor extends Construct {
       securityGroups: [this.securityGroup],
       reservedConcurrentExecutions: props.reservedConcurrency ?? props.profile.reservedConcurrency,
       environment: {
-        CUSTODY_PROFILE: props.profileName,
+        [EXECUTOR_ENV.profile]: props.profileName,
         // Where the afterBundling hook put the sandbox runtimes (the bundle is unpacked in /var/task).
-        CUSTODY_RUNTIME_DIR: '/var/task/runtime',
+        [EXECUTOR_ENV.runtimeDir]: '/var/task/runtime',
       },
       afterBundling:
         props.bundleCommands ??

@@ -26,3 +26,17 @@ export const DIGESTER_ENV = {
   settleMs: 'CUSTODY_AUDIT_SETTLE_MS',
   timeShards: 'CUSTODY_AUDIT_TIME_SHARDS',
 } as const;
+
+/** The executor functions: set by `lib/executors.ts`, read by `lambda/handlers/executor.ts` and the sandboxes. */
+export const EXECUTOR_ENV = {
+  /** The profile this function runs (one executor per profile); for its logs. */
+  profile: 'CUSTODY_PROFILE',
+  /** Where the bundling put the sandbox runtimes. @default ${LAMBDA_TASK_ROOT}/runtime */
+  runtimeDir: 'CUSTODY_RUNTIME_DIR',
+  /** Pre-started Python processes, 0 to 8. @default 1 */
+  prestartedProcesses: 'CUSTODY_PRESTARTED_PROCESSES',
+  /** `0` turns the pre-start extension off. */
+  prestartExtension: 'CUSTODY_PRESTART_EXTENSION',
+  /** `1`: wait for the replacement process before returning (tests and benchmarks). */
+  settleBeforeReturn: 'CUSTODY_SETTLE_BEFORE_RETURN',
+} as const;

@@ -6,6 +6,7 @@
  * start throws, which Lambda reports to the broker as a FunctionError.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { EXECUTOR_ENV } from '../core/env-names.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseSandboxEvent } from '../core/executor-event.ts';
 import type { SandboxResult } from '../core/types.ts';
@@ -16,12 +17,12 @@ const logger = new Logger({ serviceName: 'custody-executor' });
 
 /** Pre-started Python processes kept in this environment (CUSTODY_PRESTARTED_PROCESSES). */
 function prestartedProcesses(): number {
-  const raw = process.env.CUSTODY_PRESTARTED_PROCESSES;
+  const raw = process.env[EXECUTOR_ENV.prestartedProcesses];
   if (raw === undefined || raw === '') return 1;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0 || value > 8) {
     throw new Error(
-      `CUSTODY_PRESTARTED_PROCESSES must be an integer from 0 to 8, not ${JSON.stringify(raw)}`,
+      `${EXECUTOR_ENV.prestartedProcesses} must be an integer from 0 to 8, not ${JSON.stringify(raw)}`,
     );
   }
   return value;
@@ -35,7 +36,7 @@ let refillAfterRun = false;
 function extensionWanted(): boolean {
   return (
     process.env.AWS_LAMBDA_RUNTIME_API !== undefined &&
-    process.env.CUSTODY_PRESTART_EXTENSION !== '0' &&
+    process.env[EXECUTOR_ENV.prestartExtension] !== '0' &&
     prestartedProcesses() > 0
   );
 }
@@ -73,7 +74,7 @@ if (runtimeApi && extensionWanted()) {
 
 // In Lambda (a runtime folder beside the bundle), the first Python process loads during init,
 // not in the first invocation. A failure here surfaces in the first Python run.
-if ((process.env.LAMBDA_TASK_ROOT || process.env.CUSTODY_RUNTIME_DIR) && prestartedProcesses() > 0) {
+if ((process.env.LAMBDA_TASK_ROOT || process.env[EXECUTOR_ENV.runtimeDir]) && prestartedProcesses() > 0) {
   executorSandbox()
     .warmUp()
     .catch(() => undefined);
@@ -100,7 +101,7 @@ async function execute(event: unknown): Promise<SandboxResult> {
   // Lambda freezes this environment, pre-started processes with it, once the handler returns; a
   // replacement still loading finishes in the next invocation. Awaiting current.settled() here
   // makes every run as slow as a load (bench/freeze-emulation.ts, docs/sandbox.md): not done.
-  if (process.env.CUSTODY_SETTLE_BEFORE_RETURN === '1') await current.settled();
+  if (process.env[EXECUTOR_ENV.settleBeforeReturn] === '1') await current.settled();
   logger.info('execution', {
     executionId: request.executionId,
     language: request.language,

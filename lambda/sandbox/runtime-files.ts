@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXECUTOR_ENV } from '../core/env-names.ts';
 
 export interface RuntimeFiles {
   readonly denoPath: string;
@@ -73,7 +74,7 @@ function runtimeFilesFromNodeModules(): RuntimeFiles {
  * `${LAMBDA_TASK_ROOT}/runtime` when that exists; otherwise node_modules.
  */
 export function resolveRuntimeFiles(runtimeDir?: string): RuntimeFiles {
-  const named = runtimeDir ?? process.env.CUSTODY_RUNTIME_DIR;
+  const named = runtimeDir ?? process.env[EXECUTOR_ENV.runtimeDir];
   if (named) return runtimeFilesIn(named);
   const taskRoot = process.env.LAMBDA_TASK_ROOT;
   if (taskRoot && existsSync(join(taskRoot, 'runtime'))) return runtimeFilesIn(join(taskRoot, 'runtime'));
