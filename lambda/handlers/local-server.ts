@@ -37,6 +37,7 @@ import { loadPolicyFile, type Policy } from '../core/policy.ts';
 import type { Clock } from '../core/ports.ts';
 import type { Sandbox } from '../core/types.ts';
 import { createSandbox } from '../sandbox/index.ts';
+import type { SnapshotEvent } from '../sandbox/python-snapshot-cache.ts';
 
 export { DEFAULT_MAX_BODY_BYTES } from '../adapters/local/http-edge.ts';
 export { LocalServerError } from '../adapters/local/local-server-error.ts';
@@ -67,6 +68,8 @@ export interface LocalServerOptions {
    * dynalite (the load tests stop it to inject an audit-store outage). @default dynalite under the data directory
    */
   readonly dynamodbEndpoint?: string;
+  /** Told when the Python snapshot (kept in `.custody/python`) is built, reused or rejected. */
+  readonly onSnapshot?: (event: SnapshotEvent) => void;
 }
 
 export interface LocalServer {
@@ -89,6 +92,11 @@ export interface LocalServer {
   readonly auditLog: FileAuditLog;
   /** The signed-digest timer; `runNow()` digests what has settled. */
   readonly digests: DigestSchedule;
+  /**
+   * Settles once Python is ready (snapshot built or reused, a process loaded), or its warm-up
+   * failed (reported on stderr); never rejects. Already settled with `options.sandbox`.
+   */
+  readonly pythonReady: Promise<void>;
   /** Stops accepting requests, finishes the ones in flight, then closes the sandbox and dynalite. */
   close(): Promise<void>;
 }
@@ -176,17 +184,21 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     cleanups.push(() => credentials.close());
     const secrets = new LocalSecretsPort({ file: paths.secretsFile, credentials, deployment });
     let sandbox = options.sandbox;
+    let pythonReady = Promise.resolve();
     if (!sandbox) {
       // JavaScript in a worker thread: its garbage collection does not pause this one (quickjs-worker.ts).
       // As many runs of each language as the fair queues admit (lambda/adapters/local/executor.ts).
       const slots = localSandboxSlots();
       const own = createSandbox({
         maxConcurrent: slots,
+        snapshotDir: paths.pythonSnapshotDir,
+        ...(options.onSnapshot ? { onSnapshot: options.onSnapshot } : {}),
         javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs, threads: slots }),
       });
       cleanups.push(() => own.close());
-      // Prepare Python (snapshot, pre-started process) while the server starts taking requests.
-      own.warmUp().catch((error: unknown) => {
+      // Prepare Python (snapshot, pre-started process) while the server starts; `npm start` waits
+      // for it before it says ready.
+      pythonReady = own.warmUp().catch((error: unknown) => {
         process.stderr.write(`custody: Python sandbox warm-up failed: ${(error as Error).message}\n`);
       });
       sandbox = own;
@@ -243,6 +255,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       auditStore,
       auditLog,
       digests,
+      pythonReady,
       close() {
         closing ??= cleanup();
         return closing;

@@ -12,12 +12,12 @@ import type { Readable, Writable } from 'node:stream';
 import { CappedText } from './capped-text.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { type HostMessage, type KillReason, messageSchema } from './python-host-protocol.ts';
+import { SNAPSHOT_MAX_BYTES } from './python-snapshot-cache.ts';
 import type { NeutralLinks } from './python-work-dir.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
 
 /** JS heap a Deno host needs besides the Python heap (Pyodide's own JS objects), in MiB. */
 export const HOST_HEAP_MIB = 192;
-const SNAPSHOT_MAX_BYTES = 512 * 1024 * 1024;
 
 /**
  * `deno run` flags of every Python host process: read access to the runtime files named, and

@@ -6,7 +6,8 @@
  *                                       can ever create Deno's cache folder (caches stay in memory)
  *   custody-python-XXXX/runtime-XXXX/   neutral links to the runtime files, the processes' working
  *                                       directory: the paths they see say nothing of the host
- *   custody-python-XXXX/pyodide.snapshot  a snapshot built locally, when there is no prebuilt one
+ *   custody-python-XXXX/pyodide.snapshot  a snapshot built locally, when there is neither a prebuilt
+ *                                       one nor a folder to keep one in (python-snapshot-cache.ts)
  */
 import {
   mkdtempSync,
@@ -42,7 +43,7 @@ export interface NeutralLinks {
 export interface WorkDir {
   readonly dir: string;
   readonly denoDir: string;
-  /** Links the snapshot (if any) and returns the paths a process is given. Call once. */
+  /** Links the snapshot (if any, replacing an earlier link) and returns the paths a process is given. */
   links(snapshotPath: string | undefined): NeutralLinks;
 }
 
@@ -64,6 +65,7 @@ export function createWorkDir(parent: string, files: RuntimeFiles): WorkDir {
         hostScript: join(linksDir, LINKS.hostScript),
         denoDir,
       };
+      rmSync(join(linksDir, LINKS.snapshot), { force: true });
       if (!snapshotPath) return base;
       symlinkSync(snapshotPath, join(linksDir, LINKS.snapshot));
       return { ...base, snapshot: join(linksDir, LINKS.snapshot) };
