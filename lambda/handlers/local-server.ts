@@ -31,6 +31,7 @@ import { QuickJsWorker } from '../adapters/local/quickjs-worker.ts';
 import { ensureSecretsFile, LocalSecretsPort } from '../adapters/local/secrets.ts';
 import { reconcileLocalLog } from '../audit/scheduled-reconcile.ts';
 import { createBrokerApi } from '../broker/api.ts';
+import { sandboxLimitsFor } from '../broker/decision.ts';
 import { LOCAL_AUDIT_TABLE_NAME } from '../core/audit-table.ts';
 import { type LocalStackInfo, localStackInfoSchema } from '../core/local-stack.ts';
 import { loadPolicyFile, type Policy } from '../core/policy.ts';
@@ -192,6 +193,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       const own = createSandbox({
         maxConcurrent: slots,
         snapshotDir: paths.pythonSnapshotDir,
+        // The pre-started process's heap limit is fixed when it starts: make it the one the first
+        // Python profile's runs ask for, or the first run would start a process of its own.
+        ...pythonPrestartMemory(policy),
         ...(options.onSnapshot ? { onSnapshot: options.onSnapshot } : {}),
         javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs, threads: slots }),
       });
@@ -265,6 +269,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await cleanup();
     throw error;
   }
+}
+
+function pythonPrestartMemory(policy: Policy): { prestartMemoryMiB?: number } {
+  const profile = Object.values(policy.profiles).find((p) => p.languages.includes('python'));
+  return profile ? { prestartMemoryMiB: sandboxLimitsFor(profile, profile.timeoutMs).memoryMiB } : {};
 }
 
 /** Relative form of a path for printing (`.custody/credentials` rather than an absolute path). */
