@@ -53,8 +53,28 @@ async function main(): Promise<void> {
   const config = localConfigFromEnv();
   const startedMs = Date.now();
   const server = await startLocalServer({ ...config, onSnapshot: snapshotProgress() });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`custody: ${signal} received, stopping...\n`);
+    server.close().then(
+      () => {
+        process.stdout.write('custody: stopped.\n');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`custody: error while stopping: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // Ctrl-C while the snapshot builds stops the server too (the handlers are already in place).
   // Ready means ready for Python too: its first run must not wait seconds for the snapshot.
   await server.pythonReady;
+  if (stopping) return;
   const creds = quote(displayPath(server.paths.credentialsFile));
   const home = displayPath(server.paths.home);
   const homeEnv = config.home ? `CUSTODY_HOME=${quote(home)} ` : '';
@@ -85,25 +105,6 @@ async function main(): Promise<void> {
   }
   lines.push('', `Ctrl-C stops the server; audit history is kept in ${quote(home)}.`);
   process.stdout.write(`${lines.join('\n')}\n`);
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`custody: ${signal} received, stopping...\n`);
-    server.close().then(
-      () => {
-        process.stdout.write('custody: stopped.\n');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        process.stderr.write(`custody: error while stopping: ${(error as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

@@ -164,8 +164,15 @@ export class HostProcess {
   }
 }
 
-/** Runs the host in snapshot mode (same permissions as an execution) and returns the snapshot bytes. */
-export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promise<Buffer> {
+/**
+ * Runs the host in snapshot mode (same permissions as an execution) and returns the snapshot bytes.
+ * `signal` kills the build (the sandbox closed while it ran).
+ */
+export async function buildSnapshot(
+  files: RuntimeFiles,
+  denoDir: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   const child = spawn(
     files.denoPath,
     [
@@ -178,6 +185,7 @@ export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promi
       env: denoEnv(denoDir),
       cwd: '/',
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}),
     },
   );
   const chunks: Buffer[] = [];

@@ -99,6 +99,8 @@ export class PythonSandbox {
   private readonly refillAfterRun: boolean;
   private prestartMemoryMiB: number;
   private closed = false;
+  /** Kills a snapshot build still running when the sandbox closes. */
+  private readonly closing = new AbortController();
   private readonly live = new Set<HostProcess>();
 
   constructor(
@@ -153,6 +155,7 @@ export class PythonSandbox {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     const processes = [...this.live];
     for (const p of processes) p.kill('closed');
     await Promise.all(processes.map((p) => p.exited));
@@ -340,7 +343,7 @@ export class PythonSandbox {
     if (this.files.snapshotPath) return Promise.resolve(this.files.snapshotPath);
     if (!this.snapshot) {
       const { snapshotDir, onSnapshot } = this.options;
-      const build = () => buildSnapshot(this.files, this.denoDir);
+      const build = () => buildSnapshot(this.files, this.denoDir, this.closing.signal);
       this.snapshot = snapshotDir
         ? snapshotKeyParts(this.files, denoEnv(this.denoDir)).then((parts) =>
             obtainSnapshot({

@@ -203,6 +203,25 @@ describe('the kept Python snapshot', () => {
 });
 
 describe('a Python sandbox with a snapshot folder', () => {
+  it('kills a snapshot build still running when it closes, and keeps nothing of it', async () => {
+    const dir = join(newDir(), 'python');
+    let building: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => {
+      building = resolve;
+    });
+    const sandbox = new PythonSandbox(runtimeFilesFromNodeModules(), {
+      snapshotDir: dir,
+      onSnapshot: (e) => {
+        if (e.kind === 'building') building();
+      },
+    });
+    const warming = sandbox.warmUp();
+    await started;
+    await sandbox.close();
+    await expect(warming).rejects.toThrow('the Pyodide snapshot could not be built');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('rebuilds a snapshot Deno refuses, then a second sandbox reuses the one built and runs Python from it', async () => {
     const files = runtimeFilesFromNodeModules();
     const dir = join(newDir(), 'python');
