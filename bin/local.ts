@@ -4,9 +4,47 @@
  */
 import { localConfigFromEnv } from '../lambda/adapters/local/config.ts';
 import { displayPath, startLocalServer } from '../lambda/handlers/local-server.ts';
+import type { SnapshotEvent } from '../lambda/sandbox/python-snapshot-cache.ts';
 
 function quote(value: string): string {
   return /^[\w./:=@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Start-up progress of the Python snapshot: built once (seconds; a line every 5 s while it lasts),
+ * then reused by every later start.
+ */
+function snapshotProgress(): (event: SnapshotEvent) => void {
+  let ticker: NodeJS.Timeout | undefined;
+  const say = (line: string) => process.stdout.write(`custody: ${line}\n`);
+  return (event) => {
+    const path = quote(displayPath(event.path));
+    switch (event.kind) {
+      case 'building': {
+        say(`building the Python snapshot ${path} (once per Pyodide/Deno version; takes a few seconds)...`);
+        const started = Date.now();
+        ticker = setInterval(
+          () => say(`  still building (${Math.round((Date.now() - started) / 1000)} s)...`),
+          5_000,
+        );
+        ticker.unref();
+        break;
+      }
+      case 'built':
+        clearInterval(ticker);
+        say(
+          `Python snapshot built in ${(event.ms / 1000).toFixed(1)} s (${Math.round(event.bytes / 1e6)} MB)`,
+        );
+        break;
+      case 'reused':
+        say(`Python snapshot reused: ${path}`);
+        break;
+      case 'rejected':
+        clearInterval(ticker);
+        say(`Python snapshot ${path} not trusted (${event.reason}): rebuilding`);
+        break;
+    }
+  };
 }
 
 async function main(): Promise<void> {
@@ -14,7 +52,29 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = localConfigFromEnv();
   const startedMs = Date.now();
-  const server = await startLocalServer(config);
+  const server = await startLocalServer({ ...config, onSnapshot: snapshotProgress() });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`custody: ${signal} received, stopping...\n`);
+    server.close().then(
+      () => {
+        process.stdout.write('custody: stopped.\n');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`custody: error while stopping: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // Ctrl-C while the snapshot builds stops the server too (the handlers are already in place).
+  // Ready means ready for Python too: its first run must not wait seconds for the snapshot.
+  await server.pythonReady;
+  if (stopping) return;
   const creds = quote(displayPath(server.paths.credentialsFile));
   const home = displayPath(server.paths.home);
   const homeEnv = config.home ? `CUSTODY_HOME=${quote(home)} ` : '';
@@ -45,25 +105,6 @@ async function main(): Promise<void> {
   }
   lines.push('', `Ctrl-C stops the server; audit history is kept in ${quote(home)}.`);
   process.stdout.write(`${lines.join('\n')}\n`);
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`custody: ${signal} received, stopping...\n`);
-    server.close().then(
-      () => {
-        process.stdout.write('custody: stopped.\n');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        process.stderr.write(`custody: error while stopping: ${(error as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

@@ -31,12 +31,14 @@ import { QuickJsWorker } from '../adapters/local/quickjs-worker.ts';
 import { ensureSecretsFile, LocalSecretsPort } from '../adapters/local/secrets.ts';
 import { reconcileLocalLog } from '../audit/scheduled-reconcile.ts';
 import { createBrokerApi } from '../broker/api.ts';
+import { sandboxLimitsFor } from '../broker/decision.ts';
 import { LOCAL_AUDIT_TABLE_NAME } from '../core/audit-table.ts';
 import { type LocalStackInfo, localStackInfoSchema } from '../core/local-stack.ts';
 import { loadPolicyFile, type Policy } from '../core/policy.ts';
 import type { Clock } from '../core/ports.ts';
 import type { Sandbox } from '../core/types.ts';
 import { createSandbox } from '../sandbox/index.ts';
+import type { SnapshotEvent } from '../sandbox/python-snapshot-cache.ts';
 
 export { DEFAULT_MAX_BODY_BYTES } from '../adapters/local/http-edge.ts';
 export { LocalServerError } from '../adapters/local/local-server-error.ts';
@@ -67,6 +69,8 @@ export interface LocalServerOptions {
    * dynalite (the load tests stop it to inject an audit-store outage). @default dynalite under the data directory
    */
   readonly dynamodbEndpoint?: string;
+  /** Told when the Python snapshot (kept in `.custody/python`) is built, reused or rejected. */
+  readonly onSnapshot?: (event: SnapshotEvent) => void;
 }
 
 export interface LocalServer {
@@ -89,6 +93,11 @@ export interface LocalServer {
   readonly auditLog: FileAuditLog;
   /** The signed-digest timer; `runNow()` digests what has settled. */
   readonly digests: DigestSchedule;
+  /**
+   * Settles once Python is ready (snapshot built or reused, a process loaded), or its warm-up
+   * failed (reported on stderr); never rejects. Already settled with `options.sandbox`.
+   */
+  readonly pythonReady: Promise<void>;
   /** Stops accepting requests, finishes the ones in flight, then closes the sandbox and dynalite. */
   close(): Promise<void>;
 }
@@ -176,17 +185,24 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     cleanups.push(() => credentials.close());
     const secrets = new LocalSecretsPort({ file: paths.secretsFile, credentials, deployment });
     let sandbox = options.sandbox;
+    let pythonReady = Promise.resolve();
     if (!sandbox) {
       // JavaScript in a worker thread: its garbage collection does not pause this one (quickjs-worker.ts).
       // As many runs of each language as the fair queues admit (lambda/adapters/local/executor.ts).
       const slots = localSandboxSlots();
       const own = createSandbox({
         maxConcurrent: slots,
+        snapshotDir: paths.pythonSnapshotDir,
+        // The pre-started process's heap limit is fixed when it starts: make it the one the first
+        // Python profile's runs ask for, or the first run would start a process of its own.
+        ...pythonPrestartMemory(policy),
+        ...(options.onSnapshot ? { onSnapshot: options.onSnapshot } : {}),
         javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs, threads: slots }),
       });
       cleanups.push(() => own.close());
-      // Prepare Python (snapshot, pre-started process) while the server starts taking requests.
-      own.warmUp().catch((error: unknown) => {
+      // Prepare Python (snapshot, pre-started process) while the server starts; `npm start` waits
+      // for it before it says ready.
+      pythonReady = own.warmUp().catch((error: unknown) => {
         process.stderr.write(`custody: Python sandbox warm-up failed: ${(error as Error).message}\n`);
       });
       sandbox = own;
@@ -243,6 +259,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       auditStore,
       auditLog,
       digests,
+      pythonReady,
       close() {
         closing ??= cleanup();
         return closing;
@@ -252,6 +269,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await cleanup();
     throw error;
   }
+}
+
+function pythonPrestartMemory(policy: Policy): { prestartMemoryMiB?: number } {
+  const profile = Object.values(policy.profiles).find((p) => p.languages.includes('python'));
+  return profile ? { prestartMemoryMiB: sandboxLimitsFor(profile, profile.timeoutMs).memoryMiB } : {};
 }
 
 /** Relative form of a path for printing (`.custody/credentials` rather than an absolute path). */

@@ -12,12 +12,12 @@ import type { Readable, Writable } from 'node:stream';
 import { CappedText } from './capped-text.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { type HostMessage, type KillReason, messageSchema } from './python-host-protocol.ts';
+import { SNAPSHOT_MAX_BYTES } from './python-snapshot-cache.ts';
 import type { NeutralLinks } from './python-work-dir.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
 
 /** JS heap a Deno host needs besides the Python heap (Pyodide's own JS objects), in MiB. */
 export const HOST_HEAP_MIB = 192;
-const SNAPSHOT_MAX_BYTES = 512 * 1024 * 1024;
 
 /**
  * `deno run` flags of every Python host process: read access to the runtime files named, and
@@ -164,8 +164,15 @@ export class HostProcess {
   }
 }
 
-/** Runs the host in snapshot mode (same permissions as an execution) and returns the snapshot bytes. */
-export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promise<Buffer> {
+/**
+ * Runs the host in snapshot mode (same permissions as an execution) and returns the snapshot bytes.
+ * `signal` kills the build (the sandbox closed while it ran).
+ */
+export async function buildSnapshot(
+  files: RuntimeFiles,
+  denoDir: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   const child = spawn(
     files.denoPath,
     [
@@ -178,6 +185,7 @@ export async function buildSnapshot(files: RuntimeFiles, denoDir: string): Promi
       env: denoEnv(denoDir),
       cwd: '/',
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}),
     },
   );
   const chunks: Buffer[] = [];

@@ -22,8 +22,14 @@ import { DependencyError, ValidationError } from '../core/errors.ts';
 import { unsafeFileNameReason } from '../core/file-map.ts';
 import type { SandboxRequest, SandboxResult } from '../core/types.ts';
 import { CappedText } from './capped-text.ts';
-import { buildSnapshot, HostProcess, residentBytes } from './python-host-process.ts';
+import { buildSnapshot, denoEnv, HostProcess, residentBytes } from './python-host-process.ts';
 import { type ResultMessage, sandboxResultOf } from './python-host-protocol.ts';
+import {
+  discardSnapshot,
+  obtainSnapshot,
+  type SnapshotEvent,
+  snapshotKeyParts,
+} from './python-snapshot-cache.ts';
 import { createWorkDir, type NeutralLinks, removeLeftovers, type WorkDir } from './python-work-dir.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
 
@@ -42,6 +48,15 @@ export interface PythonSandboxOptions {
    * response anyway). @default false
    */
   readonly refillAfterRun?: boolean;
+  /**
+   * An owner-only folder to keep the locally built snapshot in across starts (local mode:
+   * `.custody/python`), keyed by the Pyodide, Deno and host-script versions
+   * (`python-snapshot-cache.ts`). Unused when the runtime files hold a prebuilt snapshot.
+   * @default none: built at first use into the sandbox's temp folder, removed with it
+   */
+  readonly snapshotDir?: string;
+  /** Told when the snapshot is built, reused or rejected (start-up progress). */
+  readonly onSnapshot?: (event: SnapshotEvent) => void;
 }
 
 /** Resident memory a process may use beyond its baseline and the code's limit before it is killed. */
@@ -72,6 +87,8 @@ export class PythonSandbox {
   private readonly denoDir: string;
   private readonly work: WorkDir;
   private snapshot: Promise<string> | undefined;
+  /** The snapshot came from `snapshotDir` and no process has loaded it yet. */
+  private snapshotUnproven = false;
   private links: Promise<NeutralLinks> | undefined;
   private refilling: Promise<void> = Promise.resolve();
   private warming: Promise<void> = Promise.resolve();
@@ -82,11 +99,13 @@ export class PythonSandbox {
   private readonly refillAfterRun: boolean;
   private prestartMemoryMiB: number;
   private closed = false;
+  /** Kills a snapshot build still running when the sandbox closes. */
+  private readonly closing = new AbortController();
   private readonly live = new Set<HostProcess>();
 
   constructor(
     private readonly files: RuntimeFiles,
-    options: PythonSandboxOptions = {},
+    private readonly options: PythonSandboxOptions = {},
   ) {
     removeLeftovers(tmpdir());
     this.work = createWorkDir(tmpdir(), files);
@@ -102,7 +121,8 @@ export class PythonSandbox {
   /** Builds the snapshot and fills the pool now rather than at the first execution. */
   warmUp(): Promise<void> {
     const warming = (async () => {
-      await this.neutralLinks();
+      const links = await this.neutralLinks();
+      if (this.snapshotUnproven && !(await this.loadsSnapshot(links))) await this.neutralLinks();
       this.refill();
       await Promise.all(this.prestarted.map((p) => p.ready.catch(() => undefined)));
     })();
@@ -135,6 +155,7 @@ export class PythonSandbox {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     const processes = [...this.live];
     for (const p of processes) p.kill('closed');
     await Promise.all(processes.map((p) => p.exited));
@@ -245,17 +266,57 @@ export class PythonSandbox {
     this.refilling = this.neutralLinks()
       .then((links) => {
         while (!this.closed && this.prestarted.length < this.prestartCount) {
-          const host = this.spawnHost(links, this.prestartMemoryMiB);
-          this.prestarted.push(host);
-          // A pre-started process that dies is dropped from the pool, not handed out.
-          host.exited.then(() => {
-            const at = this.prestarted.indexOf(host);
-            if (at >= 0) this.prestarted.splice(at, 1);
-            this.live.delete(host);
-          });
+          this.addPrestarted(this.spawnHost(links, this.prestartMemoryMiB));
         }
       })
       .catch(() => undefined);
+  }
+
+  private addPrestarted(host: HostProcess): void {
+    this.prestarted.push(host);
+    // A pre-started process that dies is dropped from the pool, not handed out.
+    host.exited.then(() => {
+      const at = this.prestarted.indexOf(host);
+      if (at >= 0) this.prestarted.splice(at, 1);
+      this.live.delete(host);
+    });
+  }
+
+  /**
+   * Whether Deno loads the kept snapshot: one process is started with it (and joins the pool).
+   * If it exits before it is ready, the file is discarded and the next `neutralLinks()` builds
+   * a fresh one; a process merely slow to load (a loaded machine) proves nothing either way.
+   */
+  private async loadsSnapshot(links: NeutralLinks): Promise<boolean> {
+    const host = this.spawnHost(links, this.prestartMemoryMiB);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.startTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([host.ready.then(() => 'ready' as const), timedOut]);
+      if (outcome === 'ready') this.snapshotUnproven = false;
+      if (this.prestarted.length < this.prestartCount && !this.closed) this.addPrestarted(host);
+      else host.kill('closed');
+      return true;
+    } catch (cause) {
+      host.kill('closed');
+      const path = links.snapshot ? await this.snapshot : undefined;
+      if (path) {
+        this.options.onSnapshot?.({
+          kind: 'rejected',
+          path,
+          reason: `Deno refused it: ${(cause as Error).message.slice(0, 300)}`,
+        });
+        discardSnapshot(path);
+      }
+      this.snapshot = undefined;
+      this.links = undefined;
+      this.snapshotUnproven = false;
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private spawnHost(links: NeutralLinks, memoryMiB: number): HostProcess {
@@ -274,15 +335,28 @@ export class PythonSandbox {
     return this.links;
   }
 
-  /** The snapshot file: the prebuilt one, else one built once by this sandbox into its private folder. */
+  /**
+   * The snapshot file: the prebuilt one; else the one kept in `snapshotDir` (built there if
+   * missing or not trusted); else one built once by this sandbox into its private folder.
+   */
   private snapshotPath(): Promise<string> {
     if (this.files.snapshotPath) return Promise.resolve(this.files.snapshotPath);
     if (!this.snapshot) {
-      this.snapshot = buildSnapshot(this.files, this.denoDir).then((bytes) => {
-        const path = join(this.workDir, 'pyodide.snapshot');
-        writeFileSync(path, bytes, { mode: 0o400 });
-        return path;
-      });
+      const { snapshotDir, onSnapshot } = this.options;
+      const build = () => buildSnapshot(this.files, this.denoDir, this.closing.signal);
+      this.snapshot = snapshotDir
+        ? snapshotKeyParts(this.files, denoEnv(this.denoDir)).then((parts) =>
+            obtainSnapshot({
+              dir: snapshotDir,
+              parts,
+              build,
+              onEvent: (event) => {
+                this.snapshotUnproven = event.kind === 'reused';
+                onSnapshot?.(event);
+              },
+            }),
+          )
+        : this.buildPrivateSnapshot(build);
       this.snapshot.catch(() => {
         this.snapshot = undefined;
       });
@@ -296,5 +370,15 @@ export class PythonSandbox {
         },
       );
     });
+  }
+
+  private async buildPrivateSnapshot(build: () => Promise<Buffer>): Promise<string> {
+    const path = join(this.workDir, 'pyodide.snapshot');
+    this.options.onSnapshot?.({ kind: 'building', path });
+    const started = performance.now();
+    const bytes = await build();
+    writeFileSync(path, bytes, { mode: 0o400 });
+    this.options.onSnapshot?.({ kind: 'built', path, bytes: bytes.length, ms: performance.now() - started });
+    return path;
   }
 }

@@ -1,12 +1,14 @@
 /**
  * The folder of one Python sandbox, under the machine's temp folder:
  *
- *   custody-python-XXXX/owner           the owning process's pid (leftovers of dead owners are removed)
+ *   custody-python-XXXX/owner           the owning process's pid and start time (leftovers of dead
+ *                                       owners are removed, also when the pid was reused since)
  *   custody-python-XXXX/no-cache        a regular file: DENO_DIR points under it, so no process
  *                                       can ever create Deno's cache folder (caches stay in memory)
  *   custody-python-XXXX/runtime-XXXX/   neutral links to the runtime files, the processes' working
  *                                       directory: the paths they see say nothing of the host
- *   custody-python-XXXX/pyodide.snapshot  a snapshot built locally, when there is no prebuilt one
+ *   custody-python-XXXX/pyodide.snapshot  a snapshot built locally, when there is neither a prebuilt
+ *                                       one nor a folder to keep one in (python-snapshot-cache.ts)
  */
 import {
   mkdtempSync,
@@ -26,7 +28,10 @@ const LINKS = { pyodideDir: 'pyodide', hostScript: 'host.mjs', snapshot: 'snapsh
 const RUNTIME_LINKS_DIR = 'runtime';
 /** A regular file: DENO_DIR points under it, so no process can ever create its cache folder. */
 const NO_CACHE_FILE = 'no-cache';
-/** The sandbox's owner (this process's pid), to tell leftovers of a dead process from a live one. */
+/**
+ * The sandbox's owner: this process's pid and its start time (Linux), to tell leftovers of a dead
+ * process from a live one even once another process has the pid (a `kill -9`, then a reboot).
+ */
 const OWNER_FILE = 'owner';
 const WORK_DIR_PREFIX = 'custody-python-';
 
@@ -42,13 +47,13 @@ export interface NeutralLinks {
 export interface WorkDir {
   readonly dir: string;
   readonly denoDir: string;
-  /** Links the snapshot (if any) and returns the paths a process is given. Call once. */
+  /** Links the snapshot (if any, replacing an earlier link) and returns the paths a process is given. */
   links(snapshotPath: string | undefined): NeutralLinks;
 }
 
 export function createWorkDir(parent: string, files: RuntimeFiles): WorkDir {
   const dir = mkdtempSync(join(parent, WORK_DIR_PREFIX));
-  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+  writeFileSync(join(dir, OWNER_FILE), `${process.pid} ${processStart(process.pid) ?? ''}`.trim());
   writeFileSync(join(dir, NO_CACHE_FILE), '', { mode: 0o400 });
   const denoDir = join(dir, NO_CACHE_FILE, 'deno');
   const linksDir = mkdtempSync(join(dir, `${RUNTIME_LINKS_DIR}-`));
@@ -64,6 +69,7 @@ export function createWorkDir(parent: string, files: RuntimeFiles): WorkDir {
         hostScript: join(linksDir, LINKS.hostScript),
         denoDir,
       };
+      rmSync(join(linksDir, LINKS.snapshot), { force: true });
       if (!snapshotPath) return base;
       symlinkSync(snapshotPath, join(linksDir, LINKS.snapshot));
       return { ...base, snapshot: join(linksDir, LINKS.snapshot) };
@@ -87,8 +93,9 @@ export function removeLeftovers(dir: string): string[] {
   for (const name of names) {
     const path = join(dir, name);
     try {
-      const owner = Number(readFileSync(join(path, OWNER_FILE), 'utf8'));
-      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+      const [pidText, started] = readFileSync(join(path, OWNER_FILE), 'utf8').trim().split(' ');
+      const owner = Number(pidText);
+      if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner, started)) continue;
       if (!statSync(path).isDirectory()) continue;
       rmSync(path, { recursive: true, force: true });
       removed.push(path);
@@ -99,11 +106,23 @@ export function removeLeftovers(dir: string): string[] {
   return removed;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `pid` runs and, when its start time is known on both sides, is the same process. */
+function isAlive(pid: number, started: string | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const now = processStart(pid);
+  return started === undefined || now === undefined || now === started;
+}
+
+/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }

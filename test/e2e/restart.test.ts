@@ -1,9 +1,10 @@
 /**
  * `npm start` as a user runs it (bin/local.ts in its own process): stops cleanly on Ctrl-C, keeps
  * keys and audit history across restarts, refuses a second server on the same data directory, and
- * two servers in two directories share nothing.
+ * two servers in two directories share nothing; builds the Python snapshot once, before it says
+ * ready, and reuses it; sweeps the temp folders a killed server left.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,55 @@ describe('npm start', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('CUSTODY_PORT must be a port number from 0 to 65535, got "eighty"');
   });
+});
+
+describe('npm start and Python', () => {
+  it("builds the snapshot before it says ready, and after a kill -9 the next start reuses it and sweeps the dead servers' temp folders", async () => {
+    const home = newHome();
+    const tmp = newHome(); // the servers' TMPDIR: only this test's folders in it
+    const env = { ...serverEnv(home), TMPDIR: tmp };
+    const stale = join(tmp, 'custody-python-stale');
+    mkdirSync(join(stale, 'runtime-x'), { recursive: true });
+    writeFileSync(join(stale, 'owner'), '2147483646'); // above any pid_max: no such process
+    const pythonFolders = () => readdirSync(tmp).filter((name) => name.startsWith('custody-python-'));
+
+    const first = await startServerProcess(env);
+    const banner = first.output();
+    const building = banner.indexOf('custody: building the Python snapshot');
+    expect(building, banner).toBeGreaterThanOrEqual(0);
+    expect(banner.indexOf('custody: Python snapshot built in')).toBeGreaterThan(building);
+    expect(banner.indexOf('signed API on')).toBeGreaterThan(banner.indexOf('Python snapshot built'));
+    const snapshots = readdirSync(join(home, 'python')).filter((name) => name.endsWith('.snapshot'));
+    expect(snapshots).toHaveLength(1);
+    const snapshot = join(home, 'python', snapshots[0] as string);
+    const built = statSync(snapshot);
+    expect(statSync(join(home, 'python')).mode & 0o777).toBe(0o700);
+    const killedFolders = pythonFolders();
+    expect(killedFolders).toHaveLength(1); // the stale one is gone, the server's own is there
+    expect(killedFolders).not.toContain('custody-python-stale');
+    await first.stop('SIGKILL');
+    expect(pythonFolders()).toEqual(killedFolders); // nothing removed it
+
+    const second = await startServerProcess(env);
+    try {
+      expect(second.output()).toContain(`custody: Python snapshot reused: ${snapshot}`);
+      expect(second.output()).not.toContain('building the Python snapshot');
+      const again = statSync(snapshot);
+      expect([again.ino, again.mtimeMs]).toEqual([built.ino, built.mtimeMs]);
+      const remaining = pythonFolders();
+      expect(remaining).toHaveLength(1);
+      expect(remaining).not.toContain(killedFolders[0]);
+      const run = await custody(
+        ['run', '--profile', 'sandbox', '-l', 'python', '-c', 'print(6 * 7)'],
+        cliEnv(home),
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe('42\n');
+    } finally {
+      expect(await second.stop('SIGTERM')).toBe(0);
+    }
+    expect(pythonFolders()).toEqual([]);
+  }, 150_000);
 });
 
 describe('two local servers', () => {

@@ -134,7 +134,7 @@ describe('Python runs and the disk', () => {
       .map((name) => join(tmpdir(), name))
       .filter((dir) => {
         try {
-          return readFileSync(join(dir, 'owner'), 'utf8') === String(process.pid);
+          return readFileSync(join(dir, 'owner'), 'utf8').split(' ')[0] === String(process.pid); // pid, start time
         } catch {
           return false;
         }

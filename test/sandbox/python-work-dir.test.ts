@@ -6,16 +6,20 @@ import { describe, expect, it } from 'vitest';
 import { removeLeftovers } from '../../lambda/sandbox/python-work-dir.ts';
 
 describe('Python sandbox folders', () => {
-  it('removes the folders of sandboxes whose process is gone, and keeps live ones', () => {
+  it('removes the folders of sandboxes whose process is gone (or whose pid is reused), and keeps live ones', () => {
     const dir = mkdtempSync(join(tmpdir(), 'custody-leftovers-'));
     try {
       const dead = join(dir, 'custody-python-dead');
       const live = join(dir, 'custody-python-live');
       const unknown = join(dir, 'custody-python-unknown');
-      for (const folder of [dead, live, unknown]) mkdirSync(join(folder, 'runtime'), { recursive: true });
+      const reused = join(dir, 'custody-python-reused');
+      for (const folder of [dead, live, unknown, reused])
+        mkdirSync(join(folder, 'runtime'), { recursive: true });
       writeFileSync(join(dead, 'owner'), '2147483646'); // above any pid_max: no such process
       writeFileSync(join(live, 'owner'), String(process.pid));
-      expect(removeLeftovers(dir)).toEqual([dead]);
+      // This pid, but another start time: a dead owner whose pid another process has now.
+      writeFileSync(join(reused, 'owner'), `${process.pid} 1`);
+      expect(removeLeftovers(dir).sort()).toEqual([dead, reused].sort());
       expect(readdirSync(dir).sort()).toEqual(['custody-python-live', 'custody-python-unknown']);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -26,6 +26,11 @@ export interface LocalPaths {
   readonly stsLog: string;
   /** EC P-256 key signing the audit digests (KMS's role on AWS); its public key is `<file>.pub.pem`. */
   readonly auditSigningKey: string;
+  /**
+   * The Pyodide memory snapshot kept across starts (`lambda/sandbox/python-snapshot-cache.ts`).
+   * Loaded into every Python run: only this owner-only folder's owner may write it.
+   */
+  readonly pythonSnapshotDir: string;
 }
 
 /** Resolves the data directory: the explicit argument, else `CUSTODY_HOME`, else `.custody`. */
@@ -40,6 +45,7 @@ export function localPaths(home?: string, env: NodeJS.ProcessEnv = process.env):
     dynamodbDir: join(dir, 'dynamodb'),
     stsLog: join(dir, 'sts.log'),
     auditSigningKey: join(dir, 'audit-signing-key.pem'),
+    pythonSnapshotDir: join(dir, 'python'),
   };
 }
 
