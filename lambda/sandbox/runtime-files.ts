@@ -60,7 +60,7 @@ function runtimeFilesIn(runtimeDir: string): RuntimeFiles {
 }
 
 /** The runtime files of a development checkout: node_modules and this folder. */
-function runtimeFilesFromNodeModules(): RuntimeFiles {
+export function runtimeFilesFromNodeModules(): RuntimeFiles {
   const require = createRequire(import.meta.url);
   return {
     denoPath: join(dirname(require.resolve('deno/package.json')), 'deno'),
