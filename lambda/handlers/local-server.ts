@@ -199,10 +199,15 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         ...(options.onSnapshot ? { onSnapshot: options.onSnapshot } : {}),
         javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs, threads: slots }),
       });
-      cleanups.push(() => own.close());
+      let sandboxClosed = false;
+      cleanups.push(() => {
+        sandboxClosed = true;
+        return own.close();
+      });
       // Prepare Python (snapshot, pre-started process) while the server starts; `npm start` waits
-      // for it before it says ready.
+      // for it before it says ready. A warm-up cut short by closing the server is no failure.
       pythonReady = own.warmUp().catch((error: unknown) => {
+        if (sandboxClosed) return;
         process.stderr.write(`custody: Python sandbox warm-up failed: ${(error as Error).message}\n`);
       });
       sandbox = own;
