@@ -5,13 +5,13 @@
  * bin/custody.mjs: no `npx`, no registry lookup), and the local home is passed as CUSTODY_HOME.
  * It carries names of credentials (a file, a profile), never keys.
  */
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
-/** The CLI's entry point in this package (runs the TypeScript sources through tsx). */
-export const CUSTODY_BIN_PATH = fileURLToPath(new URL('../../bin/custody.mjs', import.meta.url));
-/** This package's root: where `npm start` keeps `.custody` by default. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { PACKAGE_ROOT };
+
+/** The CLI's entry point in this package (the TypeScript sources through tsx, or the emitted CLI). */
+export const CUSTODY_BIN_PATH = join(PACKAGE_ROOT, 'bin', 'custody.mjs');
 
 export interface McpServerConfig {
   readonly command: string;

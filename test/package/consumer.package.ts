@@ -218,6 +218,18 @@ describe('the packed custody package', () => {
       },
     );
     expect(help).toContain('custody run');
+    const cli = path.join(app, 'node_modules/custody/bin/custody.mjs');
+    const version = execFileSync(process.execPath, [cli, '--version'], { cwd: app, encoding: 'utf8' });
+    expect(version.trim()).toBe(JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
+    // The MCP config an agent's client pastes names the installed CLI by an absolute path.
+    const config = JSON.parse(
+      execFileSync(process.execPath, [cli, 'mcp', '--print-config'], {
+        cwd: app,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    ) as { mcpServers: { custody: { args: string[] } } };
+    expect(realpathSync(config.mcpServers.custody.args[0] as string)).toBe(realpathSync(cli));
   });
 
   it('writes nothing into the app’s folder but its cloud assembly', () => {
