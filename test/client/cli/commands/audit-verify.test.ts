@@ -87,6 +87,28 @@ describe('custody audit verify on AWS', () => {
   let db: RunningDynalite;
   let tables = 0;
 
+  /** A local stack's `.custody` in `home` whose table is a new one on the test's dynalite; no server runs. */
+  async function localStackIn(
+    home: string,
+    prefix: string,
+  ): Promise<{ tableName: string; auditLog: string }> {
+    const tableName = `${prefix}-${++tables}`;
+    await createAuditTable(db.client, tableName);
+    const auditLog = join(home, 'audit.log');
+    await writeFile(
+      join(home, 'local.json'),
+      JSON.stringify({
+        apiEndpoint: 'http://127.0.0.1:9',
+        region: 'us-east-1',
+        credentialsFile: join(home, 'credentials'),
+        dynamodbEndpoint: db.endpoint,
+        auditTableName: tableName,
+        auditLog,
+      }),
+    );
+    return { tableName, auditLog };
+  }
+
   beforeAll(async () => {
     db = await startDynalite({ createTable: false });
     // The SDK's default chain reads the process environment: the auditor's own credentials.
@@ -500,20 +522,7 @@ describe('custody audit verify on AWS', () => {
     /** A local home on the shared dynalite, its table holding a started record whose outcome is only in the log. */
     async function pendingHome() {
       const home = await mkdtemp(join(tmpdir(), 'custody-reconcile-'));
-      const tableName = `local-reconcile-${++tables}`;
-      await createAuditTable(db.client, tableName);
-      const auditLog = join(home, 'audit.log');
-      await writeFile(
-        join(home, 'local.json'),
-        JSON.stringify({
-          apiEndpoint: 'http://127.0.0.1:9',
-          region: 'us-east-1',
-          credentialsFile: join(home, 'credentials'),
-          dynamodbEndpoint: db.endpoint,
-          auditTableName: tableName,
-          auditLog,
-        }),
-      );
+      const { tableName, auditLog } = await localStackIn(home, 'local-reconcile');
       await FileAuditSigner.open(join(home, 'audit-signing-key.pem'));
       const startedAt = new Date(Date.now() - 20 * MINUTE);
       const started = auditRecord('exec-pending', 'started', startedAt);
@@ -573,20 +582,7 @@ describe('custody audit verify on AWS', () => {
     it('digests what is due, verifies, and appends the result to the audit log with --record', async () => {
       const home = await mkdtemp(join(tmpdir(), 'custody-verify-'));
       try {
-        const tableName = `local-verify-${++tables}`;
-        await createAuditTable(db.client, tableName);
-        const auditLog = join(home, 'audit.log');
-        await writeFile(
-          join(home, 'local.json'),
-          JSON.stringify({
-            apiEndpoint: 'http://127.0.0.1:9',
-            region: 'us-east-1',
-            credentialsFile: join(home, 'credentials'),
-            dynamodbEndpoint: db.endpoint,
-            auditTableName: tableName,
-            auditLog,
-          }),
-        );
+        const { tableName, auditLog } = await localStackIn(home, 'local-verify');
         await FileAuditSigner.open(join(home, 'audit-signing-key.pem'));
         const store = new DynamoDbAuditStore({ client: db.client, tableName });
         await store.put(auditRecord('exec-l-1', 'denied', new Date()));
