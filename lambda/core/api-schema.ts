@@ -128,3 +128,72 @@ export const errorBodySchema = z.object({
 });
 
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** The body of `POST /v1/sessions`. */
+export const sessionStartRequestSchema = z.strictObject({
+  profile: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(64)
+    .describe('Execution profile name (see list_profiles)'),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(8 * 3600)
+    .optional()
+    .describe("Lifetime in seconds (at most the profile's maxSessionSeconds and the caller's JIT window)"),
+  purpose: z
+    .string()
+    .max(MAX_PURPOSE_CHARS)
+    .optional()
+    .describe('The task this session serves (kept in the audit record)'),
+});
+export type SessionStartRequest = z.output<typeof sessionStartRequestSchema>;
+
+/** The body of a 201 from `POST /v1/sessions`. */
+export const sessionStartResponseSchema = z.object({
+  sessionId: z.string(),
+  profile: z.string(),
+  expiresAt: z.string().describe('ISO instant the session ends on its own'),
+  secretVariables: z.array(z.string()).describe('Names (never values) of the secrets sealed for the session'),
+});
+export type SessionStartResponse = z.infer<typeof sessionStartResponseSchema>;
+
+/** The body of `POST /v1/sessions/{sessionId}/executions`: an execution without a profile. */
+export const sessionExecutionRequestSchema = executionRequestSchema.omit({ profile: true });
+export type SessionExecutionRequest = z.output<typeof sessionExecutionRequestSchema>;
+
+/** The body of a 200 from `POST /v1/sessions/{sessionId}/executions`. */
+export const sessionExecutionResponseSchema = executionResponseSchema.extend({
+  sessionId: z.string(),
+  sequence: z.number().int().describe('1 for the first call of the session, 2 for the next, ...'),
+  state: z
+    .object({
+      bytes: z.number().describe('Size of the state carried to the next call'),
+      dropped: z.array(z.string()).describe('Names that could not be carried (not picklable, ...)'),
+    })
+    .optional(),
+});
+export type SessionExecutionResponse = z.infer<typeof sessionExecutionResponseSchema>;
+
+/** `GET /v1/sessions/{sessionId}` (and each entry of `GET /v1/sessions`). */
+export const sessionSummarySchema = z.object({
+  sessionId: z.string(),
+  profile: z.string(),
+  status: z.enum(['active', 'ended', 'expired']),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  executions: z.number().int(),
+  stateBytes: z.number().int(),
+  endedAt: z.string().optional(),
+  endReason: z.enum(['deleted', 'expired', 'revoked']).optional(),
+});
+export type SessionSummary = z.infer<typeof sessionSummarySchema>;
+
+export const sessionListResponseSchema = z.object({ sessions: z.array(sessionSummarySchema) });
+export type SessionListResponse = z.infer<typeof sessionListResponseSchema>;
+
+/** The body of a 200 from `DELETE /v1/sessions/{sessionId}`. */
+export const sessionEndResponseSchema = z.object({ sessionId: z.string(), status: z.literal('ended') });
+export type SessionEndResponse = z.infer<typeof sessionEndResponseSchema>;
