@@ -8,6 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PolicyFileError } from './errors.ts';
+import {
+  DEFAULT_MAX_SESSION_SECONDS,
+  DEFAULT_MAX_STATE_BYTES,
+  MAX_SESSION_SECONDS_LIMIT,
+} from './session.ts';
 import { LANGUAGES } from './types.ts';
 import { allIssues } from './zod-issues.ts';
 
@@ -33,6 +38,31 @@ const secretSchema = z.strictObject({
   variable: z.string().regex(ENV_NAME, 'must be an upper-case environment variable name'),
   /** Secrets Manager secret name (not an ARN: the stack resolves the ARN). */
   secretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name'),
+});
+
+/** S3 bucket names (the general-purpose rules: 3-63 chars, lower case, digits, dots, hyphens). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** An object key prefix: empty or relative segments ending in `/`; no `..`, no leading `/`. */
+const KEY_PREFIX = /^(?:[A-Za-z0-9!_.*'()-]+\/)*$/;
+/** Dataset names: the folder the sandbox sees them under (`/data/<name>/`). */
+const DATASET_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+/** Pyodide package names as `pyodide-lock.json` spells them. */
+const PYTHON_PACKAGE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** npm package names, optionally scoped. */
+const NPM_PACKAGE = /^(?:@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]{0,213}$/;
+
+/** A read-only dataset (#16): the execution role may read exactly `bucket/prefix*`. */
+const datasetSchema = z.strictObject({
+  bucket: z.string().regex(BUCKET_NAME, 'must be an S3 bucket name'),
+  prefix: z.string().max(512).regex(KEY_PREFIX, 'must be empty or relative key segments ending in "/"'),
+  /** Bytes one execution may read from this dataset. @default 4_194_304 */
+  maxBytes: z.number().int().min(1).max(4_194_304).default(4_194_304),
+});
+
+/** Where a run's output files are also stored (#16): `prefix/<executionId>/<path>`, PutObject only. */
+const outputsSchema = z.strictObject({
+  bucket: z.string().regex(BUCKET_NAME, 'must be an S3 bucket name'),
+  prefix: z.string().max(512).regex(KEY_PREFIX, 'must be empty or relative key segments ending in "/"'),
 });
 
 const approvedCodeSchema = z.discriminatedUnion('mode', [
@@ -78,6 +108,35 @@ const profileSchema = z.strictObject({
   auditCode: z.enum(['full', 'digest']).default('full'),
   /** Reserved concurrency of the profile's executor; undefined = unreserved. */
   reservedConcurrency: z.number().int().min(1).max(1000).optional(),
+  /** Longest session (`POST /v1/sessions`) of this profile, in seconds (#15). @default 3600 */
+  maxSessionSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(MAX_SESSION_SECONDS_LIMIT)
+    .default(DEFAULT_MAX_SESSION_SECONDS),
+  /** Cap on the state a session carries between calls, in bytes (#15). @default 2_097_152 */
+  maxStateBytes: z.number().int().min(1024).max(4_194_304).default(DEFAULT_MAX_STATE_BYTES),
+  /** Cap on the input files of one request, in bytes (#16). @default 1_048_576 */
+  maxInputBytes: z.number().int().min(1).max(4_194_304).default(1_048_576),
+  /** Read-only datasets the execution role may read, by name (#16). @default {} */
+  datasets: z
+    .record(z.string().regex(DATASET_NAME, 'dataset names are lower-case [a-z0-9_-]'), datasetSchema)
+    .default({}),
+  /** Where output files are also stored as artifacts (#16). @default none */
+  outputs: outputsSchema.optional(),
+  /** Pyodide packages bundled into this profile's executor at synth (#17). */
+  python: z
+    .strictObject({
+      packages: z.array(z.string().regex(PYTHON_PACKAGE, 'must be a Pyodide package name')).default([]),
+    })
+    .default({ packages: [] }),
+  /** Pure-JavaScript npm packages bundled by esbuild at synth (#17). */
+  javascript: z
+    .strictObject({
+      packages: z.array(z.string().regex(NPM_PACKAGE, 'must be an npm package name')).default([]),
+    })
+    .default({ packages: [] }),
 });
 
 const grantSchema = z
