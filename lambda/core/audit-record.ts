@@ -9,9 +9,18 @@
  * Field names here are what dashboards, Logs Insights queries and Contributor Insights rules read:
  * change them only together with `lib/` and the tests that check the names match.
  */
+import type { SessionEndReason } from './session.ts';
 import type { Language, SandboxStatus } from './types.ts';
 
-export const AUDIT_EVENTS = ['started', 'completed', 'denied', 'revoked', 'reinstated'] as const;
+export const AUDIT_EVENTS = [
+  'started',
+  'completed',
+  'denied',
+  'revoked',
+  'reinstated',
+  'session_started',
+  'session_ended',
+] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 /** Who called, as the API edge saw it. */
@@ -91,6 +100,23 @@ export interface AuditRevocation {
   readonly roleName?: string;
 }
 
+/**
+ * The session an event belongs to (#15): on `session_started` and `session_ended` (whose
+ * executionId is the event's own id) and on every `started`/`completed`/`denied` of a session call.
+ */
+export interface AuditSession {
+  readonly sessionId: string;
+  /** A call's place in the session: 1, 2, ... (execution events only). */
+  readonly sequence?: number;
+  /** `session_started`: when it will end on its own (ISO). */
+  readonly expiresAt?: string;
+  /** `session_ended`: why, how many calls ran, how long it lasted, the last state size. */
+  readonly endReason?: SessionEndReason;
+  readonly executions?: number;
+  readonly durationSeconds?: number;
+  readonly stateBytes?: number;
+}
+
 export interface AuditRecord {
   readonly schemaVersion: 1;
   readonly executionId: string;
@@ -113,6 +139,8 @@ export interface AuditRecord {
   readonly timingsMs?: Readonly<Record<string, number>>;
   /** Set on `revoked` and `reinstated` events only. */
   readonly revocation?: AuditRevocation;
+  /** Set on session events and on the records of a session's calls (#15). */
+  readonly session?: AuditSession;
   /** The fields cut to fit the record's bounds, if any (see AuditCut). */
   readonly cut?: readonly AuditCut[];
   /** Where the request came in: 'aws' or 'local'. */

@@ -1,3 +1,5 @@
+import type { SandboxState } from './session.ts';
+
 /**
  * The shared vocabulary of custody: what a sandbox is asked to do and what it answers.
  * The broker, the executor Lambda, the local mode and the client all speak these types.
@@ -26,6 +28,11 @@ export interface SandboxRequest {
   readonly files?: Readonly<Record<string, string>>;
   /** Variables exposed to the code for this execution only (os.environ / process.env). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Present on a call of a session (#15): the state the previous call left (absent on the first
+   * call). The sandbox restores it before the code runs and returns the new one in `state`.
+   */
+  readonly session?: { readonly state?: SandboxState };
 }
 
 export const SANDBOX_STATUSES = [
@@ -54,6 +61,11 @@ interface SandboxResultBase {
   readonly files: Readonly<Record<string, string>>;
   readonly filesTruncated: boolean;
   readonly timings: { readonly startMs: number; readonly runMs: number };
+  /**
+   * Set when the request had `session`: what the next call of the session starts from, and the
+   * names that could not be carried (never silently lost).
+   */
+  readonly state?: { readonly carried: SandboxState; readonly dropped: readonly string[] };
 }
 
 /** The outcome of one execution, discriminated on `status`. */
