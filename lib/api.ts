@@ -10,7 +10,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { executionRequestSchema as requestSchema } from '../lambda/core/api-schema.ts';
+import {
+  executionRequestSchema as requestSchema,
+  sessionExecutionRequestSchema,
+  sessionStartRequestSchema,
+} from '../lambda/core/api-schema.ts';
 import { allowedAccounts, type Policy } from '../lambda/core/policy.ts';
 
 /** Stage name: the URL is `https://<id>.execute-api.<region>.amazonaws.com/prod/v1/...`. */
@@ -91,6 +95,23 @@ function executionRequestSchema(policy: Policy): apigateway.JsonSchema {
     schema: apigateway.JsonSchemaVersion.DRAFT4,
     title: 'ExecutionRequest',
     ...toModelSchema(json),
+  };
+}
+
+/** The models of the session routes (#15): the same projection of the broker's own schemas. */
+function sessionSchemas(policy: Policy): { start: apigateway.JsonSchema; run: apigateway.JsonSchema } {
+  const maxCodeBytes = Math.max(1, ...Object.values(policy.profiles).map((p) => p.maxCodeBytes));
+  const run = sessionExecutionRequestSchema.extend({
+    code: sessionExecutionRequestSchema.shape.code.max(maxCodeBytes),
+  });
+  const model = (title: string, schema: z.ZodType): apigateway.JsonSchema => ({
+    schema: apigateway.JsonSchemaVersion.DRAFT4,
+    title,
+    ...toModelSchema(z.toJSONSchema(schema, { target: 'draft-4', io: 'input' })),
+  });
+  return {
+    start: model('SessionStartRequest', sessionStartRequestSchema),
+    run: model('SessionExecutionRequest', run),
   };
 }
 
@@ -256,6 +277,44 @@ export class CustodyApi extends Construct {
       v1.addResource('profiles').addMethod('GET', integration, {
         authorizationType: apigateway.AuthorizationType.IAM,
         requestValidator: parameterValidator,
+      }),
+    );
+
+    // Sessions (#15): start and list; show and end one; run code in one.
+    const schemas = sessionSchemas(props.policy);
+    const sessionStart = this.api.addModel('SessionStartRequest', {
+      contentType: 'application/json',
+      modelName: 'SessionStartRequest',
+      schema: schemas.start,
+    });
+    const sessionRun = this.api.addModel('SessionExecutionRequest', {
+      contentType: 'application/json',
+      modelName: 'SessionExecutionRequest',
+      schema: schemas.run,
+    });
+    const sessions = v1.addResource('sessions');
+    const oneSession = sessions.addResource('{sessionId}');
+    const byId = {
+      authorizationType: apigateway.AuthorizationType.IAM,
+      requestValidator: parameterValidator,
+      requestParameters: { 'method.request.path.sessionId': true },
+    };
+    methods.push(
+      sessions.addMethod('POST', integration, {
+        authorizationType: apigateway.AuthorizationType.IAM,
+        requestValidator: bodyValidator,
+        requestModels: { 'application/json': sessionStart },
+      }),
+      sessions.addMethod('GET', integration, {
+        authorizationType: apigateway.AuthorizationType.IAM,
+        requestValidator: parameterValidator,
+      }),
+      oneSession.addMethod('GET', integration, byId),
+      oneSession.addMethod('DELETE', integration, byId),
+      oneSession.addResource('executions').addMethod('POST', integration, {
+        ...byId,
+        requestValidator: bodyValidator,
+        requestModels: { 'application/json': sessionRun },
       }),
     );
 

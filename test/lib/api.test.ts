@@ -4,6 +4,8 @@ import {
   executionRequestSchema as brokerRequestSchema,
   MAX_FILES,
   MAX_PURPOSE_CHARS,
+  sessionExecutionRequestSchema,
+  sessionStartRequestSchema,
 } from '../../lambda/core/api-schema.ts';
 import { LANGUAGES } from '../../lambda/core/types.ts';
 import { apiResourcePolicy, STAGE_NAME, toModelSchema } from '../../lib/api.ts';
@@ -22,8 +24,15 @@ describe('CustodyApi', () => {
   beforeAll(() => {
     s = synthCustody();
   });
+  const modelNamed = (name: string) => {
+    const found = resourcesOfType(s.json, 'AWS::ApiGateway::Model').filter(
+      ([, m]) => m.Properties.Name === name,
+    );
+    expect(found).toHaveLength(1);
+    return found[0] as (typeof found)[number];
+  };
 
-  it('routes POST /v1/executions, GET /v1/executions/{id} and GET /v1/profiles, all with AWS_IAM', () => {
+  it('routes the executions, profiles and sessions paths, all with AWS_IAM', () => {
     const paths = new Map<string, string>();
     for (const [id, r] of resourcesOfType(s.json, 'AWS::ApiGateway::Resource')) {
       const parent = r.Properties.ParentId as { Ref?: string };
@@ -42,7 +51,16 @@ describe('CustodyApi', () => {
       expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
       return `${m.Properties.HttpMethod as string} ${paths.get(referencedId(m.Properties.ResourceId))}`;
     });
-    expect(routes.sort()).toEqual(['GET /v1/executions/{id}', 'GET /v1/profiles', 'POST /v1/executions']);
+    expect(routes.sort()).toEqual([
+      'DELETE /v1/sessions/{sessionId}',
+      'GET /v1/executions/{id}',
+      'GET /v1/profiles',
+      'GET /v1/sessions',
+      'GET /v1/sessions/{sessionId}',
+      'POST /v1/executions',
+      'POST /v1/sessions',
+      'POST /v1/sessions/{sessionId}/executions',
+    ]);
   });
 
   it('admits the policy accounts in its resource policy and denies every other principal', () => {
@@ -89,7 +107,7 @@ describe('CustodyApi', () => {
   });
 
   it('validates POST /v1/executions bodies against the execution request schema', () => {
-    const [modelId, model] = onlyResource(s.json, 'AWS::ApiGateway::Model');
+    const [modelId, model] = modelNamed('ExecutionRequest');
     const schema = model.Properties.Schema as {
       required: string[];
       additionalProperties: boolean;
@@ -105,16 +123,36 @@ describe('CustodyApi', () => {
     // The same fields as the broker's own validation: neither side refuses what the other accepts.
     expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(brokerRequestSchema.shape).sort());
 
-    const [, post] = resourcesOfType(s.json, 'AWS::ApiGateway::Method').find(
-      ([, m]) => m.Properties.HttpMethod === 'POST',
-    )!;
-    expect(post.Properties.RequestModels).toEqual({ 'application/json': { Ref: modelId } });
+    const posts = resourcesOfType(s.json, 'AWS::ApiGateway::Method').filter(
+      ([, m]) =>
+        (m.Properties.RequestModels as { 'application/json'?: unknown } | undefined)?.['application/json'],
+    );
+    const post = posts.find(([, m]) => JSON.stringify(m.Properties.RequestModels).includes(modelId))?.[1];
+    expect(post?.Properties.HttpMethod).toBe('POST');
+    if (!post) throw new Error('no method validates against ExecutionRequest');
     const validator = s.json.Resources[referencedId(post.Properties.RequestValidatorId)];
     expect(validator?.Properties).toMatchObject({ ValidateRequestBody: true });
   });
 
+  it('validates the session routes against the broker’s own session schemas', () => {
+    const fields = (name: string) =>
+      Object.keys((modelNamed(name)[1].Properties.Schema as { properties: object }).properties).sort();
+    expect(fields('SessionStartRequest')).toEqual(Object.keys(sessionStartRequestSchema.shape).sort());
+    expect(fields('SessionExecutionRequest')).toEqual(
+      Object.keys(sessionExecutionRequestSchema.shape).sort(),
+    );
+    expect(fields('SessionExecutionRequest')).not.toContain('profile');
+    for (const name of ['SessionStartRequest', 'SessionExecutionRequest']) {
+      const [id] = modelNamed(name);
+      const users = resourcesOfType(s.json, 'AWS::ApiGateway::Method').filter(([, m]) =>
+        JSON.stringify(m.Properties.RequestModels ?? {}).includes(id),
+      );
+      expect(users.map(([, m]) => m.Properties.HttpMethod)).toEqual(['POST']);
+    }
+  });
+
   it("projects the broker's request schema as JSON Schema draft 4, in the keywords a model takes", () => {
-    const [, model] = onlyResource(s.json, 'AWS::ApiGateway::Model');
+    const [, model] = modelNamed('ExecutionRequest');
     const schema = model.Properties.Schema as Record<string, unknown> & {
       properties: Record<string, Record<string, unknown>>;
     };

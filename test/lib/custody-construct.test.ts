@@ -81,9 +81,16 @@ describe('CustodyConstruct.grantInvoke', () => {
     });
     const [statement] = identityStatementsOfRole(json, agentRoleId);
     expect((resolver.resolve(statement?.Resource) as string[]).sort()).toEqual(
-      ['GET/v1/executions/*', 'GET/v1/profiles', 'POST/v1/executions'].map(
-        (route) => `${stageArn()}${route}`,
-      ),
+      [
+        'DELETE/v1/sessions/*',
+        'GET/v1/executions/*',
+        'GET/v1/profiles',
+        'GET/v1/sessions',
+        'GET/v1/sessions/*',
+        'POST/v1/executions',
+        'POST/v1/sessions',
+        'POST/v1/sessions/*/executions',
+      ].map((route) => `${stageArn()}${route}`),
     );
   });
 
@@ -91,11 +98,18 @@ describe('CustodyConstruct.grantInvoke', () => {
     expect(await decide('POST', 'v1/executions')).toBe('Allowed');
     expect(await decide('GET', 'v1/executions/01J00000000000000000000000')).toBe('Allowed');
     expect(await decide('GET', 'v1/profiles')).toBe('Allowed');
+    expect(await decide('POST', 'v1/sessions')).toBe('Allowed');
+    expect(await decide('GET', 'v1/sessions')).toBe('Allowed');
+    expect(await decide('GET', 'v1/sessions/ses_01J00000000000000000000000')).toBe('Allowed');
+    expect(await decide('DELETE', 'v1/sessions/ses_01J00000000000000000000000')).toBe('Allowed');
+    expect(await decide('POST', 'v1/sessions/ses_01J00000000000000000000000/executions')).toBe('Allowed');
   });
 
   it('lets the grantee call nothing else: no other method, path, stage or API', async () => {
     expect(await decide('DELETE', 'v1/executions/01J00000000000000000000000')).toBe('ImplicitlyDenied');
     expect(await decide('POST', 'v1/profiles')).toBe('ImplicitlyDenied');
+    expect(await decide('PUT', 'v1/sessions/ses_01J00000000000000000000000')).toBe('ImplicitlyDenied');
+    expect(await decide('DELETE', 'v1/sessions')).toBe('ImplicitlyDenied');
     expect(await decide('GET', 'v1/other')).toBe('ImplicitlyDenied');
     const otherStage = stageArn().replace(/\/[^/]+\/$/, '/test/');
     expect(await decide('POST', 'v1/executions', otherStage)).toBe('ImplicitlyDenied');
