@@ -21,6 +21,7 @@ import type { SandboxRequest, SandboxResult } from '../core/types.ts';
 import { type AllowedRun, auditRequest, sessionOf } from './audit-records.ts';
 import type { CallerIdentity } from './caller.ts';
 import type { BrokerContext } from './context.ts';
+import { decide } from './decision.ts';
 import { asDependencyError, type ExecutionOutcome, refuse } from './refusal.ts';
 import type { ExecutionRequest } from './request.ts';
 import { assume } from './steps/assume.ts';
@@ -59,7 +60,9 @@ export async function runExecution(
   timings.lap('validate');
 
   // 3. decide
-  const authorized = await authorize(ctx, principal, request, timings);
+  const authorized = await authorize(ctx, principal, request, timings, (now) =>
+    decide({ policy: ctx.policy, principal, request, now }),
+  );
   if (authorized instanceof CustodyError) {
     return refuse(ctx, { executionId, caller, request, error: authorized, timingsMs });
   }
