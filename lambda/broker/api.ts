@@ -28,7 +28,7 @@ import { type SessionStartOutcome, startSession } from './sessions/session-start
 export type { ExecutionResponse } from '../core/api-schema.ts';
 export type { Deployment } from '../core/deployment.ts';
 export type { CallerIdentity } from './caller.ts';
-export type { BrokerDeps, SessionDeps } from './context.ts';
+export type { BrokerDeps } from './context.ts';
 
 export interface ApiRequest {
   method: string;

@@ -26,7 +26,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SessionEndReason, SessionRecord, SessionStore } from '../../core/session.ts';
 
 /** The index `listByPrincipal` reads. */
-export const SESSIONS_BY_PRINCIPAL = 'byPrincipal';
+const SESSIONS_BY_PRINCIPAL = 'byPrincipal';
 /** DynamoDB TTL deletes an item this long after the session's end (the broker ends it first). */
 const TTL_AFTER_END_SECONDS = 24 * 3600;
 

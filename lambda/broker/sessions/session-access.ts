@@ -44,7 +44,7 @@ export async function readSession(deps: SessionDeps, sessionId: string): Promise
 }
 
 /** active, ended, or expired (an ended session that ended by expiry reads `expired` too). */
-export function statusOf(record: SessionRecord, now: Date): SessionStatus {
+function statusOf(record: SessionRecord, now: Date): SessionStatus {
   if (record.status === 'ended') return record.endReason === 'expired' ? 'expired' : 'ended';
   return now.getTime() >= Date.parse(record.expiresAt) ? 'expired' : 'active';
 }

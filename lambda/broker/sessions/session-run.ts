@@ -14,7 +14,7 @@
  * the previous call left.
  */
 
-import { sessionExecutionRequestSchema } from '../../core/api-schema.ts';
+import { type SessionExecutionRequest, sessionExecutionRequestSchema } from '../../core/api-schema.ts';
 import type { AuditSession } from '../../core/audit-record.ts';
 import { CustodyError, DependencyError } from '../../core/errors.ts';
 import { Metric } from '../../core/metrics.ts';
@@ -64,7 +64,7 @@ export async function runInSession(
 
   if (!identified.ok) return refused(identified.error);
   const { principal } = identified;
-  let body: ReturnType<typeof sessionExecutionRequestSchema.parse>;
+  let body: SessionExecutionRequest;
   try {
     body = parseBody(sessionExecutionRequestSchema, req.body);
   } catch (error) {

@@ -7,7 +7,11 @@
  * The TTL is the least of: the ttl asked (else the profile's `maxSessionSeconds`), the profile's
  * `maxSessionSeconds`, and the end of the caller's JIT window for the profile.
  */
-import { type SessionStartResponse, sessionStartRequestSchema } from '../../core/api-schema.ts';
+import {
+  type SessionStartRequest,
+  type SessionStartResponse,
+  sessionStartRequestSchema,
+} from '../../core/api-schema.ts';
 import { CustodyError } from '../../core/errors.ts';
 import { newUlid } from '../../core/ids.ts';
 import { Metric } from '../../core/metrics.ts';
@@ -67,7 +71,7 @@ export async function startSession(
   }
   const { principal } = identified;
 
-  let request: ReturnType<typeof sessionStartRequestSchema.parse>;
+  let request: SessionStartRequest;
   try {
     request = parseBody(sessionStartRequestSchema, req.body);
   } catch (error) {

@@ -12,9 +12,9 @@ import { sandboxResult } from '../fakes.ts';
 import { brokerFixture } from '../fixture.ts';
 import { MemorySessionStore, MemoryStateStore, tempVault } from './fakes.ts';
 
-export const START = new Date('2030-01-01T12:00:00Z');
+const START = new Date('2030-01-01T12:00:00Z');
 
-export class MemoryRevocations implements RevocationPort {
+class MemoryRevocations implements RevocationPort {
   readonly states = new Map<string, RevocationState>();
 
   revoke(scope: RevocationScope, target: string): void {
