@@ -104,4 +104,38 @@ describe('sessions on the local server', () => {
       endReason: 'deleted',
     });
   });
+
+  it('ends a session whose principal `custody revoke` suspended, on the sweep: record shredded, state gone', async () => {
+    const started = await call('agent', 'POST', '/v1/sessions', { profile: 'sandbox' });
+    const { sessionId } = started.body as SessionStartResponse;
+    expect(
+      (await call('agent', 'POST', `/v1/sessions/${sessionId}/executions`, { language: 'python', code: 'a' }))
+        .status,
+    ).toBe(200);
+    expect(existsSync(join(t.home, 'sessions', sessionId, 'state'))).toBe(true);
+    await t.server.revocations.revoke({
+      scope: 'principal',
+      target: 'agent',
+      at: new Date(),
+      by: 'local:test',
+      reason: 'test',
+    });
+    try {
+      expect(await t.server.sweepSessions()).toEqual({ ended: 1 });
+      expect(existsSync(join(t.home, 'sessions', sessionId))).toBe(false);
+      const summary = (await call('auditor', 'GET', `/v1/sessions/${sessionId}`)).body;
+      expect(summary).toMatchObject({ status: 'ended', endReason: 'revoked' });
+    } finally {
+      await t.server.revocations.reinstate({
+        scope: 'principal',
+        target: 'agent',
+        at: new Date(),
+        by: 'local:test',
+      });
+    }
+    expect(
+      (await call('agent', 'POST', `/v1/sessions/${sessionId}/executions`, { language: 'python', code: 'b' }))
+        .status,
+    ).toBe(410);
+  });
 });

@@ -9,6 +9,7 @@
 import type { SessionEndResponse, SessionSummary } from '../../core/api-schema.ts';
 import type { CustodyError } from '../../core/errors.ts';
 import { DeniedError } from '../../core/errors.ts';
+import { SESSION_ID } from '../../core/session.ts';
 import type { CallerIdentity } from '../caller.ts';
 import type { BrokerContext } from '../context.ts';
 import { identify } from '../identity.ts';
@@ -69,7 +70,7 @@ export async function deleteSession(
       request: undefined,
       error,
       timingsMs: {},
-      session: { sessionId },
+      ...(SESSION_ID.test(sessionId) ? { session: { sessionId } } : {}),
     });
     throw error;
   };

@@ -19,7 +19,7 @@ import type { AuditSession } from '../../core/audit-record.ts';
 import { CustodyError, DependencyError } from '../../core/errors.ts';
 import { Metric } from '../../core/metrics.ts';
 import type { AssumedSession } from '../../core/ports.ts';
-import type { SandboxState, SessionRecord } from '../../core/session.ts';
+import { type SandboxState, SESSION_ID, type SessionRecord } from '../../core/session.ts';
 import type { SandboxResult } from '../../core/types.ts';
 import type { CallerIdentity } from '../caller.ts';
 import type { BrokerContext, SessionDeps } from '../context.ts';
@@ -57,10 +57,11 @@ export async function runInSession(
   const timingsMs = timings.phases;
   const identified = identifyCaller(ctx.policy, req.caller);
   const { caller } = identified;
-  let session: AuditSession = { sessionId };
+  // Only a well-formed id goes into the record: the path is the caller's text.
+  let session: AuditSession | undefined = SESSION_ID.test(sessionId) ? { sessionId } : undefined;
   let parsed: Partial<ExecutionRequest> | undefined;
   const refused = (error: CustodyError) =>
-    refuse(ctx, { executionId, caller, request: parsed, error, timingsMs, session });
+    refuse(ctx, { executionId, caller, request: parsed, error, timingsMs, ...(session ? { session } : {}) });
 
   if (!identified.ok) return refused(identified.error);
   const { principal } = identified;
@@ -118,7 +119,7 @@ export async function runInSession(
           const state = await carried.keepState(assumed, result);
           return {
             body: { sessionId, sequence: taken.sequence, state },
-            session: { ...session, stateBytes: carried.stateBytes },
+            session: { sessionId, sequence: taken.sequence, stateBytes: carried.stateBytes },
           };
         },
       },

@@ -120,6 +120,16 @@ describe('POST /v1/sessions/{id}/executions', () => {
     ]);
   });
 
+  it('answers 404 to an id that is not a session id, and keeps the path text out of the record', async () => {
+    const { f } = await started('sandbox');
+    const res = await f.run(callers.agent, `ses_${'x'.repeat(300)}`);
+    expect(res.statusCode).toBe(404);
+    const denied = f.store.records.filter((r) => r.event === 'denied');
+    expect(denied).toHaveLength(1);
+    expect(denied[0]!.session).toBeUndefined();
+    expect(JSON.stringify(denied[0])).not.toContain('xxxx');
+  });
+
   it('refuses a second call while one runs (409 SESSION_BUSY), then takes the next', async () => {
     const { f, sessionId } = await started('sandbox');
     const gate = deferred<SandboxResult>();
