@@ -24,6 +24,7 @@ import type { BrokerContext } from './context.ts';
 import { decide } from './decision.ts';
 import { asDependencyError, type ExecutionOutcome, refuse } from './refusal.ts';
 import type { ExecutionRequest } from './request.ts';
+import { Redactor } from './seal.ts';
 import { assume } from './steps/assume.ts';
 import { auditCompleted, auditFailed, type Started } from './steps/audit-completed.ts';
 import { auditStarted } from './steps/audit-started.ts';
@@ -31,7 +32,7 @@ import { type Authorized, authorize } from './steps/decide.ts';
 import { execute } from './steps/execute.ts';
 import { identifyCaller } from './steps/identify.ts';
 import { respond } from './steps/respond.ts';
-import { sealOutput } from './steps/seal-output.ts';
+import { sealOutput, secretsOf } from './steps/seal-output.ts';
 import { readSecrets } from './steps/secrets.ts';
 import { validate } from './steps/validate.ts';
 import { PhaseTimings } from './timings.ts';
@@ -106,6 +107,8 @@ export interface RunHooks {
   readonly afterRun?: (
     session: AssumedSession,
     result: SandboxResult,
+    /** Redacts what step 8 redacts (secret values, the session's keys, credential patterns). */
+    redact: (text: string) => string,
   ) => Promise<{ readonly body: Record<string, unknown>; readonly session?: AuditSession }>;
 }
 
@@ -191,7 +194,10 @@ export async function runAllowed(
   // 8. seal
   const sealed = sealOutput(result, env, session);
   timings.lap('seal');
-  const kept = hooks.afterRun ? await hooks.afterRun(session, result) : undefined;
+  const redactor = new Redactor(secretsOf(env, session));
+  const kept = hooks.afterRun
+    ? await hooks.afterRun(session, result, (text) => redactor.redact(text).text)
+    : undefined;
   if (kept?.session) started = { ...started, session: kept.session };
 
   // 9. audit "completed"

@@ -24,7 +24,8 @@ export function sessionBusyError(sessionId: string): CustodyError {
 }
 
 export function sessionNotFound(sessionId: string): NotFoundError {
-  if (!SESSION_ID.test(sessionId)) return new NotFoundError('No such session: a session id is ses_ and a ULID.');
+  if (!SESSION_ID.test(sessionId))
+    return new NotFoundError('No such session: a session id is ses_ and a ULID.');
   return new NotFoundError(`No session ${sessionId} visible to the caller.`);
 }
 

@@ -44,6 +44,10 @@ import { endSession } from './session-end.ts';
 /** A call holding a session longer than its timeout plus this is presumed dead (its lock is stale). */
 const STALE_MARGIN_MS = 60_000;
 
+/** At most this many dropped names, of at most this many characters, in an answer. */
+const MAX_DROPPED_NAMES = 100;
+const MAX_DROPPED_NAME_CHARS = 200;
+
 const REVOCATION_CODES = new Set(['PRINCIPAL_SUSPENDED', 'PROFILE_REVOKED']);
 
 export async function runInSession(
@@ -115,8 +119,8 @@ export async function runInSession(
         sessionId,
         secrets: () => carried.secrets(),
         sandboxSession: (assumed) => carried.readState(assumed),
-        afterRun: async (assumed, result) => {
-          const state = await carried.keepState(assumed, result);
+        afterRun: async (assumed, result, redact) => {
+          const state = await carried.keepState(assumed, result, redact);
           return {
             body: { sessionId, sequence: taken.sequence, state },
             session: { sessionId, sequence: taken.sequence, stateBytes: carried.stateBytes },
@@ -183,8 +187,15 @@ class SessionCall {
   }
 
   /** Seals and writes what the run carries to the next call; says in the answer if it was not kept. */
-  async keepState(assumed: AssumedSession, result: SandboxResult): Promise<StateAnswer> {
-    const dropped = result.state?.dropped ?? [];
+  async keepState(
+    assumed: AssumedSession,
+    result: SandboxResult,
+    redact: (text: string) => string,
+  ): Promise<StateAnswer> {
+    // Names the code chose: redacted like its output (a name can carry a secret), and bounded.
+    const dropped = (result.state?.dropped ?? [])
+      .slice(0, MAX_DROPPED_NAMES)
+      .map((name) => redact(name.slice(0, 4096)).slice(0, MAX_DROPPED_NAME_CHARS));
     const notSaved = (code: string, message: string): StateAnswer => ({
       bytes: this.stateBytes,
       dropped,

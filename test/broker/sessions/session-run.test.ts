@@ -86,6 +86,20 @@ describe('POST /v1/sessions/{id}/executions', () => {
     );
   });
 
+  it('redacts a secret the code smuggles into the names of what it could not carry', async () => {
+    const { f, sessionId } = await started();
+    f.executor.respond = (request) =>
+      sandboxResult({
+        state: { carried: standInState(request), dropped: [`x_${request.env?.REPORT_API_TOKEN}`, 'sock'] },
+      });
+    const res = await f.run(callers.agent, sessionId);
+    expect(res.body).not.toContain(REPORT_TOKEN);
+    expect(body<SessionExecutionResponse>(res).state!.dropped).toEqual([
+      'x_[REDACTED:REPORT_API_TOKEN]',
+      'sock',
+    ]);
+  });
+
   it('writes started and completed records of each call with the session and its sequence', async () => {
     const { f, sessionId } = await started();
     await f.run(callers.agent, sessionId);
