@@ -115,14 +115,18 @@ export async function startSession(
   // Read the secrets once, with the session-start role session, and seal them under a fresh key.
   let record: SessionRecord;
   try {
-    const assumed = await assume(ctx, authorized, {
-      executionId,
-      principalId: principal.id,
-      callerArn: req.caller.arn,
-      sessionId,
-    });
-    const env = await readSecrets(ctx, assumed, authorized);
-    const key = await deps.vault.newKey({ sessionId, principalId: principal.id });
+    const assumed = await failingAs('credentials', () =>
+      assume(ctx, authorized, {
+        executionId,
+        principalId: principal.id,
+        callerArn: req.caller.arn,
+        sessionId,
+      }),
+    );
+    const env = await failingAs('secrets', () => readSecrets(ctx, assumed, authorized));
+    const key = await failingAs('sessions', () =>
+      deps.vault.newKey({ sessionId, principalId: principal.id }),
+    );
     let sealedSecrets: SessionRecord['sealedSecrets'];
     try {
       sealedSecrets = sealBox(key.plaintext, Buffer.from(JSON.stringify(env), 'utf8'), sessionId, 'secrets');
@@ -144,7 +148,7 @@ export async function startSession(
       wrappedKey: key.wrapped,
       sealedSecrets,
     };
-    await deps.store.create(record);
+    await failingAs('sessions', () => deps.store.create(record));
   } catch (error) {
     const failure = asDependencyError(error, 'sessions');
     ctx.metrics.count(Metric.DependencyFailures, 1, {
@@ -181,6 +185,15 @@ export async function startSession(
   }
   ctx.metrics.count(Metric.SessionsStarted, 1);
   return { started: true, body: { sessionId, profile: authorized.profileName, expiresAt, secretVariables } };
+}
+
+/** Runs one step; what it throws is named after its dependency (fail closed, 503). */
+async function failingAs<T>(dependency: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw asDependencyError(error, dependency);
+  }
 }
 
 function refusedPending(outcome: { readonly ran: boolean; readonly auditPending?: boolean }): boolean {

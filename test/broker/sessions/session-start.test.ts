@@ -128,6 +128,9 @@ describe('POST /v1/sessions', () => {
     expect(res.statusCode).toBe(503);
     expect(f.sessions.records.size).toBe(0);
     expect(f.store.records.map((r) => r.event)).toEqual(['denied']);
+    expect(f.metrics.recorded).toContainEqual(
+      expect.objectContaining({ name: Metric.DependencyFailures, dimensions: { Dependency: 'secrets' } }),
+    );
   });
 
   it('shreds the session when its session_started record cannot be stored (503)', async () => {
