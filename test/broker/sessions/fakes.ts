@@ -58,7 +58,7 @@ export class MemorySessionStore implements SessionStore {
 
   async finish(sessionId: string, executionId: string, update: { stateBytes: number }): Promise<boolean> {
     const r = this.records.get(sessionId);
-    if (!r || r.status !== 'active' || r.busyWith?.executionId !== executionId) return false;
+    if (r?.status !== 'active' || r.busyWith?.executionId !== executionId) return false;
     const { busyWith: _, ...rest } = r;
     this.records.set(sessionId, { ...rest, stateBytes: update.stateBytes });
     return true;
