@@ -73,7 +73,7 @@ describe('sessions with the real sandboxes', () => {
     const sessionId = await start();
     const first = await run(sessionId, 'javascript', 'const greeting = "hello"; let count = 2;');
     expect(first).toMatchObject({ status: 'succeeded', sequence: 1 });
-    const second = await run(sessionId, 'javascript', 'console.log(`${greeting} x${count + 1}`)');
+    const second = await run(sessionId, 'javascript', 'console.log(greeting + " x" + (count + 1))');
     expect(second.stdout).toBe('hello x3\n');
   }, 60_000);
 });

@@ -66,7 +66,7 @@ export class MemorySessionStore implements SessionStore {
 
   async end(sessionId: string, reason: SessionEndReason, at: Date): Promise<SessionRecord | undefined> {
     const r = this.records.get(sessionId);
-    if (!r || r.status !== 'active') return undefined;
+    if (r?.status !== 'active') return undefined;
     const { wrappedKey: _k, sealedSecrets: _s, busyWith: _b, ...rest } = r;
     this.records.set(sessionId, { ...rest, status: 'ended', endReason: reason, endedAt: at.toISOString() });
     return r;
