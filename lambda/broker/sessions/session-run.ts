@@ -165,7 +165,13 @@ class SessionCall {
   private async dataKey(): Promise<Uint8Array> {
     const { wrappedKey, sessionId, principalId } = this.record;
     if (!wrappedKey) throw sessionEndedError(sessionId, 'has ended');
-    this.key ??= await this.deps.vault.unwrap(wrappedKey, { sessionId, principalId });
+    try {
+      this.key ??= await this.deps.vault.unwrap(wrappedKey, { sessionId, principalId });
+    } catch (error) {
+      throw new DependencyError('sessions', "The session's key did not unwrap; nothing was run.", {
+        cause: error,
+      });
+    }
     return this.key;
   }
 

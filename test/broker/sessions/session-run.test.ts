@@ -238,7 +238,9 @@ describe('POST /v1/sessions/{id}/executions', () => {
       wrappedKey: recordA.wrappedKey!,
       sealedSecrets: recordA.sealedSecrets!,
     });
-    expect((await f.run(callers.agent, b)).statusCode).toBe(503);
+    const foreignKey = await f.run(callers.agent, b);
+    expect(foreignKey.statusCode).toBe(503);
+    expect(errorOf(foreignKey).message).toBe("The session's key did not unwrap; nothing was run.");
     // B's own key, A's state: the state is bound to A.
     f.sessions.records.set(b, { ...recordB, busyWith: undefined } as never);
     f.state.objects.set(b, f.state.objects.get(a)!);
