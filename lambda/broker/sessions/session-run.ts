@@ -78,7 +78,13 @@ export async function runInSession(
   }
   timings.lap('validate');
 
-  const record = await readSession(deps, sessionId);
+  let record: SessionRecord | undefined;
+  try {
+    record = await readSession(deps, sessionId);
+  } catch (error) {
+    if (!(error instanceof CustodyError)) throw error;
+    return refused(error);
+  }
   if (!record || record.principalId !== principal.id) return refused(sessionNotFound(sessionId));
   const request: ExecutionRequest = { ...body, profile: record.profile };
   parsed = request;

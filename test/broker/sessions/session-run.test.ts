@@ -144,6 +144,20 @@ describe('POST /v1/sessions/{id}/executions', () => {
     expect(JSON.stringify(denied[0])).not.toContain('xxxx');
   });
 
+  it('fails closed (503) when the session store cannot be read, and audits the refusal', async () => {
+    const { f, sessionId } = await started('sandbox');
+    f.sessions.get = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    const res = await f.run(callers.agent, sessionId);
+    expect(res.statusCode).toBe(503);
+    expect(f.executor.calls).toHaveLength(0);
+    const denied = f.store.records.filter((r) => r.event === 'denied');
+    expect(denied.map((r) => [r.decision.reason, r.session?.sessionId])).toEqual([
+      ['DEPENDENCY_UNAVAILABLE', sessionId],
+    ]);
+  });
+
   it('refuses a second call while one runs (409 SESSION_BUSY), then takes the next', async () => {
     const { f, sessionId } = await started('sandbox');
     const gate = deferred<SandboxResult>();
