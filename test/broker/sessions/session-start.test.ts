@@ -3,7 +3,15 @@ import type { SessionStartResponse } from '../../../lambda/core/api-schema.ts';
 import { Metric } from '../../../lambda/core/metrics.ts';
 import { parsePolicy } from '../../../lambda/core/policy.ts';
 import { SESSION_ID, TAG_SESSION_ID } from '../../../lambda/core/session.ts';
-import { body, callers, errorOf, policyDocument, REPORT_SECRET_ARN, REPORT_TOKEN } from '../fixture.ts';
+import {
+  body,
+  brokerFixture,
+  callers,
+  errorOf,
+  policyDocument,
+  REPORT_SECRET_ARN,
+  REPORT_TOKEN,
+} from '../fixture.ts';
 import { sessionFixture } from './fixture.ts';
 
 let cleanup: (() => void)[] = [];
@@ -131,6 +139,22 @@ describe('POST /v1/sessions', () => {
     expect(f.metrics.recorded).toContainEqual(
       expect.objectContaining({ name: Metric.DependencyFailures, dimensions: { Dependency: 'secrets' } }),
     );
+  });
+
+  it('answers 503 on every session route where the deployment has no session store', async () => {
+    const { api } = brokerFixture();
+    for (const [method, path] of [
+      ['POST', '/v1/sessions'],
+      ['GET', '/v1/sessions'],
+      ['GET', '/v1/sessions/ses_01HZX3K7R8M9N0P1Q2R3S4T5V6'],
+      ['DELETE', '/v1/sessions/ses_01HZX3K7R8M9N0P1Q2R3S4T5V6'],
+      ['POST', '/v1/sessions/ses_01HZX3K7R8M9N0P1Q2R3S4T5V6/executions'],
+    ] as const) {
+      const res = await api.handle({ method, path, body: '{"profile":"sandbox"}', caller: callers.agent });
+      expect(res.statusCode, `${method} ${path}`).toBe(503);
+      expect(errorOf(res).message).toBe('Sessions are not configured on this deployment.');
+    }
+    expect(await api.sweepSessions()).toEqual({ ended: 0 });
   });
 
   it('shreds the session when its session_started record cannot be stored (503)', async () => {
