@@ -33,6 +33,8 @@ export interface BenchResults {
     readonly memory: MemoryFigures;
     /** Python runs with a pause before each (a pre-started process is ready). */
     readonly pacedPython?: LatencySummary;
+    /** Sequential calls in one session (#15), concurrency 1. */
+    readonly sessionCalls?: Record<string, LatencySummary>;
   };
   readonly peer: PeerFigures;
   readonly lambda: LambdaFigures | { readonly error: string };
@@ -223,6 +225,8 @@ function sections(results: BenchResults): { title: string; body: string }[] {
     for (const [c, s] of Object.entries(figures.byConcurrency))
       e2eRows.push(latencyRow(LANGUAGE_OF[name] ?? name, c, s));
   }
+  for (const [name, s] of Object.entries(results.custody.sessionCalls ?? {}))
+    e2eRows.push(latencyRow(`${LANGUAGE_OF[name] ?? name}, a call in a session`, '1', s));
   out.push({
     title: 'custody local, end to end (ms)',
     body: `${table(['program', 'concurrency', 'p50', 'p95', 'p99', 'per s', 'samples'], e2eRows)}\n\nSigned request → SigV4 check → policy decision → scoped session → sandbox → audit (dynalite + audit log) → response; \`bin/local.ts\` in its own process, every run checked for HTTP 200 and the expected output. The CSV is ${mib(results.csv.bytes)} MiB, ${results.csv.rows} rows, sent as an input file in the request body.`,

@@ -24,6 +24,7 @@ import {
   execute,
   executionBody,
   measurePaced,
+  measureSessionCalls,
   measureWorkload,
   startCustodyServer,
 } from './e2e.ts';
@@ -63,6 +64,7 @@ const SAMPLES = {
     'py-csv': { 1: scale(8, 2), 8: scale(16, 8), 32: scale(32, 32) },
   } as Record<string, Record<number, number>>,
   pacedPython: scale(8, 2),
+  sessionCalls: { 'js-trivial': scale(100, 10), 'py-trivial': scale(10, 3) } as Record<string, number>,
   coldInit: scale(3, 1),
   auditRecords: scale(300, 100),
 };
@@ -161,6 +163,7 @@ async function main(): Promise<void> {
   // 3. custody end to end
   const e2e: Record<string, E2eFigures> = {};
   let pacedPython: LatencySummary | undefined;
+  const sessionCalls: Record<string, LatencySummary> = {};
   const memory = await phase('custody local end to end', phases, async () => {
     const server = await startCustodyServer();
     try {
@@ -175,6 +178,16 @@ async function main(): Promise<void> {
         const warmUp = workload.language === 'python' ? 3 : name.endsWith('csv') ? 3 : 100;
         log(`  ${name}`);
         e2e[name] = await measureWorkload(server, workload, SAMPLES.e2e[name]!, warmUp, tracker.hook);
+      }
+      // The same programs as calls of a session, beside the plain executions above.
+      for (const [name, count] of Object.entries(SAMPLES.sessionCalls)) {
+        log(`  ${name} in a session`);
+        sessionCalls[name] = await measureSessionCalls(
+          server,
+          all[name]!,
+          count,
+          name === 'js-trivial' ? 20 : 2,
+        );
       }
       // Agents think between runs: Python with a pause before each run, so a pre-started
       // process is ready (the concurrency-1 figures above run back to back, the worst case).
@@ -216,7 +229,7 @@ async function main(): Promise<void> {
     },
     csv: { bytes: Buffer.byteLength(csv.text), rows: csv.rows },
     floor: { request: requestFloor, sandbox: sandboxFloor, custodySandbox },
-    custody: { workloads: e2e, memory, ...(pacedPython ? { pacedPython } : {}) },
+    custody: { workloads: e2e, memory, sessionCalls, ...(pacedPython ? { pacedPython } : {}) },
     peer,
     lambda,
     auditThroughput: audit,

@@ -2,7 +2,13 @@
  * The parts of an audit record the steps share: who called, what they asked (only what may be
  * stored), the record's envelope, and the role a run used.
  */
-import type { AuditCaller, AuditRecord, AuditRequest, AuditRole } from '../core/audit-record.ts';
+import type {
+  AuditCaller,
+  AuditRecord,
+  AuditRequest,
+  AuditRole,
+  AuditSession,
+} from '../core/audit-record.ts';
 import { sha256Hex } from '../core/canonical-json.ts';
 import type { Principal } from '../core/policy.ts';
 import type { AssumedSession } from '../core/ports.ts';
@@ -84,4 +90,11 @@ export interface AllowedRun {
   readonly request: AuditRequest;
   /** The names (never the values) of the secrets the profile injects. */
   readonly secretVariables: readonly string[];
+  /** A call of a session: which, and its place in it (on each of its records). */
+  readonly session?: AuditSession;
+}
+
+/** The `session` field of a run's records, if it is a call of a session. */
+export function sessionOf(run: { readonly session?: AuditSession }): { session?: AuditSession } {
+  return run.session ? { session: run.session } : {};
 }

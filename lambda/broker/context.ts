@@ -15,7 +15,15 @@ import type {
   RevocationPort,
   SecretsPort,
 } from '../core/ports.ts';
+import type { SessionKeyVault, SessionStateStore, SessionStore } from '../core/session.ts';
 import { AuditTrail } from './audit-trail.ts';
+
+/** Where sessions (`POST /v1/sessions`) are kept: their records, their sealed state, their keys. */
+export interface SessionDeps {
+  readonly store: SessionStore;
+  readonly state: SessionStateStore;
+  readonly vault: SessionKeyVault;
+}
 
 /** What the stack deployed for one profile (the policy says what it may do; this says where). */
 export interface BrokerDeps {
@@ -32,6 +40,8 @@ export interface BrokerDeps {
    * @default - no kill switch
    */
   revocations?: RevocationPort;
+  /** Sessions (#15). @default - none: the session routes answer 503 */
+  sessions?: SessionDeps;
   /** @default () => new Date() */
   clock?: Clock;
   origin: 'aws' | 'local';
@@ -52,6 +62,7 @@ export interface BrokerContext {
   readonly executor: ExecutorPort;
   readonly auditStore: AuditStore;
   readonly revocations: RevocationPort | undefined;
+  readonly sessions: SessionDeps | undefined;
   readonly clock: Clock;
   readonly origin: 'aws' | 'local';
   readonly metrics: MetricsSink;
@@ -71,6 +82,7 @@ export function brokerContext(deps: BrokerDeps): BrokerContext {
     executor: deps.executor,
     auditStore: deps.auditStore,
     revocations: deps.revocations,
+    sessions: deps.sessions,
     clock,
     origin: deps.origin,
     metrics,

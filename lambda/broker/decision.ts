@@ -55,7 +55,7 @@ export function usableProfiles(policy: Policy, principal: Principal, now: Date):
   return Object.keys(policy.profiles).filter((name) => names.has(name));
 }
 
-function deny(reason: DenialReason | LimitReason, message: string): Decision {
+function deny(reason: DenialReason | LimitReason, message: string): Extract<Decision, { allowed: false }> {
   return { allowed: false, reason, message };
 }
 
@@ -89,7 +89,9 @@ export interface DecisionInput {
 }
 
 /** What a refusal says about the request's own text fields that carry credentials (never the value). */
-function fieldFindings(request: ExecutionRequest): string[] {
+function fieldFindings(
+  request: Pick<ExecutionRequest, 'profile' | 'purpose'> & Partial<Pick<ExecutionRequest, 'files'>>,
+): string[] {
   const fields: [string, string][] = [['profile', request.profile]];
   if (request.purpose !== undefined) fields.push(['purpose', request.purpose]);
   for (const name of Object.keys(request.files ?? {}))
@@ -97,12 +99,68 @@ function fieldFindings(request: ExecutionRequest): string[] {
   return fields.flatMap(([where, text]) => scanForCredentials(text).map((f) => `${f.kind} in ${where}`));
 }
 
-function credentialDenial(findings: readonly string[]): Decision {
+function credentialDenial(findings: readonly string[]): Extract<Decision, { allowed: false }> {
   return deny(
     'HARDCODED_CREDENTIAL',
     `The request contains what looks like a hard-coded credential (${findings.slice(0, 3).join('; ')}). ` +
       "Use the profile's secrets instead.",
   );
+}
+
+/** The profile, if the principal holds a grant valid now for it; else the refusal. */
+function granted(
+  policy: Policy,
+  principal: Principal,
+  name: string,
+  now: Date,
+): Profile | Extract<Decision, { allowed: false }> {
+  const profile = Object.hasOwn(policy.profiles, name) ? policy.profiles[name] : undefined;
+  if (!profile) return deny('UNKNOWN_PROFILE', `profile: "${name}" is not a profile of this policy.`);
+  const grants = principal.grants.filter((g) => g.profile === name);
+  if (grants.length === 0) {
+    return deny('NO_GRANT', `The caller holds no grant for profile "${name}".`);
+  }
+  const states = grants.map((g) => grantState(g, now));
+  if (!states.includes('valid')) {
+    return states.includes('not-yet-valid')
+      ? deny('GRANT_NOT_YET_VALID', `The caller's grant for profile "${name}" is not valid yet.`)
+      : deny('GRANT_EXPIRED', `The caller's grant for profile "${name}" has expired.`);
+  }
+  return profile;
+}
+
+/**
+ * When the principal's just-in-time window for a profile closes: the latest `notAfter` of its
+ * grants valid at `now`, or undefined if one of them has none (no end).
+ */
+export function grantWindowEnd(principal: Principal, profileName: string, now: Date): Date | undefined {
+  let end = 0;
+  for (const grant of principal.grants) {
+    if (grant.profile !== profileName || grantState(grant, now) !== 'valid') continue;
+    if (grant.notAfter === undefined) return undefined;
+    end = Math.max(end, Date.parse(grant.notAfter));
+  }
+  return new Date(end);
+}
+
+/** `POST /v1/sessions`: the checks of an execution that do not need code (fields, profile, grant now). */
+export function decideSessionStart(input: {
+  readonly policy: Policy;
+  readonly principal: Principal;
+  readonly request: { readonly profile: string; readonly purpose?: string | undefined };
+  readonly now: Date;
+}): Decision {
+  const { request } = input;
+  const inFields = fieldFindings({ profile: request.profile, purpose: request.purpose });
+  if (inFields.length > 0) return credentialDenial(inFields);
+  const profile = granted(input.policy, input.principal, request.profile, input.now);
+  if ('allowed' in profile) return profile;
+  return {
+    allowed: true,
+    profileName: request.profile,
+    profile,
+    limits: sandboxLimitsFor(profile, profile.timeoutMs),
+  };
 }
 
 export function decide({ policy, principal, request, now }: DecisionInput): Decision {
@@ -111,22 +169,8 @@ export function decide({ policy, principal, request, now }: DecisionInput): Deci
   const inFields = fieldFindings(request);
   if (inFields.length > 0) return credentialDenial(inFields);
 
-  const profile = Object.hasOwn(policy.profiles, request.profile)
-    ? policy.profiles[request.profile]
-    : undefined;
-  if (!profile)
-    return deny('UNKNOWN_PROFILE', `profile: "${request.profile}" is not a profile of this policy.`);
-
-  const grants = principal.grants.filter((g) => g.profile === request.profile);
-  if (grants.length === 0) {
-    return deny('NO_GRANT', `The caller holds no grant for profile "${request.profile}".`);
-  }
-  const states = grants.map((g) => grantState(g, now));
-  if (!states.includes('valid')) {
-    return states.includes('not-yet-valid')
-      ? deny('GRANT_NOT_YET_VALID', `The caller's grant for profile "${request.profile}" is not valid yet.`)
-      : deny('GRANT_EXPIRED', `The caller's grant for profile "${request.profile}" has expired.`);
-  }
+  const profile = granted(policy, principal, request.profile, now);
+  if ('allowed' in profile) return profile;
 
   if (!profile.languages.includes(request.language)) {
     return deny(

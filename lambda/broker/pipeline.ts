@@ -5,25 +5,34 @@
  *
  *  1 identify  2 validate  3 decide  4 audit started + 5 assume (at once)  6 secrets  7 execute
  *  8 seal  9 audit completed  10 respond
+ *
+ * A call of a session (`sessions/run-in-session.ts`) runs steps 4 to 10 here too (`runAllowed`),
+ * with `RunHooks`: its own role session tagged with the session id, the secrets sealed at session
+ * start instead of a read of Secrets Manager, and the session's state in and out of the sandbox.
  */
 
+import type { AuditCaller, AuditSession } from '../core/audit-record.ts';
 import { sha256Hex } from '../core/canonical-json.ts';
 import { CustodyError } from '../core/errors.ts';
 import { Metric } from '../core/metrics.ts';
+import type { Principal } from '../core/policy.ts';
 import type { AssumedSession } from '../core/ports.ts';
-import type { SandboxResult } from '../core/types.ts';
-import { type AllowedRun, auditRequest } from './audit-records.ts';
+import type { SandboxRequest, SandboxResult } from '../core/types.ts';
+import { type AllowedRun, auditRequest, sessionOf } from './audit-records.ts';
 import type { CallerIdentity } from './caller.ts';
 import type { BrokerContext } from './context.ts';
+import { decide } from './decision.ts';
 import { asDependencyError, type ExecutionOutcome, refuse } from './refusal.ts';
+import type { ExecutionRequest } from './request.ts';
+import { Redactor } from './seal.ts';
 import { assume } from './steps/assume.ts';
 import { auditCompleted, auditFailed, type Started } from './steps/audit-completed.ts';
 import { auditStarted } from './steps/audit-started.ts';
-import { authorize } from './steps/decide.ts';
+import { type Authorized, authorize } from './steps/decide.ts';
 import { execute } from './steps/execute.ts';
 import { identifyCaller } from './steps/identify.ts';
 import { respond } from './steps/respond.ts';
-import { sealOutput } from './steps/seal-output.ts';
+import { sealOutput, secretsOf } from './steps/seal-output.ts';
 import { readSecrets } from './steps/secrets.ts';
 import { validate } from './steps/validate.ts';
 import { PhaseTimings } from './timings.ts';
@@ -52,16 +61,71 @@ export async function runExecution(
   timings.lap('validate');
 
   // 3. decide
-  const authorized = await authorize(ctx, principal, request, timings);
+  const authorized = await authorize(ctx, principal, request, timings, (now) =>
+    decide({ policy: ctx.policy, principal, request, now }),
+  );
   if (authorized instanceof CustodyError) {
     return refuse(ctx, { executionId, caller, request, error: authorized, timingsMs });
   }
+  return runAllowed(ctx, {
+    executionId,
+    caller,
+    callerArn: req.caller.arn,
+    principal,
+    request,
+    authorized,
+    timings,
+  });
+}
+
+/** An allowed request, as steps 1 to 3 (of an execution or of a session's call) left it. */
+export interface AllowedRequest {
+  readonly executionId: string;
+  readonly caller: AuditCaller;
+  /** The ARN the edge authenticated (the role session's caller tag). */
+  readonly callerArn: string;
+  readonly principal: Principal;
+  readonly request: ExecutionRequest;
+  readonly authorized: Authorized;
+  readonly timings: PhaseTimings;
+  /** A call of a session: on each of its audit records. */
+  readonly session?: AuditSession;
+}
+
+/** What a call of a session changes in steps 5 to 10 (none: a plain execution). */
+export interface RunHooks {
+  /** Step 5: tags the role session with this custody session id (and allows its state prefix). */
+  readonly sessionId?: string;
+  /** Step 6: the secrets, instead of a read of Secrets Manager with the role session. */
+  readonly secrets?: (session: AssumedSession) => Promise<Record<string, string>>;
+  /** Before step 7: what the sandbox is given of the session (its state). */
+  readonly sandboxSession?: (session: AssumedSession) => Promise<SandboxRequest['session']>;
+  /**
+   * After step 8: keeps what the run left for the next call; returns the answer's extra fields
+   * and the `session` of the `completed` record. Must not throw (a failure is said in the answer).
+   */
+  readonly afterRun?: (
+    session: AssumedSession,
+    result: SandboxResult,
+    /** Redacts what step 8 redacts (secret values, the session's keys, credential patterns). */
+    redact: (text: string) => string,
+  ) => Promise<{ readonly body: Record<string, unknown>; readonly session?: AuditSession }>;
+}
+
+/** Steps 4 to 10 of an allowed request. */
+export async function runAllowed(
+  ctx: BrokerContext,
+  run: AllowedRequest,
+  hooks: RunHooks = {},
+): Promise<ExecutionOutcome> {
+  const { executionId, caller, principal, request, authorized, timings } = run;
   const { profile, limits } = authorized;
   const allowed: AllowedRun = {
     executionId,
     caller,
     request: { ...auditRequest(request, profile.auditCode === 'full'), timeoutMs: limits.timeoutMs },
     secretVariables: profile.secrets.map((s) => s.variable),
+    ...(run.session ? { session: run.session } : {}),
   };
 
   // 4 and 5, at once: AssumeRole runs nothing, so it overlaps the started write; nothing below runs
@@ -75,7 +139,8 @@ export async function runExecution(
     const out = await assume(ctx, authorized, {
       executionId,
       principalId: principal.id,
-      callerArn: req.caller.arn,
+      callerArn: run.callerArn,
+      ...(hooks.sessionId !== undefined ? { sessionId: hooks.sessionId } : {}),
     });
     timings.since('assume', overlapFrom);
     return out;
@@ -85,21 +150,29 @@ export async function runExecution(
   if (startOutcome.status === 'rejected') {
     // Nothing runs; the refusal still goes to the audit log (pending: reconcile copies it to the table).
     const error = asDependencyError(startOutcome.reason, 'audit');
-    return refuse(ctx, { executionId, caller, request, error, timingsMs }, 'log only');
+    const timingsMs = timings.phases;
+    const refusal = { executionId, caller, request, error, timingsMs, ...sessionOf(run) };
+    return refuse(ctx, refusal, 'log only');
   }
   // The started line goes to the audit log while the code runs; every answer below waits for it.
-  const started: Started = { ...allowed, timings, logged: startOutcome.value.logged };
+  let started: Started = { ...allowed, timings, logged: startOutcome.value.logged };
   if (assumeOutcome.status === 'rejected') {
     return auditFailed(ctx, started, undefined, assumeOutcome.reason, 'credentials');
   }
   const session: AssumedSession = assumeOutcome.value;
 
-  // 6. secrets, read WITH the session
+  // 6. secrets, read WITH the session (a session's call: opened from the session's record)
   let env: Record<string, string>;
+  let sandboxSession: SandboxRequest['session'];
   try {
-    env = await readSecrets(ctx, session, authorized);
+    env = hooks.secrets ? await hooks.secrets(session) : await readSecrets(ctx, session, authorized);
   } catch (error) {
     return auditFailed(ctx, started, session, error, 'secrets');
+  }
+  try {
+    sandboxSession = hooks.sandboxSession ? await hooks.sandboxSession(session) : undefined;
+  } catch (error) {
+    return auditFailed(ctx, started, session, error, 'sessions');
   }
   timings.lap('secrets');
   ctx.metrics.count(Metric.SecretsInjected, Object.keys(env).length);
@@ -107,7 +180,12 @@ export async function runExecution(
   // 7. execute WITH the session
   let result: SandboxResult;
   try {
-    result = await execute(ctx, session, authorized, { executionId, request, env });
+    result = await execute(ctx, session, authorized, {
+      executionId,
+      request,
+      env,
+      ...(sandboxSession ? { session: sandboxSession } : {}),
+    });
   } catch (error) {
     return auditFailed(ctx, started, session, error, 'executor');
   }
@@ -116,6 +194,11 @@ export async function runExecution(
   // 8. seal
   const sealed = sealOutput(result, env, session);
   timings.lap('seal');
+  const redactor = new Redactor(secretsOf(env, session));
+  const kept = hooks.afterRun
+    ? await hooks.afterRun(session, result, (text) => redactor.redact(text).text)
+    : undefined;
+  if (kept?.session) started = { ...started, session: kept.session };
 
   // 9. audit "completed"
   const { pending } = await auditCompleted(ctx, started, session, sealed);
@@ -123,5 +206,5 @@ export async function runExecution(
   // 10. respond
   const codeSha256 = allowed.request.codeSha256 ?? sha256Hex(request.code);
   const body = respond({ executionId, result, sealed, codeSha256, session, pending });
-  return { ran: true, executionId, body };
+  return { ran: true, executionId, body: kept ? { ...body, ...kept.body } : body };
 }

@@ -4,7 +4,7 @@
  */
 
 import type { ExecutionResponse } from '../core/api-schema.ts';
-import type { AuditCaller, AuditRecord } from '../core/audit-record.ts';
+import type { AuditCaller, AuditRecord, AuditSession } from '../core/audit-record.ts';
 import { CustodyError, DeniedError, DependencyError } from '../core/errors.ts';
 import { Metric } from '../core/metrics.ts';
 import { auditRequest, baseRecord } from './audit-records.ts';
@@ -35,6 +35,8 @@ export async function refuse(
     readonly request: Partial<ExecutionRequest> | undefined;
     readonly error: CustodyError;
     readonly timingsMs: Readonly<Record<string, number>>;
+    /** A refused call (or start) of a session. */
+    readonly session?: AuditSession;
   },
   where: 'store and log' | 'log only' = 'store and log',
 ): Promise<ExecutionOutcome> {
@@ -46,6 +48,7 @@ export async function refuse(
       message: storableText(error.message),
     }),
     timingsMs: refusal.timingsMs,
+    ...(refusal.session ? { session: refusal.session } : {}),
   };
   ctx.metrics.count(Metric.Denials, 1);
   ctx.metrics.count(Metric.Denials, 1, { Reason: error.code });

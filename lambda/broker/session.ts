@@ -6,6 +6,7 @@
 import { DependencyError } from '../core/errors.ts';
 import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../core/ids.ts';
 import type { AssumeRoleInput } from '../core/ports.ts';
+import { TAG_SESSION_ID } from '../core/session.ts';
 
 /** Role chaining (the broker's own credentials come from a role) caps sessions at 1 h; 15 min is STS's minimum. */
 const SESSION_DURATION_SECONDS = 900;
@@ -29,11 +30,18 @@ function tagValue(value: string): string {
   return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, MAX_TAG_VALUE_CHARS);
 }
 
-export function sessionTags(callerArn: string, executionId: string, profile: string): Record<string, string> {
+export function sessionTags(
+  callerArn: string,
+  executionId: string,
+  profile: string,
+  sessionId?: string,
+): Record<string, string> {
   return {
     [TAG_CALLER]: tagValue(callerArn),
     [TAG_EXECUTION_ID]: tagValue(executionId),
     [TAG_PROFILE]: tagValue(profile),
+    // A call (or the start) of a custody session: the execution role's state prefix is keyed on it.
+    ...(sessionId !== undefined ? { [TAG_SESSION_ID]: tagValue(sessionId) } : {}),
   };
 }
 
@@ -57,9 +65,18 @@ function secretResource(secretId: string, partition: string): string {
  * them only through Secrets Manager). The role's own policy still applies: this only narrows it.
  * Throws DependencyError('credentials') if it would exceed STS's 2,048-character limit.
  */
-export function sessionPolicy(executorArn: string, secretIds: readonly string[]): string {
+export function sessionPolicy(executorArn: string, secretIds: readonly string[], sessionId?: string): string {
   const partition = partitionOf(executorArn);
   const statements: object[] = [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: executorArn }];
+  if (sessionId !== undefined) {
+    // The session's sealed state, read and written with this role session (the role's own policy
+    // names the bucket and keys the prefix on the session tag; this narrows it to the one session).
+    statements.push({
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: `arn:${partition}:s3:::*/sessions/${sessionId}/*`,
+    });
+  }
   if (secretIds.length > 0) {
     statements.push(
       {
@@ -93,6 +110,8 @@ export interface AssumeRoleRequestInput {
   readonly callerArn: string;
   readonly executionId: string;
   readonly profile: string;
+  /** A call (or the start) of a custody session (`ses_<ULID>`): tagged, and its state prefix allowed. */
+  readonly sessionId?: string;
 }
 
 export function assumeRoleInput(input: AssumeRoleRequestInput): AssumeRoleInput {
@@ -100,8 +119,8 @@ export function assumeRoleInput(input: AssumeRoleRequestInput): AssumeRoleInput 
     roleArn: input.roleArn,
     sessionName: sessionNameFor(input.principalId, input.executionId),
     sourceIdentity: input.principalId,
-    tags: sessionTags(input.callerArn, input.executionId, input.profile),
-    sessionPolicy: sessionPolicy(input.executorArn, input.secretIds),
+    tags: sessionTags(input.callerArn, input.executionId, input.profile, input.sessionId),
+    sessionPolicy: sessionPolicy(input.executorArn, input.secretIds, input.sessionId),
     durationSeconds: SESSION_DURATION_SECONDS,
   };
 }

@@ -172,6 +172,13 @@ export const sessionExecutionResponseSchema = executionResponseSchema.extend({
     .object({
       bytes: z.number().describe('Size of the state carried to the next call'),
       dropped: z.array(z.string()).describe('Names that could not be carried (not picklable, ...)'),
+      saved: z.boolean().describe('Whether the state of this call was kept for the next call'),
+      error: z
+        .object({ code: z.string(), message: z.string() })
+        .optional()
+        .describe(
+          'Why the state was not kept (STATE_TOO_LARGE, ...): the next call starts from the previous state',
+        ),
     })
     .optional(),
 });

@@ -103,7 +103,8 @@ export interface SessionStore {
   listActive(): Promise<SessionRecord[]>;
   /**
    * Takes the session for one call: `status` active, not past `expiresAt` at `now`, not busy (or
-   * busy for longer than `staleAfterMs`). Returns the call's sequence number, or why not.
+   * busy for longer than `staleAfterMs`). Counts the call now (`executions` + 1), so each call has
+   * its own sequence number, and returns it, or why not.
    */
   begin(
     sessionId: string,
@@ -111,8 +112,11 @@ export interface SessionStore {
     now: Date,
     staleAfterMs: number,
   ): Promise<{ ok: true; sequence: number } | { ok: false; reason: 'busy' | 'ended' | 'missing' }>;
-  /** Releases the session after a call, with the new state size (and counts the call if it ran). */
-  finish(sessionId: string, executionId: string, update: { stateBytes: number }): Promise<void>;
+  /**
+   * Releases the session after a call, with the new state size. Returns false if the session was
+   * no longer this call's (ended, or taken over as stale) meanwhile: nothing is then written.
+   */
+  finish(sessionId: string, executionId: string, update: { stateBytes: number }): Promise<boolean>;
   /**
    * Ends an active session: status ended, reason, `endedAt`, and removes `wrappedKey` and
    * `sealedSecrets`. Returns the record as it was, or undefined if it was not active.

@@ -9,12 +9,13 @@
  */
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createAuditTable } from '../adapters/aws/audit-table.ts';
 import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import { type DigestSchedule, scheduleDigests } from '../adapters/aws/dynamodb-digests.ts';
 import { DynamoDbRevocationStore } from '../adapters/aws/dynamodb-revocation-store.ts';
+import { createSessionTable, DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
 import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from '../adapters/local/config.ts';
 import { LocalCredentialsPort } from '../adapters/local/credentials.ts';
 import { localDeployment } from '../adapters/local/deployment.ts';
@@ -29,6 +30,8 @@ import { localDynamoDbClient } from '../adapters/local/local-dynamodb-client.ts'
 import { claimPidLock } from '../adapters/local/pid-lock.ts';
 import { QuickJsWorker } from '../adapters/local/quickjs-worker.ts';
 import { ensureSecretsFile, LocalSecretsPort } from '../adapters/local/secrets.ts';
+import { LocalSessionKeyVault } from '../adapters/local/session-key-vault.ts';
+import { FileSessionStateStore } from '../adapters/local/session-state-files.ts';
 import { reconcileLocalLog } from '../audit/scheduled-reconcile.ts';
 import { createBrokerApi } from '../broker/api.ts';
 import { sandboxLimitsFor } from '../broker/decision.ts';
@@ -69,6 +72,8 @@ export interface LocalServerOptions {
    * dynalite (the load tests stop it to inject an audit-store outage). @default dynalite under the data directory
    */
   readonly dynamodbEndpoint?: string;
+  /** How often sessions past their end or revoked are ended (`sweepSessions`). @default 60_000 */
+  readonly sessionSweepIntervalMs?: number;
   /** Told when the Python snapshot (kept in `.custody/python`) is built, reused or rejected. */
   readonly onSnapshot?: (event: SnapshotEvent) => void;
 }
@@ -98,9 +103,13 @@ export interface LocalServer {
    * failed (reported on stderr); never rejects. Already settled with `options.sandbox`.
    */
   readonly pythonReady: Promise<void>;
+  /** Ends the sessions that are over (expired, or revoked); also run on a timer. */
+  sweepSessions(): Promise<{ ended: number }>;
   /** Stops accepting requests, finishes the ones in flight, then closes the sandbox and dynalite. */
   close(): Promise<void>;
 }
+
+const LOCAL_SESSION_TABLE_NAME = 'custody-sessions';
 
 // dynalite ships no types: its factory returns a node http.Server whose close() also closes LevelDB.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
@@ -213,6 +222,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       sandbox = own;
     }
     const executor = new LocalExecutorPort({ sandbox, credentials, ...options.queues });
+    // Sessions: records in dynalite beside the audit table, sealed state and the master key under
+    // the data directory (owner-only), state read and written with each call's role session.
+    await createSessionTable(dynamo, LOCAL_SESSION_TABLE_NAME);
+    const sessions = {
+      store: new DynamoDbSessionStore(dynamo, LOCAL_SESSION_TABLE_NAME),
+      state: new FileSessionStateStore(join(paths.home, 'sessions'), credentials),
+      vault: LocalSessionKeyVault.open(join(paths.home, 'session-master.key')),
+    };
     const broker = createBrokerApi({
       policy,
       deployment,
@@ -222,9 +239,17 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       auditStore,
       auditLog,
       revocations,
+      sessions,
       clock,
       origin: 'local',
     });
+    const sweep = setInterval(() => {
+      broker.sweepSessions().catch((error: unknown) => {
+        process.stderr.write(`custody: session sweep failed: ${(error as Error).message}\n`);
+      });
+    }, options.sessionSweepIntervalMs ?? 60_000);
+    sweep.unref();
+    cleanups.push(() => clearInterval(sweep));
 
     const http = createHttpEdge({ broker, identities, region, clock, maxBodyBytes });
     const port = await listen(http, options.port ?? DEFAULT_LOCAL_PORT, host);
@@ -265,6 +290,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       auditLog,
       digests,
       pythonReady,
+      sweepSessions: () => broker.sweepSessions(),
       close() {
         closing ??= cleanup();
         return closing;

@@ -375,3 +375,48 @@ describe('verifyChain on an incomplete trail', () => {
     expect((await trail.verify()).incomplete).toEqual([]);
   });
 });
+
+describe('verifyChain over the records of a session (#15)', () => {
+  it('covers session_started, the calls (with session and sequence) and session_ended, and detects a changed end', async () => {
+    const trail = await Trail.build(tables);
+    const session = { sessionId: 'ses_01HZX3K7R8M9N0P1Q2R3S4T5V6' };
+    const put = async (record: AuditRecord) => {
+      trail.clock.advance(20_000);
+      await trail.store.put({ ...record, timestamp: trail.clock.now().toISOString() });
+    };
+    const base = auditRecord('ses-start', 'started', trail.clock.now());
+    await put({
+      ...base,
+      event: 'session_started',
+      secretVariables: ['REPORT_API_TOKEN'],
+      session: { ...session, expiresAt: '2026-03-10T11:00:00.000Z' },
+    });
+    await put({
+      ...auditRecord('ses-call-1', 'started', trail.clock.now()),
+      session: { ...session, sequence: 1 },
+    });
+    await put({
+      ...auditRecord('ses-call-1', 'completed', trail.clock.now()),
+      session: { ...session, sequence: 1, stateBytes: 310 },
+    });
+    await put({
+      ...base,
+      executionId: 'ses-end',
+      event: 'session_ended',
+      session: { ...session, endReason: 'deleted', executions: 1, durationSeconds: 60, stateBytes: 310 },
+    });
+    await trail.digest();
+    await trail.digest();
+    expect(await trail.verify()).toMatchObject({ ok: true, records: 14, uncovered: 0 });
+
+    await trail.rewriteRecord('ses-end', 'session_ended', (r) => ({
+      ...r,
+      session: { ...r.session!, endReason: 'expired' },
+    }));
+    expect(problemOf(await trail.verify())).toMatchObject({
+      kind: 'modified',
+      executionId: 'ses-end',
+      event: 'session_ended',
+    });
+  });
+});

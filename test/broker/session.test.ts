@@ -32,6 +32,25 @@ describe('Session tags', () => {
   });
 });
 
+describe('A call of a custody session (#15)', () => {
+  const SESSION = 'ses_01HZX3K7R8M9N0P1Q2R3S4T5V6';
+
+  it('adds the session tag, and nothing without a session', () => {
+    expect(sessionTags('arn:x', 'EXEC', 'reports', SESSION)['custody:session-id']).toBe(SESSION);
+    expect(Object.keys(sessionTags('arn:x', 'EXEC', 'reports'))).not.toContain('custody:session-id');
+  });
+
+  it("allows reading and writing that session's state prefix only", () => {
+    const statements = JSON.parse(sessionPolicy(EXECUTOR, [SECRET], SESSION)).Statement;
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: `arn:aws:s3:::*/sessions/${SESSION}/*`,
+    });
+    expect(JSON.stringify(JSON.parse(sessionPolicy(EXECUTOR, [SECRET])))).not.toContain('s3:');
+  });
+});
+
 describe('Session policy', () => {
   it('allows invoking only the executor when the profile has no secrets', () => {
     expect(JSON.parse(sessionPolicy(EXECUTOR, []))).toEqual({

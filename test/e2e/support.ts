@@ -179,7 +179,7 @@ export async function aws4Signed(request: SignedRequest): Promise<{ status: numb
 export async function sdkSigned(options: {
   identity: LocalIdentity | { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   url: string;
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'DELETE';
   body?: string;
   signingDate?: Date;
   userAgent?: string;

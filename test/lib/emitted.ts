@@ -15,6 +15,7 @@ import { revocationRecord } from '../../lambda/core/revocation-record.ts';
 import type { SandboxStatus } from '../../lambda/core/types.ts';
 import { sandboxResult } from '../broker/fakes.ts';
 import { brokerFixture, callers, deployment, post, REPORT_TOKEN } from '../broker/fixture.ts';
+import { sessionFixture } from '../broker/sessions/fixture.ts';
 
 /** One metric data point as CloudWatch stores it: namespace, name and the exact dimension set. */
 export interface EmittedMetric {
@@ -120,6 +121,18 @@ async function scenarios(emit: () => EmfMetrics): Promise<AuditRecord[]> {
   const audit = broker();
   audit.store.failPutsOf('started');
   await go(audit, run);
+
+  // A session (#15): started, one call, ended by DELETE. Its metrics only: which rules and queries
+  // count session records is the dashboard's and queries' own change.
+  const session = sessionFixture({ metrics: emit() });
+  try {
+    const started = await session.start(callers.agent, { profile: 'sandbox' });
+    const { sessionId } = JSON.parse(started.body) as { sessionId: string };
+    await session.run(callers.agent, sessionId);
+    await session.end(callers.agent, sessionId);
+  } finally {
+    session.removeVault();
+  }
   return records;
 }
 

@@ -10,7 +10,13 @@ import type { Authorized } from './decide.ts';
 export function assume(
   ctx: BrokerContext,
   authorized: Authorized,
-  who: { readonly executionId: string; readonly principalId: string; readonly callerArn: string },
+  who: {
+    readonly executionId: string;
+    readonly principalId: string;
+    readonly callerArn: string;
+    /** A call (or the start) of a custody session: its id goes into a session tag. */
+    readonly sessionId?: string;
+  },
 ): Promise<AssumedSession> {
   return ctx.credentials.assumeRole(
     assumeRoleInput({
@@ -21,6 +27,7 @@ export function assume(
       callerArn: who.callerArn,
       executionId: who.executionId,
       profile: authorized.profileName,
+      ...(who.sessionId !== undefined ? { sessionId: who.sessionId } : {}),
     }),
   );
 }

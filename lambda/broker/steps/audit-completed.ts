@@ -6,7 +6,7 @@ import type { AuditRecord } from '../../core/audit-record.ts';
 import { DependencyError } from '../../core/errors.ts';
 import { Metric } from '../../core/metrics.ts';
 import type { AssumedSession } from '../../core/ports.ts';
-import { ALLOWED, type AllowedRun, baseRecord, roleOf } from '../audit-records.ts';
+import { ALLOWED, type AllowedRun, baseRecord, roleOf, sessionOf } from '../audit-records.ts';
 import type { BrokerContext } from '../context.ts';
 import { asDependencyError, type ExecutionOutcome } from '../refusal.ts';
 import type { Sealed } from '../seal.ts';
@@ -41,6 +41,7 @@ export async function auditCompleted(
       ...(sealed.output.error ? { errorName: sealed.output.error.name } : {}),
     },
     timingsMs: timings.phases,
+    ...sessionOf(run),
   };
   const from = timings.instant();
   await run.logged;
@@ -89,6 +90,7 @@ export async function auditFailed(
       errorMessage: failure.message,
     },
     timingsMs: run.timings.phases,
+    ...sessionOf(run),
   });
   return { ran: false, executionId: run.executionId, error: failure, auditPending: pending };
 }

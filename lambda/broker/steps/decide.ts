@@ -16,9 +16,8 @@ import { Metric } from '../../core/metrics.ts';
 import type { Principal } from '../../core/policy.ts';
 import type { ExecutionContext, SecretRef } from '../../core/ports.ts';
 import type { BrokerContext } from '../context.ts';
-import { type Decision, decide } from '../decision.ts';
+import type { Decision } from '../decision.ts';
 import { revokedError, suspendedError } from '../refusal.ts';
-import type { ExecutionRequest } from '../request.ts';
 import { type RevocationRead, readRevocations } from '../revocation-check.ts';
 import type { PhaseTimings } from '../timings.ts';
 
@@ -42,8 +41,10 @@ function refusalError(decision: Extract<Decision, { allowed: false }>): CustodyE
 export async function authorize(
   ctx: BrokerContext,
   principal: Principal,
-  request: ExecutionRequest,
+  request: { readonly profile: string },
   timings: PhaseTimings,
+  /** The policy decision at an instant: `decide` for code, `decideSessionStart` for a session. */
+  decideNow: (now: Date) => Decision,
 ): Promise<Authorized | CustodyError> {
   const { policy } = ctx;
   const readAt = ctx.clock();
@@ -58,7 +59,7 @@ export async function authorize(
   }
   if (read.principal?.revoked) return suspendedError(principal.id, read.principal.revokedAt);
   const revokedProfile = read.profiles[0];
-  const decision = decide({ policy, principal, request, now: ctx.clock() });
+  const decision = decideNow(ctx.clock());
   timings.lap('decide');
   if (!decision.allowed) return refusalError(decision);
   const { profile, profileName, limits } = decision;

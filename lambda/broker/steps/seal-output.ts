@@ -11,11 +11,16 @@ export function sealOutput(
   env: Record<string, string>,
   session: AssumedSession,
 ): Sealed {
+  return seal(result, secretsOf(env, session));
+}
+
+/** What must never leave: the injected secret values and the role session's own keys. */
+export function secretsOf(env: Record<string, string>, session: AssumedSession): SecretValue[] {
   const secretValues: SecretValue[] = Object.entries(env).map(([label, value]) => ({ label, value }));
   const sessionSecrets: SecretValue[] = [
     { label: 'session-credentials', value: session.credentials.accessKeyId },
     { label: 'session-credentials', value: session.credentials.secretAccessKey },
     { label: 'session-credentials', value: session.credentials.sessionToken },
   ];
-  return seal(result, [...secretValues, ...sessionSecrets]);
+  return [...secretValues, ...sessionSecrets];
 }
