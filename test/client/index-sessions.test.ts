@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => stub.close());
 
-const ID = 'ses_01JCUSTODYSESSION000000001';
+const ID = 'ses_01JF3Z8Y5K9M2N4P6Q7R8S9T0V';
 const STARTED = {
   sessionId: ID,
   profile: 'sandbox',
