@@ -34,6 +34,8 @@ const RAN = {
   stderr: '',
   durationMs: 12,
   truncated: false,
+  codeSha256: 'c0de',
+  outputSha256: '0u7',
   role: { arn: 'arn:aws:sts::000000000000:assumed-role/r/s', sessionName: 's' },
   sessionId: ID,
   sequence: 2,
