@@ -20,7 +20,7 @@ export const STUB_CREDENTIALS = {
   sessionToken: 'stub-test-token',
 };
 
-export interface SeenRequest {
+interface SeenRequest {
   readonly method: string;
   readonly target: string;
   /** The signature checked out for STUB_CREDENTIALS and STUB_REGION. */
@@ -28,7 +28,7 @@ export interface SeenRequest {
   readonly body: string;
 }
 
-export interface StubReply {
+interface StubReply {
   readonly status: number;
   readonly headers?: Record<string, string>;
   /** Sent as JSON unless a string. */
