@@ -24,7 +24,16 @@ import {
   RUN_IN_SESSION_DESCRIPTION,
   START_SESSION_DESCRIPTION,
 } from './tool-descriptions.ts';
-import { errorResult, jsonResult } from './tool-result.ts';
+import { errorResult, jsonResult, type NextSteps } from './tool-result.ts';
+
+/** What an agent does after a session call is refused. */
+const NEXT_STEPS: NextSteps = {
+  SESSION_ENDED:
+    'The session ended (end_session, its TTL, or a revocation): its state is gone. Call start_session for a new one and re-create what you need.',
+  SESSION_BUSY:
+    "Another call of this session is still running: calls of one session run one at a time. Wait for that call's answer, then call again.",
+  404: 'No session of yours has this id: use the sessionId start_session returned.',
+};
 
 const sessionIdSchema = z.string().min(1).max(64).describe('The sessionId start_session returned');
 
@@ -77,7 +86,7 @@ export function registerSessionTools(server: McpServer, source: () => CustodyCli
         });
         return jsonResult(clipExecution(response));
       } catch (error) {
-        return errorResult(error);
+        return errorResult(error, NEXT_STEPS);
       }
     },
   );
@@ -100,7 +109,7 @@ export function registerSessionTools(server: McpServer, source: () => CustodyCli
       try {
         return jsonResult(await source().endSession(args.sessionId));
       } catch (error) {
-        return errorResult(error);
+        return errorResult(error, NEXT_STEPS);
       }
     },
   );

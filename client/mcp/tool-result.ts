@@ -14,28 +14,19 @@ import {
 const WAY_OUT =
   "Local mode: start the server with `npm start` in the custody project, then call the tool again (this MCP server finds it, no restart needed). A deployed stack: set CUSTODY_ENDPOINT (the stack's ApiUrl output) in this MCP server's env and restart it.";
 
-/** What an agent does next after a refusal of a session call, by the API's code. */
-const NEXT_STEP: Readonly<Record<string, string>> = {
-  SESSION_ENDED:
-    'The session ended (end_session, its TTL, or a revocation): its state is gone. Call start_session for a new one and re-create what you need.',
-  SESSION_BUSY:
-    "Another call of this session is still running: calls of one session run one at a time. Wait for that call's answer, then call again.",
-};
+/** What an agent does next after a refusal: by the API's code, or by HTTP status (`404`). */
+export type NextSteps = Readonly<Record<string, string>>;
 
-function refusal(error: CustodyApiError): string {
+function refusal(error: CustodyApiError, next: NextSteps): string {
   const id = error.executionId ? ` (execution ${error.executionId})` : '';
-  const next =
-    NEXT_STEP[error.code] ??
-    (error.status === 404 && /SESSION/.test(error.code)
-      ? 'No session of yours has this id: use the sessionId start_session returned.'
-      : undefined);
-  return `custody refused the call: ${error.code}: ${error.message}${id}${next ? `. ${next}` : ''}`;
+  const step = next[error.code] ?? next[String(error.status)];
+  return `custody refused the call: ${error.code}: ${error.message}${id}${step ? `. ${step}` : ''}`;
 }
 
-export function errorResult(error: unknown): CallToolResult {
+export function errorResult(error: unknown, next: NextSteps = {}): CallToolResult {
   const text =
     error instanceof CustodyApiError
-      ? refusal(error)
+      ? refusal(error, next)
       : error instanceof CustodyConfigError || error instanceof CustodyNetworkError
         ? `custody is not reachable: ${error.message}. ${WAY_OUT}`
         : error instanceof CustodyCredentialsError

@@ -122,7 +122,7 @@ describe('CustodyClient sessions', () => {
   });
 
   it('encodes a hostile session id into one path segment, still signed correctly', async () => {
-    stub.reply = { status: 404, body: { error: { code: 'SESSION_NOT_FOUND', message: 'no such session' } } };
+    stub.reply = { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no such session' } } };
     await client('')
       .endSession('../executions/x?y')
       .catch(() => undefined);
@@ -167,13 +167,13 @@ describe('CustodyClient sessions', () => {
   });
 
   it("keeps a 404 (unknown, or another principal's session) a plain CustodyApiError with its code", async () => {
-    stub.reply = { status: 404, body: { error: { code: 'SESSION_NOT_FOUND', message: 'no session ses_y' } } };
+    stub.reply = { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no session ses_y' } } };
     const error = await client()
       .getSession('ses_y')
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustodyApiError);
     expect(error).not.toBeInstanceOf(CustodySessionEndedError);
-    expect(error).toMatchObject({ status: 404, code: 'SESSION_NOT_FOUND', message: 'no session ses_y' });
+    expect(error).toMatchObject({ status: 404, code: 'NOT_FOUND', message: 'no session ses_y' });
   });
 
   it('maps by status and code together: a 410 with another code stays a CustodyApiError', async () => {

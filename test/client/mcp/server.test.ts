@@ -219,7 +219,7 @@ describe('custody mcp session tools', () => {
   it.each([
     [410, 'SESSION_ENDED', 'session ended (deleted)', 'Call start_session for a new one'],
     [409, 'SESSION_BUSY', 'another call is running', "Wait for that call's answer"],
-    [404, 'SESSION_NOT_FOUND', 'no such session', 'use the sessionId start_session returned'],
+    [404, 'NOT_FOUND', 'no such session', 'use the sessionId start_session returned'],
   ])('a %i %s is a tool error that says what to do next', async (status, code, message, next) => {
     stub.reply = { status, body: { error: { code, message } } };
     const result = await client.callTool({

@@ -309,7 +309,7 @@ describe('custody session: requests and answers', () => {
   });
 
   it.each([
-    [404, 'SESSION_NOT_FOUND', 'no session', EXIT.rejected],
+    [404, 'NOT_FOUND', 'no session', EXIT.rejected],
     [409, 'SESSION_BUSY', 'another call of this session is running', EXIT.rejected],
     [410, 'SESSION_ENDED', 'the session ended (deleted)', EXIT.rejected],
     [403, 'KILL_SWITCH', 'the profile is revoked', EXIT.denied],
