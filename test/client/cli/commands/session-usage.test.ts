@@ -180,7 +180,7 @@ describe('custody session: requests and answers', () => {
         role: { arn: 'arn:aws:sts::000000000000:assumed-role/r/s', sessionName: 'agent@e2' },
         sessionId: ID,
         sequence: 2,
-        state: { bytes: 120, dropped: ['conn', `gen${ESC}`] },
+        state: { bytes: 120, dropped: ['conn', `gen\n${ESC}`] },
       },
     };
     const out = await custody([
@@ -206,7 +206,7 @@ describe('custody session: requests and answers', () => {
     expect(out.stderr).toBe(
       [
         `custody: succeeded in 12 ms · execution e2 · role session agent@e2 (arn:aws:sts::000000000000:assumed-role/r/s) · session ${ID} call 2 · state 120 bytes`,
-        'custody: not carried to the next call (could not be kept): conn, gen\\u001b]0;owned\\u0007',
+        'custody: not carried to the next call (could not be kept): conn, gen\\u000a\\u001b]0;owned\\u0007',
         '',
       ].join('\n'),
     );
@@ -241,7 +241,8 @@ describe('custody session: requests and answers', () => {
       status: 200,
       body: {
         sessionId: ID,
-        profile: `sandbox${ESC}`,
+        // A forged line and a terminal escape: both printed as \uXXXX, on the one line.
+        profile: `sandbox\nstatus      active${ESC}`,
         status: 'ended',
         createdAt: '2026-12-03T15:00:00.000Z',
         expiresAt: '2026-12-03T16:00:00.000Z',
@@ -257,7 +258,7 @@ describe('custody session: requests and answers', () => {
     expect(out.stdout).toBe(
       [
         `session     ${ID}`,
-        'profile     sandbox\\u001b]0;owned\\u0007',
+        'profile     sandbox\\u000astatus      active\\u001b]0;owned\\u0007',
         'status      ended',
         'created     2026-12-03T15:00:00.000Z',
         'expires     2026-12-03T16:00:00.000Z',
