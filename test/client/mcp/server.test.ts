@@ -107,8 +107,8 @@ describe('custody mcp tools', () => {
     expect(t.outputSchema?.required).toEqual(
       expect.arrayContaining(['sessionId', 'sequence', 'executionId']),
     );
-    const state = (t.outputSchema?.properties as Record<string, { properties?: Record<string, unknown> }>)
-      .state;
+    const properties = (t.outputSchema?.properties ?? {}) as Record<string, { properties?: object }>;
+    const state = properties.state;
     expect(Object.keys(state?.properties ?? {}).sort()).toEqual(['bytes', 'dropped']);
   });
 
