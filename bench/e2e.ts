@@ -194,49 +194,6 @@ export async function measurePaced(
   return summarize(latencies, sum);
 }
 
-/**
- * Sequential calls in one session (#15): the same workload as a plain execution, through
- * `POST /v1/sessions/{id}/executions` (key unwrap, sealed secrets, state read and written with
- * each call). Throws unless each call answered 200 with the expected output.
- */
-export async function measureSessionCalls(
-  server: CustodyServer,
-  workload: Workload,
-  count: number,
-  warmUp: number,
-): Promise<LatencySummary> {
-  const started = await server.client.send({
-    path: '/v1/sessions',
-    body: JSON.stringify({ profile: 'sandbox' }),
-  });
-  if (started.status !== 201)
-    throw new Error(`session start: HTTP ${started.status}: ${started.body.slice(0, 300)}`);
-  const { sessionId } = JSON.parse(started.body) as { sessionId: string };
-  const body = JSON.stringify({ language: workload.language, code: workload.code });
-  const call = async () => {
-    const response = await server.client.send({ path: `/v1/sessions/${sessionId}/executions`, body });
-    const answer = JSON.parse(response.body) as ExecutionAnswer;
-    if (
-      response.status !== 200 ||
-      answer.status !== 'succeeded' ||
-      !answer.stdout.includes(workload.expect)
-    ) {
-      throw new Error(
-        `${workload.name} in a session: HTTP ${response.status}: ${response.body.slice(0, 300)}`,
-      );
-    }
-  };
-  for (let i = 0; i < warmUp; i++) await call();
-  const latencies: number[] = [];
-  const from = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    await call();
-    latencies.push(performance.now() - t);
-  }
-  return summarize(latencies, performance.now() - from);
-}
-
 export interface MemoryFigures {
   /** The server process's peak RSS (VmHWM) over the concurrency-32 runs, MiB. */
   readonly serverPeakRssMiB: number | undefined;

@@ -33,14 +33,17 @@ export interface BenchResults {
     readonly memory: MemoryFigures;
     /** Python runs with a pause before each (a pre-started process is ready). */
     readonly pacedPython?: LatencySummary;
-    /** Sequential calls in one session (#15), concurrency 1. */
-    readonly sessionCalls?: Record<string, LatencySummary>;
+    /** The same programs as calls of one session, one at a time (absent in results from before sessions). */
+    readonly sessions?: SessionFigures;
   };
   readonly peer: PeerFigures;
   readonly lambda: LambdaFigures | { readonly error: string };
   readonly auditThroughput: string[];
   derived?: Derived;
 }
+
+/** workload -> the latency of its calls in a session, or why they were not measured. */
+export type SessionFigures = Record<string, LatencySummary | { readonly error: string }>;
 
 export interface OverheadRatio {
   readonly workload: string;
@@ -221,15 +224,23 @@ function sections(results: BenchResults): { title: string; body: string }[] {
   });
 
   const e2eRows: string[][] = [];
+  const notMeasured: string[] = [];
   for (const [name, figures] of Object.entries(results.custody.workloads)) {
     for (const [c, s] of Object.entries(figures.byConcurrency))
       e2eRows.push(latencyRow(LANGUAGE_OF[name] ?? name, c, s));
+    // A call in a session, right under the plain runs of the same program.
+    const session = results.custody.sessions?.[name];
+    if (session === undefined) continue;
+    if ('error' in session) notMeasured.push(`${LANGUAGE_OF[name] ?? name} in a session: ${session.error}`);
+    else e2eRows.push(latencyRow(`${LANGUAGE_OF[name] ?? name}, a call in a session`, '1', session));
   }
-  for (const [name, s] of Object.entries(results.custody.sessionCalls ?? {}))
-    e2eRows.push(latencyRow(`${LANGUAGE_OF[name] ?? name}, a call in a session`, '1', s));
+  const sessionNote =
+    results.custody.sessions === undefined
+      ? ''
+      : `\n\n"A call in a session" runs the same program through \`POST /v1/sessions/{id}/executions\`, one call at a time in one session (its record taken and released, its state unsealed and sealed around the run).${notMeasured.map((n) => `\n- not measured: ${n}`).join('')}`;
   out.push({
     title: 'custody local, end to end (ms)',
-    body: `${table(['program', 'concurrency', 'p50', 'p95', 'p99', 'per s', 'samples'], e2eRows)}\n\nSigned request → SigV4 check → policy decision → scoped session → sandbox → audit (dynalite + audit log) → response; \`bin/local.ts\` in its own process, every run checked for HTTP 200 and the expected output. The CSV is ${mib(results.csv.bytes)} MiB, ${results.csv.rows} rows, sent as an input file in the request body.`,
+    body: `${table(['program', 'concurrency', 'p50', 'p95', 'p99', 'per s', 'samples'], e2eRows)}\n\nSigned request → SigV4 check → policy decision → scoped session → sandbox → audit (dynalite + audit log) → response; \`bin/local.ts\` in its own process, every run checked for HTTP 200 and the expected output. The CSV is ${mib(results.csv.bytes)} MiB, ${results.csv.rows} rows, sent as an input file in the request body.${sessionNote}`,
   });
 
   const phaseNames = [

@@ -24,7 +24,6 @@ import {
   execute,
   executionBody,
   measurePaced,
-  measureSessionCalls,
   measureWorkload,
   startCustodyServer,
 } from './e2e.ts';
@@ -42,7 +41,8 @@ import { installCleanupHooks, killAllTracked } from './lib/processes.ts';
 import { type LatencySummary, round } from './lib/stats.ts';
 import { generateCsv, workloads } from './lib/workloads.ts';
 import { measureNaivePyodide, type PeerFigures } from './peer.ts';
-import { type BenchResults, derive, renderConsole, renderMarkdown } from './report.ts';
+import { type BenchResults, derive, renderConsole, renderMarkdown, type SessionFigures } from './report.ts';
+import { measureSessionCalls } from './session.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -64,7 +64,8 @@ const SAMPLES = {
     'py-csv': { 1: scale(8, 2), 8: scale(16, 8), 32: scale(32, 32) },
   } as Record<string, Record<number, number>>,
   pacedPython: scale(8, 2),
-  sessionCalls: { 'js-trivial': scale(100, 10), 'py-trivial': scale(10, 3) } as Record<string, number>,
+  /** Calls in one session, one at a time: the programs of the concurrency-1 rows they sit beside. */
+  session: { 'js-trivial': scale(200, 20), 'py-trivial': scale(20, 4) } as Record<string, number>,
   coldInit: scale(3, 1),
   auditRecords: scale(300, 100),
 };
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
   // 3. custody end to end
   const e2e: Record<string, E2eFigures> = {};
   let pacedPython: LatencySummary | undefined;
-  const sessionCalls: Record<string, LatencySummary> = {};
+  const sessions: SessionFigures = {};
   const memory = await phase('custody local end to end', phases, async () => {
     const server = await startCustodyServer();
     try {
@@ -179,19 +180,19 @@ async function main(): Promise<void> {
         log(`  ${name}`);
         e2e[name] = await measureWorkload(server, workload, SAMPLES.e2e[name]!, warmUp, tracker.hook);
       }
-      // The same programs as calls of a session, beside the plain executions above.
-      for (const [name, count] of Object.entries(SAMPLES.sessionCalls)) {
-        log(`  ${name} in a session`);
-        sessionCalls[name] = await measureSessionCalls(
-          server,
-          all[name]!,
-          count,
-          name === 'js-trivial' ? 20 : 2,
-        );
-      }
       // Agents think between runs: Python with a pause before each run, so a pre-started
       // process is ready (the concurrency-1 figures above run back to back, the worst case).
       pacedPython = await measurePaced(server, python, SAMPLES.pacedPython, 1_000);
+      // The same programs as calls of a session, on the same server: what a session adds to a call.
+      for (const [name, count] of Object.entries(SAMPLES.session)) {
+        log(`  ${name} in a session`);
+        try {
+          const warmUp = all[name]!.language === 'python' ? 2 : 20;
+          sessions[name] = await measureSessionCalls(server, all[name]!, count, warmUp);
+        } catch (error) {
+          sessions[name] = { error: (error as Error).message.split('\n')[0] ?? 'unknown error' };
+        }
+      }
       return tracker.result();
     } finally {
       await server.stop();
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
     },
     csv: { bytes: Buffer.byteLength(csv.text), rows: csv.rows },
     floor: { request: requestFloor, sandbox: sandboxFloor, custodySandbox },
-    custody: { workloads: e2e, memory, sessionCalls, ...(pacedPython ? { pacedPython } : {}) },
+    custody: { workloads: e2e, memory, ...(pacedPython ? { pacedPython } : {}), sessions },
     peer,
     lambda,
     auditThroughput: audit,

@@ -8,22 +8,44 @@
  * Requests are signed with SigV4 for `execute-api` by the AWS SDK's signer; credentials come from
  * the AWS default provider chain (env, AWS_PROFILE + shared files, SSO, instance and container
  * roles) unless given. A refusal from the API is a `CustodyApiError` carrying the API's code.
+ *
+ * A session keeps state (variables, functions, files) from one call to the next:
+ *
+ *   const session = await custody.startSession({ profile: 'sandbox', ttlSeconds: 900 });
+ *   await session.run({ language: 'python', code: 'x = 41' });
+ *   const next = await session.run({ language: 'python', code: 'print(x + 1)' });   // 42
+ *   await session.end();
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { z } from 'zod';
 import type {
   ErrorBody,
   ExecutionRequestInput,
   ExecutionResponse,
   ProfileSummary,
   ProfilesResponse,
+  SessionEndResponse,
+  SessionExecutionResponse,
+  SessionListResponse,
+  SessionStartResponse,
+  SessionSummary,
+  sessionExecutionRequestSchema,
+  sessionStartRequestSchema,
 } from '../lambda/core/api-schema.ts';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
 
 // The API's bodies are stated once, as zod schemas in lambda/core/api-schema.ts; these are their types.
-export type { ExecutionResponse, ProfileSummary } from '../lambda/core/api-schema.ts';
+export type {
+  ExecutionResponse,
+  ProfileSummary,
+  SessionEndResponse,
+  SessionExecutionResponse,
+  SessionStartResponse,
+  SessionSummary,
+} from '../lambda/core/api-schema.ts';
 export type { AuditRecord } from '../lambda/core/audit-record.ts';
 
 /**
@@ -31,6 +53,12 @@ export type { AuditRecord } from '../lambda/core/audit-record.ts';
  * input files, a deadline below the profile's, and the purpose kept in the audit record).
  */
 export type ExecuteInput = Readonly<ExecutionRequestInput>;
+
+/** What `startSession` sends: the body of `POST /v1/sessions` (profile; optional TTL and purpose). */
+export type StartSessionInput = Readonly<z.input<typeof sessionStartRequestSchema>>;
+
+/** What a call in a session sends: an execution's body without the profile (the session's applies). */
+export type SessionRunInput = Readonly<z.input<typeof sessionExecutionRequestSchema>>;
 
 /** `GET /v1/executions/{id}`: the audit records of one execution, oldest first. */
 export interface ExecutionRecords {
@@ -97,6 +125,76 @@ export class CustodyApiError extends Error {
     if (details.executionId !== undefined) this.executionId = details.executionId;
     if (details.requestId !== undefined) this.requestId = details.requestId;
     this.auditPending = details.auditPending ?? false;
+  }
+}
+
+/**
+ * Thrown when a call names a session that has ended (`DELETE`, its TTL, or `custody revoke`):
+ * HTTP 410, code `SESSION_ENDED`. Its state and secrets are gone; start a new session.
+ */
+export class CustodySessionEndedError extends CustodyApiError {
+  constructor(message: string, details: { executionId?: string; requestId?: string } = {}) {
+    super(410, 'SESSION_ENDED', message, details);
+    this.name = 'CustodySessionEndedError';
+  }
+}
+
+/**
+ * Thrown when a call is sent to a session while another call of it is still running: HTTP 409,
+ * code `SESSION_BUSY`. A session runs one call at a time; wait for the first to answer, then retry.
+ */
+export class CustodySessionBusyError extends CustodyApiError {
+  constructor(message: string, details: { executionId?: string; requestId?: string } = {}) {
+    super(409, 'SESSION_BUSY', message, details);
+    this.name = 'CustodySessionBusyError';
+  }
+}
+
+/** The API's refusal as the most specific error class: the session ones by code, else CustodyApiError. */
+function apiError(
+  status: number,
+  code: string,
+  message: string,
+  details: { executionId?: string; requestId?: string; auditPending?: boolean },
+): CustodyApiError {
+  const { auditPending: _pending, ...ids } = details;
+  if (status === 410 && code === 'SESSION_ENDED') return new CustodySessionEndedError(message, ids);
+  if (status === 409 && code === 'SESSION_BUSY') return new CustodySessionBusyError(message, ids);
+  return new CustodyApiError(status, code, message, details);
+}
+
+/**
+ * A started session: the API's answer (`sessionId`, `profile`, `expiresAt`, `secretVariables`)
+ * and the calls that act on it. Serializes (JSON.stringify) to the answer alone.
+ */
+export class CustodySession implements SessionStartResponse {
+  readonly sessionId: string;
+  readonly profile: string;
+  readonly expiresAt: string;
+  readonly secretVariables: string[];
+  readonly #client: CustodyClient;
+
+  constructor(client: CustodyClient, started: SessionStartResponse) {
+    this.#client = client;
+    this.sessionId = started.sessionId;
+    this.profile = started.profile;
+    this.expiresAt = started.expiresAt;
+    this.secretVariables = [...started.secretVariables];
+  }
+
+  /** Runs code in this session, with the state the earlier calls left. */
+  run(input: SessionRunInput): Promise<SessionExecutionResponse> {
+    return this.#client.runInSession(this.sessionId, input);
+  }
+
+  /** The session's status, call count and state size now. */
+  get(): Promise<SessionSummary> {
+    return this.#client.getSession(this.sessionId);
+  }
+
+  /** Ends the session: its state and sealed secrets are destroyed. */
+  end(): Promise<SessionEndResponse> {
+    return this.#client.endSession(this.sessionId);
   }
 }
 
@@ -181,7 +279,45 @@ export class CustodyClient {
     return out.profiles;
   }
 
-  private async request<T>(method: 'GET' | 'POST', route: string, body?: string): Promise<T> {
+  /**
+   * Starts a session under a profile: decided like an execution, its secrets read once now and
+   * sealed for the session. Resolves a handle whose `run` carries state from call to call.
+   */
+  async startSession(input: StartSessionInput): Promise<CustodySession> {
+    const started = await this.request<SessionStartResponse>('POST', '/v1/sessions', JSON.stringify(input));
+    return new CustodySession(this, started);
+  }
+
+  /**
+   * Runs code in a session (the same answer as `execute`, plus `sessionId`, `sequence` and `state`,
+   * whose `dropped` names what could not be carried to the next call). Rejects with
+   * CustodySessionEndedError (410) or CustodySessionBusyError (409).
+   */
+  runInSession(sessionId: string, input: SessionRunInput): Promise<SessionExecutionResponse> {
+    return this.request<SessionExecutionResponse>(
+      'POST',
+      `${sessionRoute(sessionId)}/executions`,
+      JSON.stringify(input),
+    );
+  }
+
+  /** One of your sessions (404 for an unknown id and for another principal's). */
+  getSession(sessionId: string): Promise<SessionSummary> {
+    return this.request<SessionSummary>('GET', sessionRoute(sessionId));
+  }
+
+  /** Your sessions. */
+  async listSessions(): Promise<SessionSummary[]> {
+    const out = await this.request<SessionListResponse>('GET', '/v1/sessions');
+    return out.sessions;
+  }
+
+  /** Ends one of your sessions: its state and sealed secrets are destroyed. */
+  endSession(sessionId: string): Promise<SessionEndResponse> {
+    return this.request<SessionEndResponse>('DELETE', sessionRoute(sessionId));
+  }
+
+  private async request<T>(method: 'GET' | 'POST' | 'DELETE', route: string, body?: string): Promise<T> {
     const base = this.endpoint.pathname.replace(/\/+$/, '');
     const path = `${base}${route}`;
     const headers: Record<string, string> = { host: this.endpoint.host, accept: 'application/json' };
@@ -247,7 +383,7 @@ export class CustodyClient {
         asString(error?.message) ??
         asString((document as { message?: unknown } | undefined)?.message) ??
         `HTTP ${response.status} ${response.statusText}`;
-      throw new CustodyApiError(response.status, code, message, {
+      throw apiError(response.status, code, message, {
         ...(asString(error?.executionId) ? { executionId: asString(error?.executionId) } : {}),
         ...(requestId ? { requestId } : {}),
         auditPending: error?.auditPending === true,
@@ -265,6 +401,10 @@ export class CustodyClient {
     }
     return document as T;
   }
+}
+
+function sessionRoute(sessionId: string): string {
+  return `/v1/sessions/${encodeURIComponent(sessionId)}`;
 }
 
 /** A user-code error as text: `Name: message`, then the traceback when it says more. */

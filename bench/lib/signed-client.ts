@@ -47,7 +47,7 @@ export interface SignedResponse {
 }
 
 interface SignedRequest {
-  readonly method?: 'GET' | 'POST';
+  readonly method?: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
   readonly body?: string | Buffer;
   /** Extra headers, signed with the rest. */

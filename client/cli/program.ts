@@ -14,6 +14,7 @@ import { MCP_SYNOPSIS, mcpCommand } from './commands/mcp.ts';
 import { PROFILES_SYNOPSIS, profilesCommand } from './commands/profiles.ts';
 import { killSwitchCommand } from './commands/revoke.ts';
 import { RUN_SYNOPSIS, runCommand } from './commands/run.ts';
+import { SESSION_SYNOPSIS, sessionCommand } from './commands/session.ts';
 import { SHOW_SYNOPSIS, showCommand } from './commands/show.ts';
 import { versionCommand } from './commands/version.ts';
 import { EXIT } from './exit-codes.ts';
@@ -27,6 +28,7 @@ Usage:
   ${RUN_SYNOPSIS}
   ${PROFILES_SYNOPSIS}
   ${SHOW_SYNOPSIS}
+  ${SESSION_SYNOPSIS}
   ${AUDIT_TAIL_SYNOPSIS}
   ${AUDIT_VERIFY_SYNOPSIS}
   ${AUDIT_REPORT_SYNOPSIS}
@@ -46,7 +48,7 @@ Credentials: the AWS default chain (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, en
 Local mode: AWS_SHARED_CREDENTIALS_FILE=.custody/credentials AWS_PROFILE=agent custody run ...
 
 Exit codes: 0 succeeded, 1 code failed, 2 usage, 3 timed out, 4 out of memory, 5 output limit,
-            6 denied, 7 request rejected (400/404/413/429), 8 service unavailable, 9 no credentials/endpoint,
+            6 denied, 7 request rejected (400/404/409/410/413/429), 8 service unavailable, 9 no credentials/endpoint,
             10 audit incomplete (a started execution has no outcome after its deadline),
             11 audit trail tampered, 12 internal error (a bug in custody).
 `;
@@ -66,6 +68,7 @@ export function buildProgram(ctx: CommandContext): Command {
     .addCommand(runCommand(ctx))
     .addCommand(profilesCommand(ctx))
     .addCommand(showCommand(ctx))
+    .addCommand(sessionCommand(ctx))
     .addCommand(auditCommand(ctx))
     .addCommand(killSwitchCommand('revoke', ctx))
     .addCommand(killSwitchCommand('reinstate', ctx))

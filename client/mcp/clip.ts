@@ -5,7 +5,11 @@
  * in `clipped`, so the agent knows that it saw part and how to see the rest.
  */
 import { z } from 'zod';
-import { type ExecutionResponse, executionResponseSchema } from '../../lambda/core/api-schema.ts';
+import {
+  type ExecutionResponse,
+  executionResponseSchema,
+  sessionExecutionResponseSchema,
+} from '../../lambda/core/api-schema.ts';
 
 /** Bytes kept of stdout, stderr, the result and the traceback, each. */
 export const CLIP_BYTES = 8 * 1024;
@@ -32,7 +36,13 @@ const clippedSchema = z
 /** The execute_code tool's answer: the API's execution response, cut, plus what was cut. */
 export const clippedExecutionSchema = executionResponseSchema.extend({ clipped: clippedSchema.optional() });
 
-export type ClippedExecution = z.infer<typeof clippedExecutionSchema>;
+/** The run_in_session tool's answer: a session call's response (sequence, state), cut the same way. */
+export const clippedSessionExecutionSchema = sessionExecutionResponseSchema.extend({
+  clipped: clippedSchema.optional(),
+});
+
+/** An answer cut to size: the response's own fields (a session call's too), and what was cut. */
+type Clipped<T extends ExecutionResponse> = T & { clipped?: z.infer<typeof clippedSchema> };
 
 interface Cut {
   readonly field: string;
@@ -72,14 +82,14 @@ export function clipText(
   };
 }
 
-export function clipExecution(response: ExecutionResponse): ClippedExecution {
+export function clipExecution<T extends ExecutionResponse>(response: T): Clipped<T> {
   const cuts: Cut[] = [];
   const clip = (field: string, text: string, maxBytes: number): string => {
     const out = clipText(text, maxBytes);
     if (out.shownBytes < out.bytes) cuts.push({ field, bytes: out.bytes, shownBytes: out.shownBytes });
     return out.text;
   };
-  const clipped: ClippedExecution = {
+  const clipped: Clipped<T> = {
     ...response,
     stdout: clip('stdout', response.stdout, CLIP_BYTES),
     stderr: clip('stderr', response.stderr, CLIP_BYTES),

@@ -1,9 +1,9 @@
 /**
  * `custody mcp`: custody as a tool for agent frameworks, over MCP (stdio).
  *
- * Two tools: `execute_code` runs code under a profile and returns its output, status and the
- * execution id (the key of its audit record); `list_profiles` says which profiles the caller may
- * use. Every call is a SigV4-signed API request made with the user's own AWS credentials, so the
+ * `execute_code` runs code under a profile and returns its output, status and the execution id
+ * (the key of its audit record); `list_profiles` says which profiles the caller may use;
+ * `start_session`, `run_in_session` and `end_session` keep state across calls (session-tools.ts). Every call is a SigV4-signed API request made with the user's own AWS credentials, so the
  * policy, the scoped role and the audit trail apply exactly as they do to any other caller.
  *
  * The server starts whether or not custody is reachable: the client is found again at each call
@@ -13,43 +13,19 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { executionRequestSchema, profilesResponseSchema } from '../../lambda/core/api-schema.ts';
-import {
-  CustodyApiError,
-  type CustodyClient,
-  CustodyConfigError,
-  CustodyCredentialsError,
-  CustodyNetworkError,
-} from '../index.ts';
+import type { CustodyClient } from '../index.ts';
 import { clipExecution, clippedExecutionSchema } from './clip.ts';
+import { registerSessionTools } from './session-tools.ts';
 import { EXECUTE_CODE_DESCRIPTION, LIST_PROFILES_DESCRIPTION } from './tool-descriptions.ts';
+import { errorResult, jsonResult } from './tool-result.ts';
 
 const MCP_SERVER_NAME = 'custody';
 
 /** The client to call with, found at each call; throws CustodyConfigError when there is none. */
 export type ClientSource = () => CustodyClient;
 
-/** What an agent (or its user) does when custody cannot be reached. */
-const WAY_OUT =
-  "Local mode: start the server with `npm start` in the custody project, then call the tool again (this MCP server finds it, no restart needed). A deployed stack: set CUSTODY_ENDPOINT (the stack's ApiUrl output) in this MCP server's env and restart it.";
-
-function errorResult(error: unknown): CallToolResult {
-  const text =
-    error instanceof CustodyApiError
-      ? `custody refused the call: ${error.code}: ${error.message}${error.executionId ? ` (execution ${error.executionId})` : ''}`
-      : error instanceof CustodyConfigError || error instanceof CustodyNetworkError
-        ? `custody is not reachable: ${error.message}. ${WAY_OUT}`
-        : error instanceof CustodyCredentialsError
-          ? `custody has no credentials to sign with: ${error.message}`
-          : `custody is unavailable: ${(error as Error).message}`;
-  return { isError: true, content: [{ type: 'text', text }] };
-}
-
-/** A tool answer: the structured result, and the same serialized as JSON text (MCP spec 2025-06-18). */
-function jsonResult(structured: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
-}
-
-function createMcpServer(source: ClientSource, version: string): McpServer {
+/** The server and its tools, before a transport is connected (tests connect an in-memory one). */
+export function createMcpServer(source: ClientSource, version: string): McpServer {
   const server = new McpServer({ name: MCP_SERVER_NAME, version });
 
   server.registerTool(
@@ -96,6 +72,7 @@ function createMcpServer(source: ClientSource, version: string): McpServer {
       }
     },
   );
+  registerSessionTools(server, source);
   return server;
 }
 

@@ -22,3 +22,26 @@ export const EXECUTE_CODE_DESCRIPTION = [
 
 export const LIST_PROFILES_DESCRIPTION =
   'Lists the execution profiles the calling AWS identity may use now: for each its languages, limits (timeoutMs, memoryMiB, maxCodeBytes, maxOutputBytes) and the names of the secret variables it puts in the environment (process.env in JavaScript, os.environ in Python).';
+
+export const START_SESSION_DESCRIPTION = [
+  'Starts a custody session under a profile, for work that spans several calls (load data, then explore it step by step): run_in_session then keeps what each call defines for the next. For one self-contained run, use execute_code instead.',
+  '',
+  "The session is decided like an execution (your grant, the kill switch) and the profile's secrets are read once, now: every call of the session sees them as they were at the start (a secret rotated later does not reach it). ttlSeconds (60 to 28800) is capped by the profile's maxSessionSeconds and your grant's window.",
+  '',
+  'Answer: sessionId (pass it to run_in_session and end_session), profile, expiresAt (the session ends then on its own, and its state with it), secretVariables (names only). Call end_session when the work is done.',
+].join('\n');
+
+export const RUN_IN_SESSION_DESCRIPTION = [
+  "Runs Python, JavaScript or TypeScript in a session started with start_session. Each call is like execute_code (a fresh sandbox under the session's profile, as the calling AWS identity, audited; same languages, `files`, limits and answer), but it starts with what the earlier calls of the session left:",
+  '- Python: top-level variables whose values pickle, and the functions and classes you defined. Re-import modules in each call (`import json` is cheap).',
+  '- JavaScript/TypeScript: top-level bindings (let, const, var, function, class): data by value, functions by their source.',
+  '- Files the code writes to its working folder (Python: the working directory /output, `open("notes.txt", "w")`; JavaScript: `files.write("notes.txt", text)`). `files` in the request are this call\'s inputs, as in execute_code: to keep one for later calls, have the code write a copy.',
+  "What could not be kept (an open file, a generator, a value that does not pickle) is named in the answer's `state.dropped`: re-create those in the next call instead of assuming they exist. `state.bytes` is the size carried over; the profile caps it.",
+  '',
+  'Calls of one session run one at a time: a call sent while another is running is refused with SESSION_BUSY (wait for the answer, then call again). After end_session or expiresAt, calls are refused with SESSION_ENDED: start a new session.',
+  '',
+  'Answer: what execute_code answers (status, stdout, stderr, result, error, files, executionId, cut the same way), plus sessionId, sequence (1 for the first call, 2 for the next, ...) and state ({ bytes, dropped }).',
+].join('\n');
+
+export const END_SESSION_DESCRIPTION =
+  "Ends a session now: its state (variables, functions, files) and its secrets are destroyed at once, and later calls to it are refused with SESSION_ENDED. Call it when the session's work is done; a session you forget ends at its expiresAt.";

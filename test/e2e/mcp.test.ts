@@ -120,10 +120,16 @@ describe('custody mcp --print-config', () => {
 });
 
 describe('custody mcp', () => {
-  it('offers execute_code and list_profiles', async () => {
+  it('offers execute_code and list_profiles, and the session tools', async () => {
     const client = await connect('agent');
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(['execute_code', 'list_profiles']);
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      'end_session',
+      'execute_code',
+      'list_profiles',
+      'run_in_session',
+      'start_session',
+    ]);
     const execute = tools.find((tool) => tool.name === 'execute_code');
     expect(execute?.inputSchema.required).toEqual(expect.arrayContaining(['profile', 'language', 'code']));
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -301,7 +307,7 @@ describe('custody mcp with no server to call', () => {
         await printConfig({ ...baseEnv(), CUSTODY_HOME: home }, elsewhere),
         elsewhere,
       );
-      expect((await client.listTools()).tools).toHaveLength(2);
+      expect((await client.listTools()).tools).toHaveLength(5);
       const before = await client.callTool({ name: 'list_profiles', arguments: {} });
       expect(before.isError).toBe(true);
       expect(text(before)).toContain(

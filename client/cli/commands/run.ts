@@ -1,45 +1,16 @@
 /** `custody run`: runs code under a profile and prints what it printed; exits with its status. */
-import { resolve } from 'node:path';
 import { Command } from 'commander';
-import type { Language } from '../../../lambda/core/types.ts';
-import { CustodyApiError, type CustodyClient, describeError, type ExecutionResponse } from '../../index.ts';
+import { CustodyApiError, type CustodyClient } from '../../index.ts';
+import { type CodeFlags, printRun, readCodeRequest, summaryParts } from '../code-input.ts';
 import { type CommandContext, collect, endpointOptions } from '../command-context.ts';
-import { connect } from '../endpoint.ts';
-import { exitForStatus } from '../exit-codes.ts';
-import { readInputs, saveOutputs } from '../files.ts';
-import { line, readAll, readText } from '../io.ts';
-import { languageOfFile, parseLanguage } from '../language.ts';
+import { connect, type EndpointFlags } from '../endpoint.ts';
 import { UsageError } from '../usage-error.ts';
 
 export const RUN_SYNOPSIS = `custody run [FILE] [-c CODE] --profile NAME [--language LANG] [--purpose TEXT]
               [--input NAME=PATH|PATH]... [--timeout-ms N] [--output-dir DIR] [--json]`;
 
-interface RunFlags {
-  code?: string;
+interface RunFlags extends CodeFlags, EndpointFlags {
   profile?: string;
-  language?: string;
-  purpose?: string;
-  input?: string[];
-  timeoutMs?: string;
-  outputDir?: string;
-  json?: boolean;
-  endpoint?: string;
-  region?: string;
-}
-
-/** One-line summary of an execution, for people. */
-function summary(response: ExecutionResponse): string {
-  const parts = [
-    `${response.status} in ${Math.round(response.durationMs)} ms`,
-    `execution ${response.executionId}`,
-    `role session ${response.role.sessionName} (${response.role.arn})`,
-  ];
-  if (response.truncated) parts.push('output truncated');
-  if (response.files && Object.keys(response.files).length > 0) {
-    parts.push(`files: ${Object.keys(response.files).join(', ')}`);
-  }
-  if (response.auditPending) parts.push('audit record pending');
-  return `custody: ${parts.join(' · ')}`;
 }
 
 /** A profile refused by name: the denial says which profiles the caller may use instead. */
@@ -87,67 +58,11 @@ async function run(positionals: readonly string[], values: RunFlags, ctx: Comman
     throw new UsageError('custody run: give the code either with -c or as FILE, not both');
   }
   if (!values.profile) throw new UsageError('custody run: --profile is required (see custody profiles)');
-  let language: Language | undefined = values.language ? parseLanguage(values.language) : undefined;
-  let code: string;
-  if (values.code !== undefined) {
-    code = values.code;
-  } else if (file !== undefined && file !== '-') {
-    language ??= languageOfFile(file);
-    if (!language) {
-      throw new UsageError(
-        `--language: cannot infer the language of ${file} from its extension; pass --language`,
-      );
-    }
-    code = readText(resolve(io.cwd, file), 'FILE');
-  } else if (file === '-' || !io.stdin.isTTY) {
-    code = await readAll(io.stdin);
-  } else {
-    throw new UsageError('custody run: no code: pass -c CODE, a FILE, or pipe the code on stdin');
-  }
-  if (!language)
-    throw new UsageError('--language is required with -c or stdin (python, javascript, typescript)');
-  if (code.trim() === '') throw new UsageError('custody run: the code is empty');
-
-  let timeoutMs: number | undefined;
-  if (values.timeoutMs !== undefined) {
-    timeoutMs = Number(values.timeoutMs);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 100) {
-      throw new UsageError(`--timeout-ms: "${values.timeoutMs}" must be an integer of at least 100`);
-    }
-  }
-  const files = readInputs(values.input ?? [], io.cwd);
+  const request = await readCodeRequest('custody run', file, values, io);
 
   const { client } = connect(io, values);
   const response = await client
-    .execute({
-      profile: values.profile,
-      language,
-      code,
-      ...(values.purpose !== undefined ? { purpose: values.purpose } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(Object.keys(files).length > 0 ? { files } : {}),
-    })
+    .execute({ profile: values.profile, ...request })
     .catch((error: unknown) => withProfiles(error, client));
-  const saved =
-    values.outputDir !== undefined
-      ? saveOutputs(response.files ?? {}, resolve(io.cwd, values.outputDir))
-      : [];
-  if (values.json) {
-    line(io.stdout, JSON.stringify(response, null, 2));
-    return exitForStatus(response.status);
-  }
-  if (response.stdout !== '') io.stdout.write(response.stdout);
-  if (response.result !== undefined) line(io.stdout, response.result);
-  if (response.stderr !== '') io.stderr.write(response.stderr);
-  if (response.error) {
-    line(io.stderr, describeError(response.error));
-  }
-  line(io.stderr, summary(response));
-  if (values.outputDir !== undefined) {
-    line(
-      io.stderr,
-      `custody: ${saved.length} file${saved.length === 1 ? '' : 's'} saved in ${resolve(io.cwd, values.outputDir)}`,
-    );
-  }
-  return exitForStatus(response.status);
+  return printRun(response, values, io, [`custody: ${summaryParts(response).join(' · ')}`]);
 }
