@@ -149,3 +149,22 @@ export function bundleJavaScriptPackages(
   bundled.set(key, result);
   return result;
 }
+
+/**
+ * The bundles of every profile that declares JavaScript packages (the local server builds them at
+ * start, in memory, as synth does for each executor).
+ */
+export function bundleProfilePackages(
+  profiles: Readonly<Record<string, { readonly javascript: { readonly packages: readonly string[] } }>>,
+  projectRoot?: string,
+): Record<string, readonly JavaScriptPackage[]> {
+  const catalog: Record<string, readonly JavaScriptPackage[]> = {};
+  for (const [profile, { javascript }] of Object.entries(profiles)) {
+    if (javascript.packages.length === 0) continue;
+    catalog[profile] = bundleJavaScriptPackages(javascript.packages, {
+      profile,
+      ...(projectRoot ? { projectRoot } : {}),
+    });
+  }
+  return catalog;
+}
