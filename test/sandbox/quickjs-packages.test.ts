@@ -1,7 +1,13 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Language, SandboxResult } from '../../lambda/core/types.ts';
+import { createSandbox } from '../../lambda/sandbox/index.ts';
+import { PACKAGE_MANIFEST, packageManifest } from '../../lambda/sandbox/js-package-folder.ts';
 import { hasModuleSyntax } from '../../lambda/sandbox/quickjs-packages.ts';
 import { QuickJsSandbox } from '../../lambda/sandbox/quickjs-sandbox.ts';
+import { RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
 import { bundleJavaScriptPackages } from '../../lib/bundling/js-packages.ts';
 import { PROJECT_ROOT } from '../lib/synth.ts';
 import { LIMITS } from './helpers.ts';
@@ -90,5 +96,32 @@ describe('QuickJS sandbox with bundled packages', () => {
     expect(hasModuleSyntax('import("fs")')).toBe(false);
     expect(hasModuleSyntax('const important = 1; reimport(2); x.import(3); exported(4)')).toBe(false);
     expect(hasModuleSyntax('import.meta')).toBe(false);
+  });
+});
+
+describe('an executor sandbox (createSandbox with its profile)', () => {
+  it('reads its profile’s packages from the runtime folder and imports them by default', async () => {
+    const runtime = mkdtempSync(join(tmpdir(), 'custody-runtime-'));
+    const folder = join(runtime, RUNTIME_LAYOUT.javascriptPackages);
+    mkdirSync(join(runtime, RUNTIME_LAYOUT.pyodideDir));
+    for (const file of [RUNTIME_LAYOUT.deno, RUNTIME_LAYOUT.hostScript])
+      writeFileSync(join(runtime, file), '');
+    mkdirSync(folder);
+    const manifest = packageManifest(packages);
+    writeFileSync(join(folder, PACKAGE_MANIFEST), JSON.stringify(manifest));
+    packages.forEach((p, i) => writeFileSync(join(folder, manifest[i]?.file ?? ''), p.source));
+    const executor = createSandbox({ runtimeDir: runtime, profile: 'csv' });
+    try {
+      const result = await executor.run({
+        executionId: 'e-exec',
+        language: 'javascript',
+        code: 'import { parse } from "papaparse";\nparse("x\\n1\\n2").data.length',
+        limits: LIMITS,
+      });
+      expect(resultOf(result)).toBe('3');
+    } finally {
+      await executor.close();
+      rmSync(runtime, { recursive: true, force: true });
+    }
   });
 });
