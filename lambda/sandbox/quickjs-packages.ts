@@ -58,7 +58,7 @@ function isNodeBuiltin(specifier: string): boolean {
 }
 
 /** Why `specifier` cannot be imported in `scope` (the whole message). */
-export function importRefusal(specifier: string, scope: PackageScope): string {
+function importRefusal(specifier: string, scope: PackageScope): string {
   const bundled = scope.packages.map((p) => p.name);
   if (bundled.includes(specifier)) {
     return `cannot import("${specifier}") dynamically: use a static import at the top of the code (import X from "${specifier}")`;

@@ -239,8 +239,8 @@ export function transformTypeScript(
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       clearInterval(poll);
-      // The spare is a TypeScript transform without imports, the common case.
-      setImmediate(() => prepareSpare(binary, esbuildArgs(TYPESCRIPT)));
+      // The spare is of this transform's kind (the next run is likely of the same).
+      setImmediate(() => prepareSpare(binary, args));
       if (stopped) {
         resolve(stopped);
         return;
