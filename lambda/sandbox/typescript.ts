@@ -1,6 +1,8 @@
 /**
  * TypeScript is transformed (types stripped, nothing bundled or resolved) with esbuild, then run
  * as JavaScript in QuickJS. A syntax error is the user's: it comes back as a failed result.
+ * Code with import declarations, TypeScript or JavaScript, is transformed to CommonJS: its imports
+ * become `require` calls of the profile's bundled packages (`quickjs-packages.ts`).
  *
  * The transform is the user's work, so it runs inside the run's limits, in something that can be
  * killed: a fresh esbuild process per transform (the binary, not esbuild's shared service, started
