@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { relative, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { bundleProfilePackages } from '../../lib/bundling/js-packages.ts';
+import { loadCheckedProfilePackages } from '../../lib/bundling/js-packages-load-check.ts';
 import { createAuditTable } from '../adapters/aws/audit-table.ts';
 import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import { type DigestSchedule, scheduleDigests } from '../adapters/aws/dynamodb-digests.ts';
@@ -200,7 +200,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         ...(options.onSnapshot ? { onSnapshot: options.onSnapshot } : {}),
         javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs, threads: slots }),
         // The JavaScript packages each profile declares, bundled now as synth bundles them (#17).
-        javascriptPackages: bundleProfilePackages(policy.profiles),
+        javascriptPackages: await loadCheckedProfilePackages(policy.profiles),
       });
       let sandboxClosed = false;
       cleanups.push(() => {

@@ -4,24 +4,34 @@
  *
  * The bundles are made in this process at synth; the files are kept, by sha256, in a cache folder
  * (`node_modules/.cache/custody-js-packages` of the project), and the afterBundling hook copies
- * the profile's into the asset with one `node -e` command (no tsx start, same in sh and cmd).
+ * the profile's into the asset, verifies them and loads each once in the sandbox, with one `node`
+ * command, the same in sh and cmd (`js-packages-cli.ts`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Profile } from '../../lambda/core/policy.ts';
 import { PACKAGE_MANIFEST, packageManifest } from '../../lambda/sandbox/js-package-folder.ts';
 import type { JavaScriptPackage } from '../../lambda/sandbox/quickjs-packages.ts';
 import { RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
 import { bundleJavaScriptPackages, findProjectRoot, JavaScriptPackageError } from './js-packages.ts';
+import { MODULE_EXTENSION } from './package-paths.ts';
 
-/** Copies `[from, to]` pairs (base64url JSON in argv[1]), creating the folders of `to`. */
-const COPY_SCRIPT =
-  "const fs=require('node:fs'),path=require('node:path');" +
-  "for(const [f,t] of JSON.parse(Buffer.from(process.argv[1],'base64url').toString()))" +
-  '{fs.mkdirSync(path.dirname(t),{recursive:true});fs.copyFileSync(f,t)}';
+/** The script the hook runs with node: copies, verifies and load-checks (`js-packages-cli.ts`). */
+const CLI_SCRIPT = fileURLToPath(new URL(`./js-packages-cli${MODULE_EXTENSION}`, import.meta.url));
 
 /** Characters that sh or cmd would read inside double quotes. */
 const UNSAFE_IN_QUOTES = /["$`%!\r\n]/;
+
+function quoted(path: string): string {
+  if (UNSAFE_IN_QUOTES.test(path)) {
+    throw new JavaScriptPackageError(
+      `cannot pass the path ${path} to the bundling hook: it holds a character that a shell reads`,
+    );
+  }
+  return `"${path}"`;
+}
 
 /** A profile's JavaScript packages as its executor asset holds them. */
 export interface ProfileJavaScriptPackages {
@@ -50,6 +60,7 @@ export function profileJavaScriptPackages(
     manifest: packageManifest(packages).map(({ name, version, sha256 }) => ({ name, version, sha256 })),
     commands: (outputDir) =>
       javascriptPackageCommands(
+        profileName,
         outputDir,
         packages,
         join(root, 'node_modules', '.cache', 'custody-js-packages'),
@@ -63,6 +74,7 @@ export function profileJavaScriptPackages(
  * packages). The files are written to `cacheDir` now.
  */
 function javascriptPackageCommands(
+  profile: string,
   outputDir: string,
   packages: readonly JavaScriptPackage[],
   cacheDir: string,
@@ -84,13 +96,13 @@ function javascriptPackageCommands(
   );
   writeFileSync(manifestFile, manifestText);
   copies.push([manifestFile, join(target, PACKAGE_MANIFEST)]);
-  if (UNSAFE_IN_QUOTES.test(process.execPath)) {
-    throw new JavaScriptPackageError(
-      `cannot run ${process.execPath} from the bundling hook: its path holds a character a shell reads`,
-    );
-  }
-  const argument = Buffer.from(JSON.stringify(copies)).toString('base64url');
-  const command = `"${process.execPath}" -e "${COPY_SCRIPT}" ${argument}`;
+  // From the sources, tsx loads the TypeScript; the installed package runs its emitted JavaScript.
+  const loader =
+    MODULE_EXTENSION === '.ts'
+      ? `--import ${quoted(pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href)} `
+      : '';
+  const argument = Buffer.from(JSON.stringify({ copies, folder: target, profile })).toString('base64url');
+  const command = `${quoted(process.execPath)} ${loader}${quoted(CLI_SCRIPT)} ${argument}`;
   // As executorBundleCommands: `cmd /c` strips a line's first and last quote.
   return [process.platform === 'win32' ? `"${command}"` : command];
 }

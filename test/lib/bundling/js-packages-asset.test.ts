@@ -3,6 +3,7 @@
  * out with `bundleCommands`): the JavaScript bundles of a profile are in that profile's asset
  * only, as the manifest records them, and the executor refuses a folder whose file was changed.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../../lambda/core/policy.ts';
 import { PACKAGE_MANIFEST, readPackageFolder } from '../../../lambda/sandbox/js-package-folder.ts';
 import { QuickJsSandbox } from '../../../lambda/sandbox/quickjs-sandbox.ts';
+import { profileJavaScriptPackages } from '../../../lib/bundling/js-packages-asset.ts';
 import { ProfileExecutor } from '../../../lib/executors.ts';
 import { CustodyNetwork } from '../../../lib/network.ts';
 import { LIMITS } from '../../sandbox/helpers.ts';
 import { createApp, executorFunction } from '../synth.ts';
+import { fixtureProject } from './js-package-fixtures.ts';
 
 const policy = parsePolicy({
   version: 1,
@@ -119,6 +122,25 @@ describe('JavaScript packages in the executor asset', () => {
       );
     } finally {
       rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('stops synth when the hook finds a package that does not load in the sandbox', () => {
+    const root = fixtureProject({ 'needs-buffer': '1.0.0' });
+    try {
+      const packages = profileJavaScriptPackages(
+        'reports',
+        { javascript: { packages: ['needs-buffer'] } },
+        root,
+      );
+      const [command] = packages.commands(join(root, 'asset'));
+      const hook = spawnSync(command ?? 'false', { shell: '/bin/sh', encoding: 'utf8', timeout: 120_000 });
+      expect(hook.status).toBe(1);
+      expect(hook.stderr).toContain(
+        'custody executor bundling: profile "reports": JavaScript package "needs-buffer"@1.0.0 does not load in the sandbox',
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

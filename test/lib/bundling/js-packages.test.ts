@@ -1,28 +1,10 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleJavaScriptPackages, findProjectRoot } from '../../../lib/bundling/js-packages.ts';
 import { PROJECT_ROOT } from '../synth.ts';
-
-const FIXTURES = join(PROJECT_ROOT, 'test/fixtures/js-packages');
-
-/** A project with the fixture packages installed, and a lock file pinning `locked`. */
-function fixtureProject(locked: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'custody-js-packages-'));
-  for (const name of ['needs-fs', 'tiny-csv', 'tiny-helper']) {
-    cpSync(join(FIXTURES, name), join(root, 'node_modules', name), { recursive: true });
-  }
-  const packages = Object.fromEntries(
-    Object.entries(locked).map(([name, version]) => [`node_modules/${name}`, { version }]),
-  );
-  writeFileSync(
-    join(root, 'package-lock.json'),
-    JSON.stringify({ name: 'team', lockfileVersion: 3, packages: { '': {}, ...packages } }),
-  );
-  return root;
-}
+import { fixtureProject } from './js-package-fixtures.ts';
 
 let root: string;
 beforeAll(() => {
