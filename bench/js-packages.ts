@@ -73,7 +73,7 @@ export async function measureJavaScriptPackages(samples: number): Promise<string
   try {
     const manifest = packageManifest(packages);
     writeFileSync(join(folder, PACKAGE_MANIFEST), JSON.stringify(manifest));
-    packages.forEach((p, i) => writeFileSync(join(folder, manifest[i]?.file ?? ''), p.source));
+    for (const [i, p] of packages.entries()) writeFileSync(join(folder, manifest[i]?.file ?? ''), p.source);
     const readStarted = performance.now();
     readPackageFolder(folder);
     readMs = performance.now() - readStarted;

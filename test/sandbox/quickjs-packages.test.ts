@@ -109,7 +109,7 @@ describe('an executor sandbox (createSandbox with its profile)', () => {
     mkdirSync(folder);
     const manifest = packageManifest(packages);
     writeFileSync(join(folder, PACKAGE_MANIFEST), JSON.stringify(manifest));
-    packages.forEach((p, i) => writeFileSync(join(folder, manifest[i]?.file ?? ''), p.source));
+    for (const [i, p] of packages.entries()) writeFileSync(join(folder, manifest[i]?.file ?? ''), p.source);
     const executor = createSandbox({ runtimeDir: runtime, profile: 'csv' });
     try {
       const result = await executor.run({
