@@ -39,6 +39,8 @@ export interface BenchResults {
   readonly peer: PeerFigures;
   readonly lambda: LambdaFigures | { readonly error: string };
   readonly auditThroughput: string[];
+  /** bench/js-packages.ts: its section's markdown lines. */
+  readonly javascriptPackages?: string[];
   derived?: Derived;
 }
 
@@ -368,6 +370,12 @@ function sections(results: BenchResults): { title: string; body: string }[] {
     title: 'Audit store write throughput (bench/audit-throughput.ts)',
     body: results.auditThroughput.join('\n'),
   });
+  if (results.javascriptPackages) {
+    out.push({
+      title: 'JavaScript packages: a profile with papaparse against one without (bench/js-packages.ts)',
+      body: results.javascriptPackages.join('\n'),
+    });
+  }
   out.push({
     title: 'Run',
     body: `Mode ${results.mode}, ${results.durationS} s in all (${Object.entries(results.phasesS)

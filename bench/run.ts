@@ -10,6 +10,7 @@
  *   3. custody local end to end at concurrency 1, 8, 32, and the server's peak RSS at 32
  *   4. Lambda bundles and the executor's cold init
  *   5. audit store write throughput (bench/audit-throughput.ts), folded in
+ *   6. JavaScript packages: start-up of a profile with a bundled package against one without (bench/js-packages.ts)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,6 +37,7 @@ import {
   ROOT,
   type SandboxFloor,
 } from './floor.ts';
+import { measureJavaScriptPackages } from './js-packages.ts';
 import { type LambdaFigures, measureLambda } from './lambda.ts';
 import { installCleanupHooks, killAllTracked } from './lib/processes.ts';
 import { type LatencySummary, round } from './lib/stats.ts';
@@ -68,6 +70,7 @@ const SAMPLES = {
   session: { 'js-trivial': scale(200, 20), 'py-trivial': scale(20, 4) } as Record<string, number>,
   coldInit: scale(3, 1),
   auditRecords: scale(300, 100),
+  javascriptPackages: scale(100, 10),
 };
 
 function log(message: string): void {
@@ -212,6 +215,13 @@ async function main(): Promise<void> {
     auditThroughput(SAMPLES.auditRecords),
   );
 
+  // 6. JavaScript packages (#17): a profile with a bundled package against one without
+  const javascriptPackages = await phase('javascript packages', phases, () =>
+    measureJavaScriptPackages(SAMPLES.javascriptPackages).catch((error: Error) => [
+      `not measured: ${error.message.split('\n')[0]}`,
+    ]),
+  );
+
   const results: BenchResults = {
     schemaVersion: 1,
     mode: quick ? 'quick' : 'full',
@@ -234,6 +244,7 @@ async function main(): Promise<void> {
     peer,
     lambda,
     auditThroughput: audit,
+    javascriptPackages,
   };
   results.derived = derive(results);
   // A quick run is a smoke test: its figures never replace the published ones.

@@ -14,6 +14,7 @@ import type { Profile } from '../lambda/core/policy.ts';
 import { architectureOf } from './bundling/architecture.ts';
 import { executorBundleCommands } from './bundling/bundle-files.ts';
 import { executorAssetHash } from './bundling/executor-asset-hash.ts';
+import { type ProfileJavaScriptPackages, profileJavaScriptPackages } from './bundling/js-packages-asset.ts';
 import { CustodyFunction } from './bundling/lambda-defaults.ts';
 import { PACKAGE_ROOT } from './bundling/package-paths.ts';
 import type { CustodyNetwork } from './network.ts';
@@ -50,6 +51,8 @@ export class ProfileExecutor extends Construct {
   readonly role: iam.Role;
   readonly securityGroup: ec2.SecurityGroup;
   readonly logGroup: logs.LogGroup;
+  /** The JavaScript packages bundled into this executor's asset, with their versions and sha256 (#17). */
+  readonly javascriptPackages: ProfileJavaScriptPackages['manifest'];
 
   constructor(scope: Construct, id: string, props: ProfileExecutorProps) {
     super(scope, id);
@@ -66,6 +69,8 @@ export class ProfileExecutor extends Construct {
 
     const entry = 'lambda/handlers/executor.ts';
     const architecture = architectureOf(this);
+    const javascript = profileJavaScriptPackages(props.profileName, props.profile);
+    this.javascriptPackages = javascript.manifest;
     const executor = new CustodyFunction(this, 'Executor', {
       entry,
       description: `custody executor of profile ${props.profileName}`,
@@ -86,14 +91,25 @@ export class ProfileExecutor extends Construct {
         // Where the afterBundling hook put the sandbox runtimes (the bundle is unpacked in /var/task).
         [EXECUTOR_ENV.runtimeDir]: '/var/task/runtime',
       },
-      afterBundling:
-        props.bundleCommands ??
-        ((inputDir, outputDir) => executorBundleCommands(inputDir, outputDir, { architecture })),
+      afterBundling: (inputDir, outputDir) => [
+        ...(props.bundleCommands ?? ((i, o) => executorBundleCommands(i, o, { architecture })))(
+          inputDir,
+          outputDir,
+        ),
+        ...javascript.commands(outputDir),
+      ],
       // The Pyodide snapshot differs from build to build: hash the inputs, not the output, so an
       // unchanged executor keeps its asset (computed only when this stack is bundled, and only
       // for the default commands, whose inputs the hash knows).
       ...(Stack.of(this).bundlingRequired && !props.bundleCommands
-        ? { assetHash: executorAssetHash({ projectRoot: PACKAGE_ROOT, entry, architecture }) }
+        ? {
+            assetHash: executorAssetHash({
+              projectRoot: PACKAGE_ROOT,
+              entry,
+              architecture,
+              extra: javascript.hashInput,
+            }),
+          }
         : {}),
     });
     this.function = executor.function;

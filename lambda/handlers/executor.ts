@@ -47,6 +47,8 @@ function executorSandbox(): CustodySandbox {
     prestartedProcesses: prestartedProcesses(),
     maxConcurrent: 1,
     refillAfterRun,
+    // Its JavaScript packages are in the asset's runtime folder (#17).
+    ...(process.env[EXECUTOR_ENV.profile] ? { profile: process.env[EXECUTOR_ENV.profile] } : {}),
   });
   return sandbox;
 }

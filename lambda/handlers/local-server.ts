@@ -11,6 +11,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadCheckedProfilePackages } from '../../lib/bundling/js-packages-load-check.ts';
 import { createAuditTable } from '../adapters/aws/audit-table.ts';
 import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import { type DigestSchedule, scheduleDigests } from '../adapters/aws/dynamodb-digests.ts';
@@ -207,6 +208,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         ...pythonPrestartMemory(policy),
         ...(options.onSnapshot ? { onSnapshot: options.onSnapshot } : {}),
         javascript: (quickJs) => new QuickJsWorker({ sandbox: quickJs, threads: slots }),
+        // The JavaScript packages each profile declares, bundled now as synth bundles them (#17).
+        javascriptPackages: await loadCheckedProfilePackages(policy.profiles),
       });
       let sandboxClosed = false;
       cleanups.push(() => {

@@ -6,8 +6,10 @@
  * - python: Pyodide in a throw-away Deno process with no permissions per execution.
  */
 import type { Sandbox, SandboxRequest, SandboxResult } from '../core/types.ts';
+import { readPackageFolder } from './js-package-folder.ts';
 import { PythonSandbox, type PythonSandboxOptions } from './python-sandbox.ts';
-import { QuickJsSandbox, type QuickJsSandboxOptions } from './quickjs-sandbox.ts';
+import type { JavaScriptPackageCatalog } from './quickjs-packages.ts';
+import { QuickJsSandbox, type QuickJsSandboxOptions, type RunScope } from './quickjs-sandbox.ts';
 import { type RuntimeFiles, resolveRuntimeFiles } from './runtime-files.ts';
 
 export type { RuntimeFiles } from './runtime-files.ts';
@@ -25,14 +27,24 @@ export interface SandboxOptions extends PythonSandboxOptions {
    * @default the QuickJsSandbox, in this thread
    */
   readonly javascript?: (options: QuickJsSandboxOptions) => JavaScriptSandbox;
+  /**
+   * The profile this sandbox serves alone (an executor Lambda): its JavaScript packages are read
+   * from the runtime folder, and a run names no profile of its own. @default none
+   */
+  readonly profile?: string;
+  /** The JavaScript packages of each profile, bundled at start (the local server). @default none */
+  readonly javascriptPackages?: JavaScriptPackageCatalog;
 }
 
 /** What runs JavaScript and TypeScript: QuickJsSandbox, or something that hosts one. */
-interface JavaScriptSandbox extends Sandbox {
+interface JavaScriptSandbox {
+  run(request: SandboxRequest, spentMs?: number, scope?: RunScope): Promise<SandboxResult>;
   close(): Promise<void>;
 }
 
 export interface CustodySandbox extends Sandbox {
+  /** `profile`: whose bundled JavaScript packages the code may import (default: the sandbox's `profile`). */
+  run(request: SandboxRequest, profile?: string): Promise<SandboxResult>;
   /** Prepares the Python runtime (snapshot, pre-started process) ahead of the first execution. */
   warmUp(): Promise<void>;
   /** Settles once the pre-started Python processes are loaded (nothing to wait for if none). */
@@ -42,9 +54,14 @@ export interface CustodySandbox extends Sandbox {
 
 export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
   const files: RuntimeFiles = resolveRuntimeFiles(options.runtimeDir);
-  const quickJsOptions: QuickJsSandboxOptions = files.esbuildBinaryPath
-    ? { esbuildBinaryPath: files.esbuildBinaryPath }
-    : {};
+  const packages: JavaScriptPackageCatalog | undefined =
+    options.profile !== undefined && files.javascriptPackagesDir
+      ? { [options.profile]: readPackageFolder(files.javascriptPackagesDir) }
+      : options.javascriptPackages;
+  const quickJsOptions: QuickJsSandboxOptions = {
+    ...(files.esbuildBinaryPath ? { esbuildBinaryPath: files.esbuildBinaryPath } : {}),
+    ...(packages ? { packages } : {}),
+  };
   const javascript = options.javascript?.(quickJsOptions) ?? new QuickJsSandbox(quickJsOptions);
   let python: PythonSandbox | undefined;
   const pythonSandbox = () => {
@@ -52,13 +69,13 @@ export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
     return python;
   };
   return {
-    run(request: SandboxRequest): Promise<SandboxResult> {
+    run(request: SandboxRequest, profile?: string): Promise<SandboxResult> {
       switch (request.language) {
         case 'python':
           return pythonSandbox().run(request);
         case 'javascript':
         case 'typescript':
-          return javascript.run(request);
+          return javascript.run(request, 0, { profile: profile ?? options.profile });
         default: {
           const unknown: never = request.language;
           return Promise.reject(new Error(`no sandbox for language ${JSON.stringify(unknown)}`));

@@ -18,7 +18,13 @@ import { CappedFiles, CappedText } from './capped-text.ts';
 import { type Engine, newEngine } from './quickjs-engine.ts';
 import { installPrelude, renderValue } from './quickjs-host-bridge.ts';
 import { engineTrapError, evaluate, type Interruption, statusOf, truncate } from './quickjs-outcome.ts';
-import { prepareTypeScript, stopSpareTransform } from './typescript.ts';
+import {
+  installRequire,
+  type JavaScriptPackageCatalog,
+  packageScope,
+  refuseDynamicImports,
+} from './quickjs-packages.ts';
+import { needsTransform, prepareTypeScript, stopSpareTransform } from './typescript.ts';
 
 /** QuickJS's own stack limit. Kept well below Node's native stack so QuickJS reports the overflow first. */
 const QUICKJS_STACK_BYTES = 200 * 1024;
@@ -26,6 +32,15 @@ const QUICKJS_STACK_BYTES = 200 * 1024;
 export interface QuickJsSandboxOptions {
   /** Forwarded to the TypeScript transform (esbuild); see `typescript.ts`. */
   readonly esbuildBinaryPath?: string;
+  /** The JavaScript packages each profile bundles (`quickjs-packages.ts`). @default none */
+  readonly packages?: JavaScriptPackageCatalog;
+}
+
+/** Which profile's packages a run may import, and whether its caller already transformed it. */
+export interface RunScope {
+  readonly profile?: string;
+  /** Set by a caller that ran the transform itself (`prepareTypeScript`): whether imports became `require` calls. */
+  readonly prepared?: { readonly imports: boolean };
 }
 
 export class QuickJsSandbox {
@@ -39,16 +54,21 @@ export class QuickJsSandbox {
    * `spentMs` is time the run already used before it got here (a transform done by the caller):
    * it is taken from the deadline and counted in `runMs`.
    */
-  async run(request: SandboxRequest, spentMs = 0): Promise<SandboxResult> {
-    if (request.language === 'typescript') {
+  async run(request: SandboxRequest, spentMs = 0, scope: RunScope = {}): Promise<SandboxResult> {
+    if (!scope.prepared && needsTransform(request)) {
       const prepared = await prepareTypeScript(request, this.options.esbuildBinaryPath);
       if ('result' in prepared) return prepared.result;
-      return this.runJavaScript(prepared.request, prepared.spentMs);
+      return this.runJavaScript(prepared.request, prepared.spentMs, scope.profile, prepared.imports);
     }
-    return this.runJavaScript(request, spentMs);
+    return this.runJavaScript(request, spentMs, scope.profile, scope.prepared?.imports ?? false);
   }
 
-  private async runJavaScript(request: SandboxRequest, spentMs: number): Promise<SandboxResult> {
+  private async runJavaScript(
+    request: SandboxRequest,
+    spentMs: number,
+    profile: string | undefined,
+    imports: boolean,
+  ): Promise<SandboxResult> {
     const started = performance.now();
     const { limits } = request;
     const stdout = new CappedText(limits.maxOutputBytes);
@@ -82,6 +102,9 @@ export class QuickJsSandbox {
       });
       context = runtime.newContext();
       const ctx = context;
+      const packages = packageScope(this.options.packages, profile);
+      refuseDynamicImports(runtime, packages);
+      if (imports) installRequire(ctx, packages);
       const render = installPrelude(ctx, request, {
         write: (stream, text) => {
           const buffer = stream === 2 ? stderr : stdout;

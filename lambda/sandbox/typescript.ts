@@ -1,6 +1,8 @@
 /**
  * TypeScript is transformed (types stripped, nothing bundled or resolved) with esbuild, then run
  * as JavaScript in QuickJS. A syntax error is the user's: it comes back as a failed result.
+ * Code with import declarations, TypeScript or JavaScript, is transformed to CommonJS: its imports
+ * become `require` calls of the profile's bundled packages (`quickjs-packages.ts`).
  *
  * The transform is the user's work, so it runs inside the run's limits, in something that can be
  * killed: a fresh esbuild process per transform (the binary, not esbuild's shared service, started
@@ -17,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { SandboxRequest, SandboxResult, UserCodeError } from '../core/types.ts';
+import { hasModuleSyntax } from './quickjs-packages.ts';
 
 /** How often the esbuild process's resident memory is read (Linux; elsewhere only time and output bound it). */
 const RSS_POLL_MS = 20;
@@ -71,27 +74,39 @@ function esbuildBinaryPath(): string {
   return defaultBinary;
 }
 
-const ESBUILD_ARGS = [
-  '--loader=ts',
-  '--target=es2023',
-  '--sourcefile=main.ts',
-  '--log-level=error',
-  '--color=false',
-  '--log-limit=10',
-];
+/** What the transform reads and writes: TypeScript or JavaScript; with `imports`, CommonJS (`quickjs-packages.ts`). */
+export interface TransformKind {
+  readonly loader: 'ts' | 'js';
+  /** The code has import declarations: they become `require` calls (esbuild's CommonJS output). */
+  readonly imports: boolean;
+}
+
+const TYPESCRIPT: TransformKind = { loader: 'ts', imports: false };
+
+function esbuildArgs(kind: TransformKind): string[] {
+  return [
+    `--loader=${kind.loader}`,
+    '--target=es2023',
+    `--sourcefile=main.${kind.loader}`,
+    ...(kind.imports ? ['--format=cjs'] : []),
+    '--log-level=error',
+    '--color=false',
+    '--log-limit=10',
+  ];
+}
 
 /**
  * One esbuild process started ahead, waiting for its source on stdin: starting one costs 10 to
  * 30 ms (more on a loaded machine), which this keeps off the run's path. Each process still
  * transforms exactly one source and is then gone.
  */
-let spare: { readonly binary: string; readonly child: ChildProcess } | undefined;
+let spare: { readonly binary: string; readonly args: string; readonly child: ChildProcess } | undefined;
 /** False from `stopSpareTransform` until the next transform: a closed sandbox leaves no process. */
 let spareWanted = true;
 
-function startEsbuild(binary: string): ChildProcess {
+function startEsbuild(binary: string, args: readonly string[]): ChildProcess {
   // Nothing of the host's environment; one Go thread.
-  return spawn(binary, ESBUILD_ARGS, { stdio: ['pipe', 'pipe', 'pipe'], env: { GOMAXPROCS: '1' } });
+  return spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { GOMAXPROCS: '1' } });
 }
 
 /** Lets a waiting process not hold the event loop open (or, `hold = true`, hold it again). */
@@ -103,11 +118,15 @@ function holdLoop(child: ChildProcess, hold: boolean): void {
   }
 }
 
-/** The spare process for `binary`, or a new one. */
-function takeEsbuild(binary: string): ChildProcess {
-  const ready = spare?.binary === binary && spare.child.exitCode === null && spare.child.signalCode === null;
+/** The spare process for `binary` and `args`, or a new one. */
+function takeEsbuild(binary: string, args: readonly string[]): ChildProcess {
+  const ready =
+    spare?.binary === binary &&
+    spare.args === args.join(' ') &&
+    spare.child.exitCode === null &&
+    spare.child.signalCode === null;
   spareWanted = true;
-  const child = ready && spare ? spare.child : startEsbuild(binary);
+  const child = ready && spare ? spare.child : startEsbuild(binary, args);
   if (!ready) spare?.child.kill('SIGKILL');
   spare = undefined;
   holdLoop(child, true);
@@ -118,10 +137,10 @@ function takeEsbuild(binary: string): ChildProcess {
  * Starts the spare for the next transform, once this one is over: starting a process blocks this
  * thread for the fork, which should not delay the transform in progress.
  */
-function prepareSpare(binary: string): void {
+function prepareSpare(binary: string, args: readonly string[]): void {
   if (spare || !spareWanted) return;
   try {
-    const next = startEsbuild(binary);
+    const next = startEsbuild(binary, args);
     const forget = () => {
       if (spare?.child === next) spare = undefined;
     };
@@ -129,7 +148,7 @@ function prepareSpare(binary: string): void {
     next.on('exit', forget);
     next.stdin?.on('error', () => undefined);
     holdLoop(next, false);
-    spare = { binary, child: next };
+    spare = { binary, args: args.join(' '), child: next };
   } catch {
     // No spare: the next transform starts its own process (and reports a failure to start).
   }
@@ -146,7 +165,12 @@ export async function stopSpareTransform(): Promise<void> {
   await exited;
 }
 
-export function transformTypeScript(source: string, bounds: TransformBounds): Promise<TransformResult> {
+export function transformTypeScript(
+  source: string,
+  bounds: TransformBounds,
+  kind: TransformKind = TYPESCRIPT,
+): Promise<TransformResult> {
+  const args = esbuildArgs(kind);
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   const maxOutputBytes = maxTransformOutputBytes(source);
@@ -156,7 +180,7 @@ export function transformTypeScript(source: string, bounds: TransformBounds): Pr
   return new Promise<TransformResult>((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = takeEsbuild(binary);
+      child = takeEsbuild(binary, args);
     } catch (cause) {
       reject(
         new TransformUnavailableError(`esbuild could not be started: ${(cause as Error).message}`, { cause }),
@@ -217,7 +241,8 @@ export function transformTypeScript(source: string, bounds: TransformBounds): Pr
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       clearInterval(poll);
-      setImmediate(() => prepareSpare(binary));
+      // The spare is of this transform's kind (the next run is likely of the same).
+      setImmediate(() => prepareSpare(binary, args));
       if (stopped) {
         resolve(stopped);
         return;
@@ -281,9 +306,11 @@ function syntaxError(log: string): UserCodeError | undefined {
       errors.push({ text: error[1] ?? '' });
       continue;
     }
-    const location = /^\s+main\.ts:(\d+):(\d+):\s*$/.exec(line);
+    const location = /^\s+main\.(ts|js):(\d+):(\d+):\s*$/.exec(line);
     const last = errors[errors.length - 1];
-    if (location && last && last.where === undefined) last.where = `main.ts:${location[1]}:${location[2]}`;
+    if (location && last && last.where === undefined) {
+      last.where = `main.${location[1]}:${location[2]}:${location[3]}`;
+    }
   }
   const first = errors[0];
   if (!first) return undefined;
@@ -295,25 +322,41 @@ function syntaxError(log: string): UserCodeError | undefined {
 }
 
 /**
- * A TypeScript request made ready for QuickJS: its JavaScript, with the time the transform spent
- * (taken from the run's deadline); or, when the transform itself failed or hit a limit, the run's
- * final result, whose `runMs` is the transform's time.
+ * Whether a request goes through the transform before QuickJS: TypeScript always; JavaScript when
+ * it has import declarations (`quickjs-packages.ts`). Other JavaScript runs as it is written.
+ */
+export function needsTransform(request: SandboxRequest): boolean {
+  return request.language === 'typescript' || hasModuleSyntax(request.code);
+}
+
+/**
+ * A request made ready for QuickJS (see `needsTransform`): its JavaScript, with the time the
+ * transform spent (taken from the run's deadline) and whether its imports became `require` calls;
+ * or, when the transform itself failed or hit a limit, the run's final result, whose `runMs` is the
+ * transform's time.
  */
 export async function prepareTypeScript(
   request: SandboxRequest,
   binaryPath?: string,
 ): Promise<
-  { readonly result: SandboxResult } | { readonly request: SandboxRequest; readonly spentMs: number }
+  | { readonly result: SandboxResult }
+  | { readonly request: SandboxRequest; readonly spentMs: number; readonly imports: boolean }
 > {
-  const transformed = await transformTypeScript(request.code, {
-    timeoutMs: request.limits.timeoutMs,
-    memoryBytes: request.limits.memoryMiB * 1024 * 1024,
-    ...(binaryPath ? { binaryPath } : {}),
-  });
+  const imports = hasModuleSyntax(request.code);
+  const transformed = await transformTypeScript(
+    request.code,
+    {
+      timeoutMs: request.limits.timeoutMs,
+      memoryBytes: request.limits.memoryMiB * 1024 * 1024,
+      ...(binaryPath ? { binaryPath } : {}),
+    },
+    { loader: request.language === 'typescript' ? 'ts' : 'js', imports },
+  );
   if (transformed.ok) {
     return {
       request: { ...request, language: 'javascript', code: transformed.code },
       spentMs: transformed.elapsedMs,
+      imports,
     };
   }
   const base = {

@@ -133,6 +133,18 @@ export async function executorScenarios(
       brief(ts),
     );
 
+    // The example policy's sandbox profile bundles papaparse (#17): imported from its own asset.
+    if (fn.constructPath.includes('/Executor-sandbox/')) {
+      const code =
+        'import Papa from "papaparse";\nconsole.log(Papa.parse("a,b\\n1,2", { header: true }).data[0].b)';
+      const csv = resultOf(await js.invoke(request('javascript', code), timeoutMs));
+      checks.check(
+        'executor: papaparse is imported from the profile’s asset',
+        csv.status === 'succeeded' && csv.stdout === '2\n',
+        brief(csv),
+      );
+    }
+
     const looping = request('javascript', 'for (;;) {}', { limits: { ...LIMITS, timeoutMs: 1000 } });
     const timedOut = resultOf(await js.invoke(looping, timeoutMs));
     checks.check(

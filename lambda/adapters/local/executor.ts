@@ -21,8 +21,13 @@ import { FairQueue, type FairQueueOptions } from './fair-queue.ts';
 /** How one sandbox's queue admits runs (see `FairQueueOptions`; the name is given here). */
 export type LaneOptions = Omit<FairQueueOptions, 'name'>;
 
+/** A sandbox told the profile of each run: whose bundled JavaScript packages the code may import (#17). */
+type ProfileSandbox = Pick<Sandbox, 'close'> & {
+  run(request: SandboxRequest, profile?: string): Promise<SandboxResult>;
+};
+
 export interface LocalExecutorOptions {
-  readonly sandbox: Sandbox;
+  readonly sandbox: ProfileSandbox;
   readonly credentials: LocalCredentialsPort;
   /** JavaScript and TypeScript runs. @default { concurrency: localSandboxSlots() } */
   readonly javascript?: LaneOptions;
@@ -76,6 +81,6 @@ export class LocalExecutorPort implements ExecutorPort {
       );
     }
     const queue = request.language === 'python' ? this.python : this.javascript;
-    return queue.run(check.session.sourceIdentity, () => this.options.sandbox.run(request));
+    return queue.run(check.session.sourceIdentity, () => this.options.sandbox.run(request, profile));
   }
 }

@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SandboxRequest } from '../../core/types.ts';
-import { QuickJsSandbox, type QuickJsSandboxOptions } from '../../sandbox/quickjs-sandbox.ts';
+import { QuickJsSandbox, type QuickJsSandboxOptions, type RunScope } from '../../sandbox/quickjs-sandbox.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('quickjs-worker-thread.ts runs only as a worker thread');
@@ -17,10 +17,12 @@ interface Message {
   readonly id: number;
   readonly request: SandboxRequest;
   readonly spentMs?: number;
+  /** The run's profile, and `prepared` (the transform already ran in the server's thread). */
+  readonly scope?: RunScope;
 }
 
 port.on('message', (message: Message) => {
-  sandbox.run(message.request, message.spentMs ?? 0).then(
+  sandbox.run(message.request, message.spentMs ?? 0, message.scope ?? { prepared: { imports: false } }).then(
     (result) => port.postMessage({ id: message.id, result }),
     (error: unknown) =>
       port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) }),

@@ -23,8 +23,8 @@
 import { Worker } from 'node:worker_threads';
 import { DependencyError } from '../../core/errors.ts';
 import type { SandboxRequest, SandboxResult } from '../../core/types.ts';
-import type { QuickJsSandboxOptions } from '../../sandbox/quickjs-sandbox.ts';
-import { prepareTypeScript, stopSpareTransform } from '../../sandbox/typescript.ts';
+import type { QuickJsSandboxOptions, RunScope } from '../../sandbox/quickjs-sandbox.ts';
+import { needsTransform, prepareTypeScript, stopSpareTransform } from '../../sandbox/typescript.ts';
 
 export interface QuickJsWorkerOptions {
   /** Options of the QuickJsSandbox inside the workers. @default {} */
@@ -41,6 +41,8 @@ interface Execution {
   readonly request: SandboxRequest;
   /** Time the run spent before reaching a worker (its TypeScript transform). */
   readonly spentMs: number;
+  /** Whose packages it may import, and whether the transform turned its imports into `require` calls. */
+  readonly scope: RunScope;
   readonly resolve: (result: SandboxResult) => void;
   readonly reject: (error: Error) => void;
 }
@@ -79,19 +81,22 @@ export class QuickJsWorker {
     return this.maxThreads;
   }
 
-  async run(request: SandboxRequest): Promise<SandboxResult> {
+  async run(request: SandboxRequest, spentBeforeMs = 0, runScope: RunScope = {}): Promise<SandboxResult> {
     if (this.closed) throw new DependencyError('executor', 'the JavaScript sandbox is closed');
-    let spentMs = 0;
+    let spentMs = spentBeforeMs;
     let javascript = request;
-    if (request.language === 'typescript') {
+    let imports = false;
+    if (needsTransform(request)) {
       const prepared = await prepareTypeScript(request, this.options.sandbox?.esbuildBinaryPath);
       if ('result' in prepared) return prepared.result;
       javascript = prepared.request;
-      spentMs = prepared.spentMs;
+      spentMs += prepared.spentMs;
+      imports = prepared.imports;
       if (this.closed) throw new DependencyError('executor', 'the JavaScript sandbox is closed');
     }
     return new Promise<SandboxResult>((resolve, reject) => {
-      this.waiting.push({ request: javascript, spentMs, resolve, reject });
+      const scope: RunScope = { ...runScope, prepared: { imports } };
+      this.waiting.push({ request: javascript, spentMs, scope, resolve, reject });
       this.dispatch();
     });
   }
@@ -122,7 +127,12 @@ export class QuickJsWorker {
         () => void this.fail(thread, `the JavaScript worker answered nothing for ${silenceMs} ms`),
         silenceMs,
       );
-      thread.worker.postMessage({ id, request: execution.request, spentMs: execution.spentMs });
+      thread.worker.postMessage({
+        id,
+        request: execution.request,
+        spentMs: execution.spentMs,
+        scope: execution.scope,
+      });
     }
   }
 
