@@ -9,6 +9,7 @@ import type { Sandbox, SandboxRequest, SandboxResult } from '../core/types.ts';
 import { PythonSandbox, type PythonSandboxOptions } from './python-sandbox.ts';
 import { QuickJsSandbox, type QuickJsSandboxOptions } from './quickjs-sandbox.ts';
 import { type RuntimeFiles, resolveRuntimeFiles } from './runtime-files.ts';
+import { withSessionState } from './session-state.ts';
 
 export type { RuntimeFiles } from './runtime-files.ts';
 export { resolveRuntimeFiles } from './runtime-files.ts';
@@ -52,18 +53,12 @@ export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
     return python;
   };
   return {
-    run(request: SandboxRequest): Promise<SandboxResult> {
-      switch (request.language) {
-        case 'python':
-          return pythonSandbox().run(request);
-        case 'javascript':
-        case 'typescript':
-          return javascript.run(request);
-        default: {
-          const unknown: never = request.language;
-          return Promise.reject(new Error(`no sandbox for language ${JSON.stringify(unknown)}`));
-        }
-      }
+    async run(request: SandboxRequest): Promise<SandboxResult> {
+      const result = await runIn(request);
+      // Every answer to a session's call has a state (whatever path made it), and no other has one.
+      return request.session === undefined || result.state === undefined
+        ? withSessionState(request, result, undefined)
+        : result;
     },
     async warmUp(): Promise<void> {
       await pythonSandbox().warmUp();
@@ -75,4 +70,18 @@ export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
       await Promise.all([javascript.close(), python?.close()]);
     },
   };
+
+  function runIn(request: SandboxRequest): Promise<SandboxResult> {
+    switch (request.language) {
+      case 'python':
+        return pythonSandbox().run(request);
+      case 'javascript':
+      case 'typescript':
+        return javascript.run(request);
+      default: {
+        const unknown: never = request.language;
+        return Promise.reject(new Error(`no sandbox for language ${JSON.stringify(unknown)}`));
+      }
+    }
+  }
 }

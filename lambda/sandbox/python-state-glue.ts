@@ -17,7 +17,7 @@
  * Names like `__x__` are the interpreter's and are not carried; `_x` names are. Every other name
  * that is not carried is returned in `dropped`.
  */
-export const PYTHON_STATE_GLUE = String.raw`
+export const PYTHON_STATE_GLUE = `
 import ast, base64, importlib, inspect, io, json, pickle, sys, types
 
 _restored = {}

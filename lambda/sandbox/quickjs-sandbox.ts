@@ -18,6 +18,8 @@ import { CappedFiles, CappedText } from './capped-text.ts';
 import { type Engine, newEngine } from './quickjs-engine.ts';
 import { installPrelude, renderValue } from './quickjs-host-bridge.ts';
 import { engineTrapError, evaluate, type Interruption, statusOf, truncate } from './quickjs-outcome.ts';
+import { type JavaScriptSession, openJavaScriptSession } from './quickjs-state.ts';
+import { checkStartingState, type ReportedState, withSessionState } from './session-state.ts';
 import { prepareTypeScript, stopSpareTransform } from './typescript.ts';
 
 /** QuickJS's own stack limit. Kept well below Node's native stack so QuickJS reports the overflow first. */
@@ -40,15 +42,27 @@ export class QuickJsSandbox {
    * it is taken from the deadline and counted in `runMs`.
    */
   async run(request: SandboxRequest, spentMs = 0): Promise<SandboxResult> {
+    checkStartingState(request);
+    // A session's call (#15): what the code left, reported by the state prelude after it ran.
+    const session: { reported?: ReportedState } = {};
+    let result: SandboxResult;
     if (request.language === 'typescript') {
       const prepared = await prepareTypeScript(request, this.options.esbuildBinaryPath);
-      if ('result' in prepared) return prepared.result;
-      return this.runJavaScript(prepared.request, prepared.spentMs);
+      result =
+        'result' in prepared
+          ? prepared.result
+          : await this.runJavaScript(prepared.request, prepared.spentMs, session);
+    } else {
+      result = await this.runJavaScript(request, spentMs, session);
     }
-    return this.runJavaScript(request, spentMs);
+    return withSessionState(request, result, session.reported);
   }
 
-  private async runJavaScript(request: SandboxRequest, spentMs: number): Promise<SandboxResult> {
+  private async runJavaScript(
+    request: SandboxRequest,
+    spentMs: number,
+    session: { reported?: ReportedState },
+  ): Promise<SandboxResult> {
     const started = performance.now();
     const { limits } = request;
     const stdout = new CappedText(limits.maxOutputBytes);
@@ -100,6 +114,7 @@ export class QuickJsSandbox {
       runStarted = performance.now();
       // The user's code gets its whole deadline from here (the prelude above is the host's time).
       deadline = Date.now() + limits.timeoutMs - spentMs;
+      const state: JavaScriptSession | undefined = openJavaScriptSession(ctx, request);
       const outcome = evaluate(ctx, runtime, source, deadline, () => interruption);
       // The last value is rendered inside the clock: its toJSON, getters and toString are user code.
       const result =
@@ -107,6 +122,7 @@ export class QuickJsSandbox {
           ? renderValue(ctx, render, outcome.handle)
           : undefined;
       render.dispose();
+      if (state && interruption === undefined) session.reported = state.capture();
       const timings = { startMs: runStarted - started, runMs: spentMs + performance.now() - runStarted };
       if (interruption === undefined && Date.now() > deadline) interruption = 'deadline';
       const interrupted: Interruption = interruption;
