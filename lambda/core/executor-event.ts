@@ -5,13 +5,7 @@
 import { z } from 'zod';
 import { fileMapSchema, unsafeFileNameReason } from './file-map.ts';
 import { MAX_CODE_BYTES, MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT, MAX_TIMEOUT_MS } from './limits.ts';
-import {
-  BASE64,
-  MAX_STATE_BYTES_LIMIT,
-  MAX_STATE_FILES,
-  maxStateBytesOf,
-  stateBytes,
-} from './sandbox-state.ts';
+import { MAX_STATE_BYTES_LIMIT, maxStateBytesOf, sandboxStateSchema, stateBytes } from './sandbox-state.ts';
 import { LANGUAGES, type SandboxRequest } from './types.ts';
 import { allIssues } from './zod-issues.ts';
 
@@ -26,18 +20,7 @@ const fileName = z.string().superRefine((name, ctx) => {
  */
 const sessionSchema = z
   .object({
-    state: z
-      .object({
-        files: fileMapSchema(fileName, z.string().regex(BASE64, 'must be base64')),
-        python: z.string().optional(),
-        javascript: z.string().optional(),
-      })
-      .strict()
-      .refine((state) => Object.keys(state.files).length <= MAX_STATE_FILES, {
-        message: `must carry at most ${MAX_STATE_FILES} files`,
-        path: ['files'],
-      })
-      .optional(),
+    state: sandboxStateSchema(fileName).optional(),
     maxStateBytes: z.number().int().positive().max(MAX_STATE_BYTES_LIMIT).optional(),
   })
   .strict()

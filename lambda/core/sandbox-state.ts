@@ -3,6 +3,8 @@
  * sandboxes hold it: its size, its file names, and what `dropped` says when a call's changes
  * could not be kept at all.
  */
+import { z } from 'zod';
+import { fileMapSchema } from './file-map.ts';
 import type { SandboxState } from './session.ts';
 
 /**
@@ -39,4 +41,22 @@ export function droppedWholeCall(why: string): string {
 /** The `dropped` entry of a file of the working folder. */
 export function droppedFile(name: string): string {
   return `file:${name}`;
+}
+
+/**
+ * A `SandboxState` as the executor's event carries it in and its answer carries it out: file names
+ * checked by `fileName`, contents base64, at most `MAX_STATE_FILES` files, no other field.
+ */
+export function sandboxStateSchema(fileName: z.ZodType<string>) {
+  return z
+    .object({
+      files: fileMapSchema(fileName, z.string().regex(BASE64, 'must be base64')),
+      python: z.string().optional(),
+      javascript: z.string().optional(),
+    })
+    .strict()
+    .refine((state) => Object.keys(state.files).length <= MAX_STATE_FILES, {
+      message: `must carry at most ${MAX_STATE_FILES} files`,
+      path: ['files'],
+    });
 }
