@@ -5,7 +5,8 @@
 // The parent names every file through a folder of neutral links (see python-work-dir.ts), so the
 // paths this realm sees say nothing of the host; what the realm could still tell (the Deno
 // binary's path, the pids, the resolver's address) is taken away before the code runs.
-// Or, as `snapshot <pyodideDir>`, writes a fresh Pyodide memory snapshot to stdout and exits.
+// Or, as `snapshot <pyodideDir> [stateGlue stateGlueId]`, writes a fresh Pyodide memory snapshot to
+// stdout and exits (with the session-state glue compiled into it, when given).
 //
 // Pyodide is not a sandbox: the Python code can reach this JavaScript realm (`import js`). What holds
 // is Deno's permission set (no env, net, run, write, ffi, sys; read only of the runtime files) and
@@ -60,6 +61,10 @@ if (mode === 'snapshot') {
     stdout: quiet,
     stderr: quiet,
   });
+  // A session's state is pickled (python-state-glue.ts): importing pickle and compiling the glue
+  // cost more than a second in a fresh Pyodide, so both are done once here, into the snapshot.
+  pyodide.runPython('import pickle');
+  if (Deno.args[2]) defineStateGlue(pyodide, Deno.args[2], Deno.args[3] ?? '');
   writeAll(pyodide.makeMemorySnapshot());
   exit(0);
 }
@@ -357,6 +362,23 @@ function workingFiles(maxBytes, maxFiles, dropped) {
   return { files, bytes };
 }
 
+/** Compiles the state glue as the module `_custody_state` (in the snapshot, or for one job). */
+function defineStateGlue(instance, source, id) {
+  instance.runPython(
+    `import sys, types\n_m = types.ModuleType('_custody_state')\n_m.GLUE_ID = ${stringify(id)}\n` +
+      `exec(compile(${stringify(source)}, '<custody>', 'exec'), _m.__dict__)\nsys.modules['_custody_state'] = _m\ndel _m`,
+    { filename: '<custody>' },
+  );
+}
+
+/** The glue the snapshot holds if it is this job's version, else the job's, compiled now. */
+function stateGlueModule(source, id) {
+  const held = pyodide.runPython("import sys\nsys.modules.get('_custody_state')", { filename: '<custody>' });
+  if (held !== undefined && held.GLUE_ID === id) return held;
+  defineStateGlue(pyodide, source, id);
+  return pyodide.pyimport('_custody_state');
+}
+
 function openSession(request) {
   const { state = { files: {} }, glue: glueSource, maxStateBytes, maxFiles } = request;
   const restoredFiles = new Map();
@@ -367,10 +389,9 @@ function openSession(request) {
     FS.writeFile(path, bytes);
     restoredFiles.set(name, bytes);
   }
-  const stateGlue = pyodide.toPy({});
-  pyodide.runPython(glueSource, { globals: stateGlue, filename: '<custody>' });
-  const restoreState = stateGlue.get('restore');
-  const captureState = stateGlue.get('capture');
+  const stateGlue = stateGlueModule(glueSource, request.glueId);
+  const restoreState = stateGlue.restore;
+  const captureState = stateGlue.capture;
   const dropped = [];
   return {
     restore(namespace) {

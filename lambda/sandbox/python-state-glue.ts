@@ -166,6 +166,7 @@ def capture(namespace, source, budget):
         carried[name] = namespace[name]
     modules = []
     values = {}
+    others = {}
     for name, value in list(namespace.items()):
         if _dunder(name) or name in defs:
             continue
@@ -177,6 +178,18 @@ def capture(namespace, source, budget):
             else:
                 dropped.append(name)
             continue
+        others[name] = value
+    # Usually everything pickles and fits: one pickle. Else each name is tried on its own.
+    data = None
+    try:
+        whole = _dumps(others, carried)
+        if used + (len(whole) * 4) // 3 + _outer(list(others)) + 8 <= budget:
+            data = base64.b64encode(whole).decode('ascii')
+            values = others
+            others = {}
+    except BaseException:
+        pass
+    for name, value in others.items():
         try:
             size = (len(_dumps(value, carried)) * 4) // 3 + _outer(name) + 8
         except BaseException:
@@ -187,8 +200,7 @@ def capture(namespace, source, budget):
             continue
         used += size
         values[name] = value
-    data = None
-    if values:
+    if data is None and values:
         try:
             data = base64.b64encode(_dumps(values, carried)).decode('ascii')
         except BaseException:
