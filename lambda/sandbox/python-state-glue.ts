@@ -1,8 +1,9 @@
 /**
- * The Python side of a session's state (#15), sent with the job of a session's call and compiled by
- * the host (python-host.mjs) in a namespace of its own. It runs inside the sandbox, after the host
- * is hidden, under the run's memory cap and deadline: what it unpickles or re-defines runs with the
- * sandbox's rights only, like the code itself.
+ * The Python side of a session's state (#15): the module `_custody_state` of the host
+ * (python-host.mjs), compiled into the Pyodide snapshot when it is built (`stateGlueArgs()`), and
+ * sent with each session job too, compiled then only if the snapshot holds another version. Its
+ * restore and capture run inside the sandbox, after the host is hidden, under the run's memory cap
+ * and deadline: what they unpickle or re-define runs with the sandbox's rights only, like the code.
  *
  * The state is a JSON text (`SandboxState.python`, opaque to everyone else):
  *   { v: 1, modules: [[name, module]], defs: [[name, source]], names: [name], data: base64 | null }
