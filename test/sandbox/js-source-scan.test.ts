@@ -27,8 +27,10 @@ describe('JavaScript source scan', () => {
 
   it('is not fooled by brackets in strings, comments, templates and regular expressions', () => {
     const code =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: JavaScript source under test
       'const s = "{("; // {\n/* { */ const t = `${ {a: 1}.a }{`; const r = /[{(]/g; const f = () => 1;';
     expect(atTop(code, '() => 1')).toBe(true);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: JavaScript source under test
     const nested = 'wrap(`${"}"}`, () => 2)';
     expect(atTop(nested, '() => 2')).toBe(false);
   });
