@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { fileMapSchema, unsafeFileNameReason } from './file-map.ts';
 import { MAX_CODE_BYTES, MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT, MAX_TIMEOUT_MS } from './limits.ts';
+import { MAX_STATE_BYTES_LIMIT, maxStateBytesOf, sandboxStateSchema, stateBytes } from './sandbox-state.ts';
 import { LANGUAGES, type SandboxRequest } from './types.ts';
 import { allIssues } from './zod-issues.ts';
 
@@ -12,6 +13,29 @@ const fileName = z.string().superRefine((name, ctx) => {
   const reason = unsafeFileNameReason(name);
   if (reason) ctx.addIssue({ code: 'custom', message: `file name ${JSON.stringify(name)} ${reason}` });
 });
+
+/**
+ * A call of a session (#15): the state it starts from, bounded here (file names safe, contents
+ * base64, at most `maxStateBytes` in all) so a state too large to restore is refused by name.
+ */
+const sessionSchema = z
+  .object({
+    state: sandboxStateSchema(fileName).optional(),
+    maxStateBytes: z.number().int().positive().max(MAX_STATE_BYTES_LIMIT).optional(),
+  })
+  .strict()
+  .superRefine((session, ctx) => {
+    if (session.state === undefined) return;
+    const bytes = stateBytes(session.state);
+    const max = maxStateBytesOf(session);
+    if (bytes > max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state'],
+        message: `is ${bytes} bytes, more than the ${max} allowed`,
+      });
+    }
+  });
 
 const sandboxRequestSchema = z
   .object({
@@ -34,6 +58,7 @@ const sandboxRequestSchema = z
     env: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name'), z.string())
       .optional(),
+    session: sessionSchema.optional(),
   })
   .strict();
 

@@ -32,7 +32,11 @@ export interface SandboxRequest {
    * Present on a call of a session (#15): the state the previous call left (absent on the first
    * call). The sandbox restores it before the code runs and returns the new one in `state`.
    */
-  readonly session?: { readonly state?: SandboxState };
+  readonly session?: {
+    readonly state?: SandboxState;
+    /** The profile's `maxStateBytes`. @default MAX_STATE_BYTES_LIMIT (sandbox-state.ts) */
+    readonly maxStateBytes?: number;
+  };
 }
 
 export const SANDBOX_STATUSES = [

@@ -9,6 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { EXECUTOR_ENV } from '../core/env-names.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseSandboxEvent } from '../core/executor-event.ts';
+import { stateBytes } from '../core/sandbox-state.ts';
 import type { SandboxResult } from '../core/types.ts';
 import { type CustodySandbox, createSandbox } from '../sandbox/index.ts';
 import { SettleExtension } from './prestart-extension.ts';
@@ -116,6 +117,10 @@ async function execute(event: unknown): Promise<SandboxResult> {
     outputFiles: Object.keys(result.files).length,
     truncated: result.stdoutTruncated || result.stderrTruncated || result.filesTruncated,
     ...(result.status === 'failed' ? { errorName: result.error.name } : {}),
+    // A session's call: sizes and counts only (never a file or variable name).
+    ...(result.state
+      ? { stateBytes: stateBytes(result.state.carried), droppedNames: result.state.dropped.length }
+      : {}),
     startMs: Math.round(result.timings.startMs),
     runMs: Math.round(result.timings.runMs),
   });

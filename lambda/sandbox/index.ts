@@ -11,6 +11,7 @@ import { PythonSandbox, type PythonSandboxOptions } from './python-sandbox.ts';
 import type { JavaScriptPackageCatalog } from './quickjs-packages.ts';
 import { QuickJsSandbox, type QuickJsSandboxOptions, type RunScope } from './quickjs-sandbox.ts';
 import { type RuntimeFiles, resolveRuntimeFiles } from './runtime-files.ts';
+import { withSessionState } from './session-state.ts';
 
 export type { RuntimeFiles } from './runtime-files.ts';
 export { resolveRuntimeFiles } from './runtime-files.ts';
@@ -69,18 +70,12 @@ export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
     return python;
   };
   return {
-    run(request: SandboxRequest, profile?: string): Promise<SandboxResult> {
-      switch (request.language) {
-        case 'python':
-          return pythonSandbox().run(request);
-        case 'javascript':
-        case 'typescript':
-          return javascript.run(request, 0, { profile: profile ?? options.profile });
-        default: {
-          const unknown: never = request.language;
-          return Promise.reject(new Error(`no sandbox for language ${JSON.stringify(unknown)}`));
-        }
-      }
+    async run(request: SandboxRequest, profile?: string): Promise<SandboxResult> {
+      const result = await runIn(request, profile);
+      // Every answer to a session's call has a state (whatever path made it), and no other has one.
+      return request.session === undefined || result.state === undefined
+        ? withSessionState(request, result, undefined)
+        : result;
     },
     async warmUp(): Promise<void> {
       await pythonSandbox().warmUp();
@@ -92,4 +87,18 @@ export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
       await Promise.all([javascript.close(), python?.close()]);
     },
   };
+
+  function runIn(request: SandboxRequest, profile: string | undefined): Promise<SandboxResult> {
+    switch (request.language) {
+      case 'python':
+        return pythonSandbox().run(request);
+      case 'javascript':
+      case 'typescript':
+        return javascript.run(request, 0, { profile: profile ?? options.profile });
+      default: {
+        const unknown: never = request.language;
+        return Promise.reject(new Error(`no sandbox for language ${JSON.stringify(unknown)}`));
+      }
+    }
+  }
 }

@@ -13,6 +13,7 @@ import { CappedText } from './capped-text.ts';
 import { LineSplitter } from './line-splitter.ts';
 import { type HostMessage, type KillReason, messageSchema } from './python-host-protocol.ts';
 import { SNAPSHOT_MAX_BYTES } from './python-snapshot-cache.ts';
+import { stateGlueArgs } from './python-state.ts';
 import type { NeutralLinks } from './python-work-dir.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
 
@@ -180,6 +181,7 @@ export async function buildSnapshot(
       files.hostScriptPath,
       'snapshot',
       files.pyodideDir,
+      ...stateGlueArgs(),
     ],
     {
       env: denoEnv(denoDir),

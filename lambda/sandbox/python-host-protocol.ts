@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { unsafeFileNameReason } from '../core/file-map.ts';
 import { MAX_OUTPUT_FILES } from '../core/limits.ts';
+import { MAX_STATE_FILES } from '../core/sandbox-state.ts';
 import type { SandboxResult, UserCodeError } from '../core/types.ts';
 import { CappedFiles, CappedText } from './capped-text.ts';
 
@@ -27,6 +28,14 @@ export const messageSchema = z.discriminatedUnion('t', [
     memoryExhausted: z.boolean(),
     files: z.array(z.tuple([z.string(), z.string()])).max(MAX_OUTPUT_FILES),
     filesTruncated: z.boolean(),
+    /** A session's call (#15): the working folder's files (base64) and the Python state. */
+    state: z
+      .object({
+        files: z.array(z.tuple([z.string(), z.string()])).max(MAX_STATE_FILES),
+        python: z.string().nullable().optional(),
+        dropped: z.array(z.string()).max(10_000),
+      })
+      .optional(),
   }),
 ]);
 export type HostMessage = z.infer<typeof messageSchema>;

@@ -5,7 +5,8 @@
 // The parent names every file through a folder of neutral links (see python-work-dir.ts), so the
 // paths this realm sees say nothing of the host; what the realm could still tell (the Deno
 // binary's path, the pids, the resolver's address) is taken away before the code runs.
-// Or, as `snapshot <pyodideDir>`, writes a fresh Pyodide memory snapshot to stdout and exits.
+// Or, as `snapshot <pyodideDir> [stateGlue stateGlueId]`, writes a fresh Pyodide memory snapshot to
+// stdout and exits (with the session-state glue compiled into it, when given).
 //
 // Pyodide is not a sandbox: the Python code can reach this JavaScript realm (`import js`). What holds
 // is Deno's permission set (no env, net, run, write, ffi, sys; read only of the runtime files) and
@@ -60,6 +61,10 @@ if (mode === 'snapshot') {
     stdout: quiet,
     stderr: quiet,
   });
+  // A session's state is pickled (python-state-glue.ts): importing pickle and compiling the glue
+  // cost more than a second in a fresh Pyodide, so both are done once here, into the snapshot.
+  pyodide.runPython('import pickle');
+  if (Deno.args[2]) defineStateGlue(pyodide, Deno.args[2], Deno.args[3] ?? '');
   writeAll(pyodide.makeMemorySnapshot());
   exit(0);
 }
@@ -111,8 +116,12 @@ def setup(env_json):
     random.seed()
     tempfile._name_sequence = None
 
-async def run(source):
-    namespace = {'__name__': '__main__', '__builtins__': __builtins__}
+def new_namespace():
+    return {'__name__': '__main__', '__builtins__': __builtins__}
+
+async def run(source, namespace=None):
+    if namespace is None:
+        namespace = new_namespace()
     try:
         value = await eval_code_async(source, namespace, filename='main.py')
     except SystemExit as e:
@@ -133,6 +142,7 @@ async def run(source):
 );
 const setupJob = glue.get('setup');
 const runJob = glue.get('run');
+const newNamespace = glue.get('new_namespace');
 
 send({ t: 'ready' });
 
@@ -239,11 +249,15 @@ for (const [name, content] of Object.entries(job.files ?? {})) {
 }
 FS.mkdirTree('/output');
 FS.chdir('/output');
+const session = job.session ? openSession(job.session) : undefined;
 setupJob(stringify(job.env ?? {}));
 hideHost();
 
 growCapBytes = pyodide._module.HEAPU8.buffer.byteLength + job.limits.memoryMiB * 1024 * 1024;
-const outcome = JSON.parse(await runJob(job.code));
+const namespace = newNamespace();
+session?.restore(namespace);
+const outcome = JSON.parse(await runJob(job.code, namespace));
+const state = session && !outputExceeded && !growRefused ? session.capture(namespace) : undefined;
 growCapBytes = Number.POSITIVE_INFINITY;
 
 // Output files, within the byte budget and file-count cap (the parent checks again). A list of
@@ -269,6 +283,7 @@ while (pending.length > 0 && !filesTruncated) {
     if (FS.isDir(stat.mode)) pending.push(path);
     if (!FS.isFile(stat.mode)) continue;
     const name = path.slice('/output/'.length);
+    if (session?.unchanged(name, path)) continue;
     const size = stat.size + encoder.encode(name).length;
     if (filesBytes + size > maxOutputBytes || filesCount + 1 > 100) {
       filesTruncated = true;
@@ -287,5 +302,121 @@ send({
   memoryExhausted: growRefused,
   files,
   filesTruncated,
+  ...(state ? { state } : {}),
 });
 exit(0);
+
+// ---- Session state (#15) --------------------------------------------------------------------
+// A call of a session: its files are put in /output before the code runs, its Python state is
+// restored in the code's namespace (python-state-glue.ts, run after hideHost(), under the memory
+// cap) and, after the code, the files of /output and the namespace become the state carried to
+// the next call. Files the call did not change are left out of the answer's `files`.
+
+function toBase64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function fromBase64(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Files of /output (all of them, in a stable order) within the state's budget: [[name, base64]]. */
+function workingFiles(maxBytes, maxFiles, dropped) {
+  const found = [];
+  const pending = ['/output'];
+  while (pending.length > 0) {
+    const dir = pending.pop();
+    for (const entry of FS.readdir(dir).sort()) {
+      if (entry === '.' || entry === '..') continue;
+      const path = `${dir}/${entry}`;
+      const stat = FS.lstat(path);
+      if (FS.isDir(stat.mode)) pending.push(path);
+      else if (FS.isFile(stat.mode)) found.push(path);
+    }
+  }
+  const files = [];
+  let bytes = 0;
+  for (const path of found) {
+    const name = path.slice('/output/'.length);
+    const size = Math.ceil(FS.lstat(path).size / 3) * 4 + encoder.encode(name).length + 6;
+    if (files.length >= maxFiles || bytes + size > maxBytes) {
+      dropped.push(`file:${name}`);
+      continue;
+    }
+    files.push([name, toBase64(FS.readFile(path))]);
+    bytes += size;
+  }
+  return { files, bytes };
+}
+
+/** Compiles the state glue as the module `_custody_state` (in the snapshot, or for one job). */
+function defineStateGlue(instance, source, id) {
+  instance.runPython(
+    `import sys, types\n_m = types.ModuleType('_custody_state')\n_m.GLUE_ID = ${stringify(id)}\n` +
+      `exec(compile(${stringify(source)}, '<custody>', 'exec'), _m.__dict__)\nsys.modules['_custody_state'] = _m\ndel _m`,
+    { filename: '<custody>' },
+  );
+}
+
+/** The glue the snapshot holds if it is this job's version, else the job's, compiled now. */
+function stateGlueModule(source, id) {
+  const held = pyodide.runPython("import sys\nsys.modules.get('_custody_state')", { filename: '<custody>' });
+  if (held !== undefined && held.GLUE_ID === id) return held;
+  defineStateGlue(pyodide, source, id);
+  return pyodide.pyimport('_custody_state');
+}
+
+function openSession(request) {
+  const { state = { files: {} }, glue: glueSource, maxStateBytes, maxFiles } = request;
+  const restoredFiles = new Map();
+  for (const [name, content] of Object.entries(state.files ?? {})) {
+    const path = `/output/${name}`;
+    const bytes = fromBase64(content);
+    FS.mkdirTree(path.slice(0, path.lastIndexOf('/')));
+    FS.writeFile(path, bytes);
+    restoredFiles.set(name, bytes);
+  }
+  const stateGlue = stateGlueModule(glueSource, request.glueId);
+  const restoreState = stateGlue.restore;
+  const captureState = stateGlue.capture;
+  const dropped = [];
+  return {
+    restore(namespace) {
+      if (typeof state.python !== 'string') return;
+      try {
+        dropped.push(...JSON.parse(restoreState(namespace, state.python)));
+      } catch {
+        dropped.push('* (the Python state could not be restored)');
+      }
+    },
+    capture(namespace) {
+      try {
+        const carried = workingFiles(maxStateBytes, maxFiles, dropped);
+        const javascriptBytes =
+          typeof state.javascript === 'string' ? encoder.encode(stringify(state.javascript)).length + 16 : 0;
+        const budget = maxStateBytes - carried.bytes - javascriptBytes - 256;
+        const captured = JSON.parse(captureState(namespace, job.code, Math.max(0, budget)));
+        return { files: carried.files, python: captured.python, dropped: [...dropped, ...captured.dropped] };
+      } catch {
+        return undefined;
+      }
+    },
+    unchanged(name, path) {
+      const before = restoredFiles.get(name);
+      return before !== undefined && sameBytes(before, FS.readFile(path));
+    },
+  };
+}

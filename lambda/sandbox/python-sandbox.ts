@@ -30,8 +30,10 @@ import {
   type SnapshotEvent,
   snapshotKeyParts,
 } from './python-snapshot-cache.ts';
+import { pythonSessionJob, sessionProtocolBytes } from './python-state.ts';
 import { createWorkDir, type NeutralLinks, removeLeftovers, type WorkDir } from './python-work-dir.ts';
 import type { RuntimeFiles } from './runtime-files.ts';
+import { checkStartingState, withSessionState } from './session-state.ts';
 
 export interface PythonSandboxOptions {
   /** Pre-started processes kept waiting for a job. 0 starts each process on demand. @default 1 */
@@ -169,6 +171,7 @@ export class PythonSandbox {
       const reason = unsafeFileNameReason(name);
       if (reason) throw new ValidationError(`input file name ${JSON.stringify(name)} ${reason}`);
     }
+    checkStartingState(request);
     const host = await this.takeProcess(limits.memoryMiB);
     const stdout = new CappedText(limits.maxOutputBytes);
     const stderr = new CappedText(limits.maxOutputBytes);
@@ -186,9 +189,16 @@ export class PythonSandbox {
     try {
       jobSentAt = performance.now();
       host.start(
-        { code: request.code, files: request.files ?? {}, env: request.env ?? {}, limits },
-        // Output is streamed JSON-escaped (up to 6 bytes a byte), plus the files and the result.
-        12 * limits.maxOutputBytes + 1024 * 1024,
+        {
+          code: request.code,
+          files: request.files ?? {},
+          env: request.env ?? {},
+          limits,
+          ...pythonSessionJob(request),
+        },
+        // Output is streamed JSON-escaped (up to 6 bytes a byte), plus the files and the result,
+        // plus a session's state.
+        12 * limits.maxOutputBytes + 1024 * 1024 + sessionProtocolBytes(request),
         (message) => {
           if (message.t === 'o') (message.s === 2 ? stderr : stdout).append(message.d);
           else if (message.t === 'result') result ??= message;
@@ -206,7 +216,7 @@ export class PythonSandbox {
     // Measured here, never taken from the process (the code can forge what it reports): the wait
     // for a loaded process, then everything from handing it the job to its exit.
     const timings = { startMs: jobSentAt - started, runMs: endedAt - jobSentAt };
-    return sandboxResultOf({
+    const answer = sandboxResultOf({
       result,
       stdout,
       stderr,
@@ -216,6 +226,8 @@ export class PythonSandbox {
       exit: await host.exited,
       timings,
     });
+    const reported = result as ResultMessage | undefined;
+    return withSessionState(request, answer, reported?.state && { ...reported.state, javascript: undefined });
   }
 
   /** A pre-started process with the right memory limit, else a new one; then refills the pool. */

@@ -24,6 +24,8 @@ import {
   packageScope,
   refuseDynamicImports,
 } from './quickjs-packages.ts';
+import { type JavaScriptSession, openJavaScriptSession } from './quickjs-state.ts';
+import { checkStartingState, type ReportedState, withSessionState } from './session-state.ts';
 import { needsTransform, prepareTypeScript, stopSpareTransform } from './typescript.ts';
 
 /** QuickJS's own stack limit. Kept well below Node's native stack so QuickJS reports the overflow first. */
@@ -55,12 +57,32 @@ export class QuickJsSandbox {
    * it is taken from the deadline and counted in `runMs`.
    */
   async run(request: SandboxRequest, spentMs = 0, scope: RunScope = {}): Promise<SandboxResult> {
+    checkStartingState(request);
+    // A session's call (#15): what the code left, reported by the state prelude after it ran.
+    const session: { reported?: ReportedState } = {};
+    let result: SandboxResult;
     if (!scope.prepared && needsTransform(request)) {
       const prepared = await prepareTypeScript(request, this.options.esbuildBinaryPath);
-      if ('result' in prepared) return prepared.result;
-      return this.runJavaScript(prepared.request, prepared.spentMs, scope.profile, prepared.imports);
+      result =
+        'result' in prepared
+          ? prepared.result
+          : await this.runJavaScript(
+              prepared.request,
+              prepared.spentMs,
+              scope.profile,
+              prepared.imports,
+              session,
+            );
+    } else {
+      result = await this.runJavaScript(
+        request,
+        spentMs,
+        scope.profile,
+        scope.prepared?.imports ?? false,
+        session,
+      );
     }
-    return this.runJavaScript(request, spentMs, scope.profile, scope.prepared?.imports ?? false);
+    return withSessionState(request, result, session.reported);
   }
 
   private async runJavaScript(
@@ -68,6 +90,7 @@ export class QuickJsSandbox {
     spentMs: number,
     profile: string | undefined,
     imports: boolean,
+    session: { reported?: ReportedState },
   ): Promise<SandboxResult> {
     const started = performance.now();
     const { limits } = request;
@@ -123,6 +146,7 @@ export class QuickJsSandbox {
       runStarted = performance.now();
       // The user's code gets its whole deadline from here (the prelude above is the host's time).
       deadline = Date.now() + limits.timeoutMs - spentMs;
+      const state: JavaScriptSession | undefined = openJavaScriptSession(ctx, request);
       const outcome = evaluate(ctx, runtime, source, deadline, () => interruption);
       // The last value is rendered inside the clock: its toJSON, getters and toString are user code.
       const result =
@@ -130,6 +154,7 @@ export class QuickJsSandbox {
           ? renderValue(ctx, render, outcome.handle)
           : undefined;
       render.dispose();
+      if (state && interruption === undefined) session.reported = state.capture();
       const timings = { startMs: runStarted - started, runMs: spentMs + performance.now() - runStarted };
       if (interruption === undefined && Date.now() > deadline) interruption = 'deadline';
       const interrupted: Interruption = interruption;

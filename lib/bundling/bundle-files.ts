@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { denoRunArgs } from '../../lambda/sandbox/python-host-process.ts';
+import { stateGlueArgs } from '../../lambda/sandbox/python-state.ts';
 import { PYODIDE_RUNTIME_FILES, RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
 import {
   BinaryFetchError,
@@ -161,6 +162,8 @@ function buildSnapshot(
         hostScript,
         'snapshot',
         pyodide,
+        // The session-state glue, compiled into the snapshot (#15).
+        ...stateGlueArgs(),
       ],
       {
         // Nothing of the build host's environment reaches the snapshot (Windows needs SystemRoot).

@@ -69,6 +69,43 @@ describe('executor handler', () => {
     expect(result).toMatchObject({ status: 'succeeded', result: '42' });
   });
 
+  it('passes a session state through, from one call to the next, and logs only its size', async () => {
+    const first = await handler({
+      executionId: 'exec-s1',
+      language: 'python',
+      code: "carried_marker_name = 41\nopen('kept.txt', 'w').write('kept')",
+      limits: LIMITS,
+      session: {},
+    });
+    expect(first.state?.dropped).toEqual([]);
+    const second = await handler({
+      executionId: 'exec-s2',
+      language: 'python',
+      code: "carried_marker_name + 1, open('kept.txt').read()",
+      limits: LIMITS,
+      session: { state: first.state?.carried },
+    });
+    expect(second).toMatchObject({ status: 'succeeded', result: "(42, 'kept')" });
+    const line = logged()
+      .split('\n')
+      .find((entry) => entry.includes('exec-s2'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ stateBytes: expect.any(Number), droppedNames: 0 });
+    expect(logged()).not.toContain('carried_marker_name');
+    expect(logged()).not.toContain('kept.txt');
+  });
+
+  it('refuses a session state file that would leave the working folder', async () => {
+    const attempt = handler({
+      executionId: 'exec-s3',
+      language: 'javascript',
+      code: '1',
+      limits: LIMITS,
+      session: { state: { files: { '../../etc/cron.d/x': 'eA==' } } },
+    });
+    await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+    await expect(attempt).rejects.toThrow(/session\.state\.files.*must not contain/);
+  });
+
   it('refuses an invalid event, naming each wrong field, and runs nothing', async () => {
     const attempt = handler({
       executionId: 'exec-4',

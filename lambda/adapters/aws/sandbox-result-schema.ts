@@ -3,7 +3,8 @@
  * it (the executor is a separate function; its answer is input like any other).
  */
 import { z } from 'zod';
-import { fileMapSchema } from '../../core/file-map.ts';
+import { fileMapSchema, unsafeFileNameReason } from '../../core/file-map.ts';
+import { sandboxStateSchema } from '../../core/sandbox-state.ts';
 import type { SandboxResult } from '../../core/types.ts';
 import { firstIssue } from '../../core/zod-issues.ts';
 
@@ -17,6 +18,13 @@ const base = {
   files: fileMapSchema(z.string()),
   filesTruncated: z.boolean(),
   timings: z.object({ startMs: z.number().nonnegative(), runMs: z.number().nonnegative() }),
+  // A session's call (#15): the state for the next call, and what could not be carried.
+  state: z
+    .object({
+      carried: sandboxStateSchema(z.string().refine((name) => unsafeFileNameReason(name) === undefined)),
+      dropped: z.array(z.string()),
+    })
+    .optional(),
 };
 
 const sandboxResultSchema = z.discriminatedUnion('status', [

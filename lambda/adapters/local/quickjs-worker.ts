@@ -24,6 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { DependencyError } from '../../core/errors.ts';
 import type { SandboxRequest, SandboxResult } from '../../core/types.ts';
 import type { QuickJsSandboxOptions, RunScope } from '../../sandbox/quickjs-sandbox.ts';
+import { withSessionState } from '../../sandbox/session-state.ts';
 import { needsTransform, prepareTypeScript, stopSpareTransform } from '../../sandbox/typescript.ts';
 
 export interface QuickJsWorkerOptions {
@@ -88,7 +89,8 @@ export class QuickJsWorker {
     let imports = false;
     if (needsTransform(request)) {
       const prepared = await prepareTypeScript(request, this.options.sandbox?.esbuildBinaryPath);
-      if ('result' in prepared) return prepared.result;
+      // A session's call the transform refused keeps the state it started from (#15).
+      if ('result' in prepared) return withSessionState(request, prepared.result, undefined);
       javascript = prepared.request;
       spentMs += prepared.spentMs;
       imports = prepared.imports;

@@ -71,6 +71,20 @@ describe('Local executor port with the real sandboxes, under one busy caller', (
     limits: { timeoutMs, memoryMiB: 256, maxOutputBytes: 4_096 },
   });
 
+  it("carries a session's state from one call to the next through the port, as the local server runs it", async () => {
+    const who = await caller('session-caller');
+    const first = await executor.run(who, 'sandbox', {
+      ...run('javascript', "const kept = [1, 2]; files.write('k.txt', 'kept');", 5_000),
+      session: {},
+    });
+    expect(first.state?.dropped).toEqual([]);
+    const second = await executor.run(who, 'sandbox', {
+      ...run('javascript', "[...kept, files.read('k.txt')]", 5_000),
+      session: { state: first.state?.carried },
+    });
+    expect(second).toMatchObject({ status: 'succeeded', result: '[1,2,"kept"]' });
+  });
+
   it("runs another caller's trivial JavaScript at once while one caller runs busy loops", async () => {
     const [busy, other] = await Promise.all([caller('busy'), caller('other')]);
     // The workers started and warm, as on a server that has been serving.

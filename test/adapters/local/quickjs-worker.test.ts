@@ -45,6 +45,20 @@ describe('QuickJsWorker with the real sandbox', () => {
     expect(ts).toMatchObject({ status: 'succeeded', result: '1' });
   });
 
+  it("carries a session's state through the worker thread, also past a TypeScript syntax error", async () => {
+    const first = await worker.run({ ...request('javascript', 'const total = 41;'), session: {} });
+    const state = first.state?.carried;
+    expect(state?.javascript).toContain('total');
+    const broken = await worker.run({ ...request('typescript', 'const x: = 1'), session: { state } });
+    expect(broken.status).toBe('failed');
+    expect(broken.state?.carried).toEqual(state);
+    const second = await worker.run({
+      ...request('typescript', 'const n: number = total + 1; n'),
+      session: { state: broken.state?.carried },
+    });
+    expect(second).toMatchObject({ status: 'succeeded', result: '42' });
+  });
+
   it('answers concurrent executions, each with its own output', async () => {
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => worker.run(request('javascript', `console.log("run", ${i})`))),

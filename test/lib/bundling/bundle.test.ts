@@ -109,6 +109,29 @@ describe('executor bundle', () => {
     ).toMatch(/^RESULT .*"status":"succeeded".*"result":"42"/);
   });
 
+  it("carries a Python session's state from the bundle, its glue compiled into the prebuilt snapshot", () => {
+    // Loaded before any job: the prebuilt snapshot holds it (a session call then compiles nothing).
+    expect(
+      run({
+        executionId: 'b-6',
+        language: 'python',
+        code: "'_custody_state' in __import__('sys').modules",
+        limits: LIMITS,
+      }),
+    ).toMatch(/^RESULT .*"result":"True"/);
+    const first = run({
+      executionId: 'b-7',
+      language: 'python',
+      code: 'kept = 41',
+      limits: LIMITS,
+      session: {},
+    });
+    const state = JSON.parse(first.replace(/^RESULT /, '')).state.carried;
+    expect(
+      run({ executionId: 'b-8', language: 'python', code: 'kept + 1', limits: LIMITS, session: { state } }),
+    ).toMatch(/^RESULT .*"status":"succeeded".*"result":"42"/);
+  });
+
   it('rejects an invalid event from the bundle', () => {
     expect(run({ executionId: 'b-4', language: 'cobol', code: '', limits: LIMITS })).toMatch(
       /ERROR invalid executor event: language/,
