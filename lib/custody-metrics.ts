@@ -28,6 +28,7 @@ export const METRIC_DIMENSION = {
   [Metric.SandboxLimitHits]: 'Status',
   [Metric.DependencyFailures]: 'Dependency',
   [Metric.PhaseLatency]: 'Phase',
+  [Metric.SessionsEnded]: 'Reason',
 } as const satisfies Partial<Record<MetricName, string>>;
 
 export interface CustodyMetricOptions {

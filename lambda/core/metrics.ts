@@ -42,6 +42,12 @@ export const Metric = {
   AuditReconcileConflicts: 'AuditReconcileConflicts',
   /** Records reconciliation could not write, plus one per run that could not read the log. Emitted by the digester. */
   AuditReconcileFailures: 'AuditReconcileFailures',
+  /** One per session started (`POST /v1/sessions`). Dimension: none. */
+  SessionsStarted: 'SessionsStarted',
+  /** One per session ended. Dimension: `Reason` (deleted, expired, revoked). Also emitted without dimension. */
+  SessionsEnded: 'SessionsEnded',
+  /** A session's length in seconds (value in seconds, unit Count), at its end. Dimension: none. */
+  SessionSeconds: 'SessionSeconds',
 } as const;
 
 export type MetricName = (typeof Metric)[keyof typeof Metric];

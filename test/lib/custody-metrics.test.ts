@@ -40,8 +40,8 @@ describe('custody metrics as lib/ reads them', () => {
       expect(m.dimensions.service, m.name).toBe(METRIC_SERVICE);
       const own = Object.keys(m.dimensions).filter((k) => k !== 'service');
       const documented = (METRIC_DIMENSION as Record<string, string>)[m.name];
-      // Denials is emitted twice: with its Reason, and without (for the total).
-      if (own.length > 0 || m.name !== Metric.Denials)
+      // Denials and SessionsEnded are emitted twice: with their Reason, and without (for the total).
+      if (own.length > 0 || (m.name !== Metric.Denials && m.name !== Metric.SessionsEnded))
         expect(own, m.name).toEqual(documented ? [documented] : []);
     }
     expect(custodyMetric(Metric.Executions).dimensions).toEqual({ service: METRIC_SERVICE });
