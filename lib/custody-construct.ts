@@ -59,7 +59,8 @@ export interface CustodyConstructProps {
    * What happens to the audit table, the audit log group and the audit keys when the stack is
    * deleted. RETAIN_ON_UPDATE_OR_DELETE keeps them on delete and update but removes them when a
    * first create rolls back, so a failed deploy can be retried; the table (deletion protection on,
-   * generated name) is plain RETAIN under it. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+   * generated name) is plain RETAIN under it. The session key, table and buckets (#15) follow it
+   * too. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly auditRemovalPolicy?: RemovalPolicy;
   /**
