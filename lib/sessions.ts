@@ -32,7 +32,7 @@ export const SESSION_TABLE = {
 } as const;
 
 /** Where a session's state lives in the bucket: `sessions/<sessionId>/state`. */
-export const SESSION_STATE_PREFIX = 'sessions/';
+const SESSION_STATE_PREFIX = 'sessions/';
 
 /**
  * The data keys' encryption context keys (lambda/adapters/aws/kms-session-key-vault.ts): the
