@@ -7,7 +7,7 @@
  * environment, the length of a name) stops synth with an error naming it.
  */
 import { createHash } from 'node:crypto';
-import { Aws, Stack } from 'aws-cdk-lib';
+import { Aws, CfnResource, Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
@@ -27,8 +27,8 @@ export const IAM_ROLE_NAME_LIMIT = 64;
 const LAMBDA_FUNCTION_NAME_LIMIT = 64;
 
 /**
- * The longest a pseudo parameter can be; any other reference is taken at 512 (a CloudWatch log
- * group name's limit, the longest name the broker is given).
+ * The longest a pseudo parameter can be; any other reference whose type does not bound it (below)
+ * is taken at 512 (a CloudWatch log group name's limit, the longest name the broker is given).
  */
 const PSEUDO_MAX_LENGTH: Record<string, number> = {
   'AWS::AccountId': 12,
@@ -38,8 +38,29 @@ const PSEUDO_MAX_LENGTH: Record<string, number> = {
 };
 const UNKNOWN_REFERENCE_MAX_LENGTH = 512;
 
+/**
+ * The longest a reference to a resource of a known type can be (`Ref`, and `Fn::GetAtt` `Arn`),
+ * from the services' own limits: a table name 255, a bucket name 63, a KMS key id 40 (`mrk-` and
+ * a UUID) and its ARN `arn:<partition>:kms:<region>:<account>:key/<id>` at most 10 + 14 + 12 + 40
+ * plus 15 of punctuation.
+ */
+const REFERENCE_MAX_LENGTH: Record<string, { readonly Ref?: number; readonly Arn?: number }> = {
+  'AWS::DynamoDB::Table': { Ref: 255 },
+  'AWS::S3::Bucket': { Ref: 63 },
+  'AWS::KMS::Key': { Ref: 40, Arn: 91 },
+};
+
+/** The type of each resource in `stack`, by logical id. */
+function resourceTypes(stack: Stack): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const c of stack.node.findAll()) {
+    if (c instanceof CfnResource) types.set(stack.getLogicalId(c), c.cfnResourceType);
+  }
+  return types;
+}
+
 /** The longest a resolved CloudFormation value (string or intrinsic) can be once deployed. */
-export function maxDeployedLength(value: unknown): number {
+export function maxDeployedLength(value: unknown, types: ReadonlyMap<string, string> = new Map()): number {
   if (typeof value === 'string') return Buffer.byteLength(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value).length;
   const intrinsic = value as Record<string, unknown> | null;
@@ -47,12 +68,22 @@ export function maxDeployedLength(value: unknown): number {
   if (join !== undefined) {
     const [separator, parts] = join;
     return (
-      parts.reduce<number>((sum, part) => sum + maxDeployedLength(part), 0) +
+      parts.reduce<number>((sum, part) => sum + maxDeployedLength(part, types), 0) +
       Buffer.byteLength(separator) * Math.max(0, parts.length - 1)
     );
   }
   const ref = intrinsic?.Ref;
-  if (typeof ref === 'string') return PSEUDO_MAX_LENGTH[ref] ?? UNKNOWN_REFERENCE_MAX_LENGTH;
+  if (typeof ref === 'string') {
+    return (
+      PSEUDO_MAX_LENGTH[ref] ??
+      REFERENCE_MAX_LENGTH[types.get(ref) ?? '']?.Ref ??
+      UNKNOWN_REFERENCE_MAX_LENGTH
+    );
+  }
+  const getAtt = intrinsic?.['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && getAtt[1] === 'Arn') {
+    return REFERENCE_MAX_LENGTH[types.get(String(getAtt[0])) ?? '']?.Arn ?? UNKNOWN_REFERENCE_MAX_LENGTH;
+  }
   return UNKNOWN_REFERENCE_MAX_LENGTH;
 }
 
@@ -116,9 +147,10 @@ export function environmentMaxBytes(fn: lambda.Function): number {
   const resolved = Stack.of(fn).resolve(cfn.environment) as
     | { variables?: Record<string, unknown> }
     | undefined;
+  const types = resourceTypes(Stack.of(fn));
   let bytes = 0;
   for (const [key, value] of Object.entries(resolved?.variables ?? {})) {
-    bytes += Buffer.byteLength(key) + maxDeployedLength(value);
+    bytes += Buffer.byteLength(key) + maxDeployedLength(value, types);
   }
   return bytes;
 }

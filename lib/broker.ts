@@ -25,6 +25,7 @@ import {
   profileNamePrefix,
 } from './broker-deployment.ts';
 import { CustodyFunction } from './bundling/lambda-defaults.ts';
+import type { CustodySessions } from './sessions.ts';
 
 /** The name the policy is copied under, next to the broker's bundle. */
 const BROKER_POLICY_FILE = 'policy.json';
@@ -41,6 +42,8 @@ export interface CustodyBrokerProps {
   /** The validated policy; copied (with defaults filled in) into the bundle as `policy.json`. */
   readonly policy: Policy;
   readonly audit: CustodyAudit;
+  /** The session table, state bucket and key (#15). */
+  readonly sessions: CustodySessions;
   /** Time the broker may spend on one request, including the executor's. */
   readonly timeout: Duration;
   /** @default 1024 */
@@ -87,6 +90,9 @@ export class CustodyBroker extends Construct {
         // execution role and executor ARN (lambda/core/deployment.ts).
         [BROKER_ENV.account]: Aws.ACCOUNT_ID,
         [BROKER_ENV.partition]: Aws.PARTITION,
+        [BROKER_ENV.sessionTable]: props.sessions.table.tableName,
+        [BROKER_ENV.sessionBucket]: props.sessions.stateBucket.bucketName,
+        [BROKER_ENV.sessionKeyArn]: props.sessions.key.keyArn,
         POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },
@@ -108,6 +114,8 @@ export class CustodyBroker extends Construct {
     // /v1/executions/{id}). No Update, no Delete: the broker cannot rewrite history.
     props.audit.grantAuditTable(this.role, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query');
     props.audit.grantAuditLogWrite(this.role);
+    // Sessions: the table, data keys bound to a session, and deleting state (never reading it).
+    props.sessions.grantBroker(this.role);
 
     Validations.of(this.function).acknowledge({
       id: 'Serverless::Serverless-LambdaDLQ',

@@ -31,6 +31,7 @@ import { ExecutionRole } from './execution-role.ts';
 import { executorTimeout, ProfileExecutor } from './executors.ts';
 import { CustodyNetwork, type DnsControl } from './network.ts';
 import { CustodyQueries } from './queries.ts';
+import { CustodySessions } from './sessions.ts';
 import { addCustodyStackOutputs } from './stack-outputs.ts';
 
 export interface CustodyConstructProps {
@@ -58,7 +59,8 @@ export interface CustodyConstructProps {
    * What happens to the audit table, the audit log group and the audit keys when the stack is
    * deleted. RETAIN_ON_UPDATE_OR_DELETE keeps them on delete and update but removes them when a
    * first create rolls back, so a failed deploy can be retried; the table (deletion protection on,
-   * generated name) is plain RETAIN under it. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+   * generated name) is plain RETAIN under it. The session key, table and buckets (#15) follow it
+   * too. @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly auditRemovalPolicy?: RemovalPolicy;
   /**
@@ -97,6 +99,8 @@ export class CustodyConstruct extends Construct {
   readonly auditKey: kms.Key;
   readonly signingKey: kms.Key;
   readonly digestFunction: lambda.Function;
+  /** Sessions (#15): the session table, the state bucket and the session key. */
+  readonly sessions: CustodySessions;
   readonly dashboard: cloudwatch.Dashboard;
   /** The alarms an on-call person answers (docs/operations.md). */
   readonly alarms: CustodyAlarms;
@@ -147,10 +151,16 @@ export class CustodyConstruct extends Construct {
     this.signingKey = audit.signingKey;
     this.digestFunction = audit.digestFunction.function;
 
+    this.sessions = new CustodySessions(this, 'Sessions', {
+      policy,
+      removalPolicy: props.auditRemovalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
+
     const profiles = Object.entries(policy.profiles);
     const broker = new CustodyBroker(this, 'Broker', {
       policy,
       audit,
+      sessions: this.sessions,
       timeout: brokerTimeout(profiles.map(([, p]) => executorTimeout(p))),
       logRetention,
       logRemovalPolicy,
@@ -177,6 +187,7 @@ export class CustodyConstruct extends Construct {
         policy,
         broker: broker.role,
         executor: executor.function,
+        sessions: this.sessions,
       });
       executors.set(name, executor.function);
       roles.set(name, role.role);

@@ -20,7 +20,7 @@ import {
   TOP_PROFILES,
 } from './contributor-insights.ts';
 import { custodyMetric, phaseLatency, searchByDimension } from './custody-metrics.ts';
-import { LAST_VERIFICATION, LATEST_EXECUTIONS } from './queries.ts';
+import { ACTIVE_SESSIONS, LAST_VERIFICATION, LATEST_EXECUTIONS } from './queries.ts';
 
 export interface CustodyDashboardProps {
   readonly api: apigateway.RestApi;
@@ -102,6 +102,45 @@ export class CustodyDashboard extends Construct {
         view: cloudwatch.LogQueryVisualizationType.TABLE,
         width: 24,
         height: 8,
+      }),
+    );
+
+    // Sessions (#15): how many, how they ended, how long they lasted, which are open now.
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Sessions started and ended',
+        left: [
+          custodyMetric(Metric.SessionsStarted, { period, label: 'started' }),
+          custodyMetric(Metric.SessionsEnded, { period, label: 'ended' }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Session ends by reason',
+        left: [searchByDimension(Metric.SessionsEnded, 'Sum', period)],
+        leftYAxis: { min: 0, showUnits: false },
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Session length (s): p50, p99, longest',
+        left: [
+          custodyMetric(Metric.SessionSeconds, { period, statistic: 'p50', label: 'p50' }),
+          custodyMetric(Metric.SessionSeconds, { period, statistic: 'p99', label: 'p99' }),
+          custodyMetric(Metric.SessionSeconds, { period, statistic: 'Maximum', label: 'longest' }),
+        ],
+        leftYAxis: { min: 0, showUnits: false },
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.LogQueryWidget({
+        title: ACTIVE_SESSIONS.title,
+        logGroupNames,
+        queryString: ACTIVE_SESSIONS.query,
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 24,
+        height: 6,
       }),
     );
 

@@ -10,6 +10,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../lambda/core/ids.ts';
 import type { Policy, Profile } from '../lambda/core/policy.ts';
+import { TAG_SESSION_ID } from '../lambda/core/session.ts';
+import type { CustodySessions } from './sessions.ts';
 
 /**
  * Session tags the broker sets on every AssumeRole (its own constants, so the two cannot drift);
@@ -37,6 +39,8 @@ export interface ExecutionRoleProps {
   readonly broker: iam.IRole;
   /** The profile's executor, the one function the role may invoke. */
   readonly executor: lambda.IFunction;
+  /** Where session state lives: the role may touch the state of the session it is tagged with. */
+  readonly sessions: CustodySessions;
 }
 
 export class ExecutionRole extends Construct {
@@ -73,8 +77,10 @@ export class ExecutionRole extends Construct {
       },
       // ...the profile tag names this role's own profile...
       StringEquals: { [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: props.profileName },
+      // ...a call of a session also names its session (the state prefix the role may touch)...
+      StringLikeIfExists: { [`aws:RequestTag/${TAG_SESSION_ID}`]: 'ses_*' },
       // ...and no other tag can be set.
-      'ForAllValues:StringEquals': { 'aws:TagKeys': Object.values(SESSION_TAG_KEYS) },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [...Object.values(SESSION_TAG_KEYS), TAG_SESSION_ID] },
     };
 
     this.role = new iam.Role(this, 'Role', {
@@ -85,6 +91,7 @@ export class ExecutionRole extends Construct {
       assumedBy: new iam.PrincipalWithConditions(broker, {
         Null: { ...sourceIdentity.Null, ...sessionTags.Null },
         StringEquals: { ...sourceIdentity.StringEquals, ...sessionTags.StringEquals },
+        StringLikeIfExists: sessionTags.StringLikeIfExists,
         'ForAllValues:StringEquals': sessionTags['ForAllValues:StringEquals'],
       }),
     });
@@ -142,12 +149,15 @@ export class ExecutionRole extends Construct {
         }),
       );
     }
+    // Session state (#15): the objects of the session this role session is tagged with, no other.
+    statements.push(...props.sessions.executionRoleStatements());
     this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
       description: `custody: the most the execution role of profile ${props.profileName} may ever do`,
       statements,
     });
     iam.PermissionsBoundary.of(this.role).apply(this.boundary);
     for (const statement of statements) this.role.addToPrincipalPolicy(statement);
+    for (const construct of [this.role, this.boundary]) props.sessions.acknowledgeOwnSessionPrefix(construct);
     if (secrets.size > 0) {
       const reason =
         'kms:Decrypt on any key of the account, but only via Secrets Manager in this region and ' +

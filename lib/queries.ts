@@ -65,6 +65,7 @@ export interface AuditQuery {
 export const PLACEHOLDER = {
   principalArn: 'PRINCIPAL_ARN',
   codeSha256: 'CODE_SHA256',
+  sessionId: 'SESSION_ID',
 } as const;
 
 const lines = (...parts: string[]): string => parts.join('\n');
@@ -223,6 +224,80 @@ export const LAST_VERIFICATION: AuditQuery = {
   ),
 };
 
+/**
+ * Sessions (#15) not yet ended: the last session event of each id is its `session_started`. A
+ * session past its `expiresAt` stays here until the broker's sweep (or its next access) ends it.
+ */
+export const ACTIVE_SESSIONS: AuditQuery = {
+  id: 'ActiveSessions',
+  title: 'Active sessions (started, not yet ended)',
+  description:
+    'Every session whose session_started has no session_ended after it, in the chosen time range (pick one ' +
+    'longer than the longest maxSessionSeconds): who started it, on which profile, when it expires.',
+  query: lines(
+    `filter ${field('event')} = "session_started" or ${field('event')} = "session_ended"`,
+    `| stats latest(${field('event')}) as lastEvent, earliest(${field('timestamp')}) as startedAt, ` +
+      `earliest(${field('caller.arn')}) as startedBy, earliest(${field('request.profile')}) as profile, ` +
+      `earliest(${field('session.expiresAt')}) as expiresAt by ${field('session.sessionId')}`,
+    '| filter lastEvent = "session_started"',
+    '| sort startedAt desc',
+    '| limit 1000',
+  ),
+};
+
+/** How sessions ended: the reason, how long they lasted, how many calls ran, the last state size. */
+export const SESSION_ENDS: AuditQuery = {
+  id: 'SessionEnds',
+  title: 'Session ends (reason, length, calls)',
+  description:
+    'Every ended session, newest first: why it ended (deleted, expired, revoked), how long it lasted, how many ' +
+    'calls it ran and how large its state was at the end.',
+  query: lines(
+    `fields ${[
+      field('timestamp'),
+      field('session.sessionId'),
+      field('session.endReason'),
+      field('session.durationSeconds'),
+      field('session.executions'),
+      field('session.stateBytes'),
+      field('caller.arn'),
+    ].join(', ')}`,
+    `| filter ${field('event')} = "session_ended"`,
+    '| sort @timestamp desc',
+    '| limit 10000',
+  ),
+};
+
+const SESSION_LENGTHS_BY_REASON: AuditQuery = {
+  id: 'SessionLengthsByReason',
+  title: 'Session lengths by end reason',
+  description:
+    'Per end reason in the chosen time range: how many sessions, their average and longest length in seconds, ' +
+    'and the calls they ran.',
+  query: lines(
+    `filter ${field('event')} = "session_ended"`,
+    `| stats count(*) as sessions, avg(${field('session.durationSeconds')}) as avgSeconds, ` +
+      `max(${field('session.durationSeconds')}) as maxSeconds, sum(${field('session.executions')}) as calls ` +
+      `by ${field('session.endReason')}`,
+    '| sort sessions desc',
+  ),
+};
+
+export const EVERYTHING_IN_A_SESSION: AuditQuery = {
+  id: 'EverythingInSession',
+  title: `Everything in session ${PLACEHOLDER.sessionId} (replace ${PLACEHOLDER.sessionId})`,
+  description:
+    'The whole story of one session, oldest first: its start, each call (allowed or denied) by sequence, and ' +
+    'its end. Replace SESSION_ID with the session id (ses_…).',
+  query: lines(
+    `# Replace ${PLACEHOLDER.sessionId} with the session id, e.g. ses_01JD8X3M7Q9V2K4T6W8Y0Z1A2B`,
+    `fields ${EVENT_COLUMNS}, ${field('session.sequence')}, ${field('session.endReason')}`,
+    `| filter ${field('session.sessionId')} = "${PLACEHOLDER.sessionId}"`,
+    '| sort @timestamp asc',
+    '| limit 10000',
+  ),
+};
+
 /** Every query custody saves, in the order the Saved queries list shows them. */
 export const AUDIT_QUERIES: readonly AuditQuery[] = [
   EVERYTHING_A_PRINCIPAL_RAN,
@@ -231,6 +306,10 @@ export const AUDIT_QUERIES: readonly AuditQuery[] = [
   DENIALS_BY_REASON,
   LATEST_EXECUTIONS,
   KILL_SWITCH_ACTIONS,
+  ACTIVE_SESSIONS,
+  SESSION_ENDS,
+  SESSION_LENGTHS_BY_REASON,
+  EVERYTHING_IN_A_SESSION,
   LAST_VERIFICATION,
 ];
 

@@ -16,6 +16,10 @@ export const BROKER_ENV = {
   deploymentFile: 'CUSTODY_DEPLOYMENT_FILE',
   /** The resolved deployment inline, as JSON (tests and hand-made setups; wins over the file). */
   deployment: 'CUSTODY_DEPLOYMENT',
+  /** Sessions (#15): the session table, the state bucket, and the session key (ARN) data keys come from. */
+  sessionTable: 'CUSTODY_SESSION_TABLE',
+  sessionBucket: 'CUSTODY_SESSION_BUCKET',
+  sessionKeyArn: 'CUSTODY_SESSION_KEY_ARN',
 } as const;
 
 /** The scheduled digest function: set by `lib/audit.ts`, read by `lambda/handlers/digester.ts`. */

@@ -4,6 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { KmsSessionKeyVault } from '../adapters/aws/kms-session-key-vault.ts';
+import { S3SessionState } from '../adapters/aws/s3-session-state.ts';
 import {
   DEPLOYMENT_FILE,
   type Deployment,
@@ -12,6 +16,7 @@ import {
   resolveDeployment,
 } from '../core/deployment.ts';
 import { BROKER_ENV } from '../core/env-names.ts';
+import type { SessionKeyVault, SessionStateStore } from '../core/session.ts';
 import { firstIssue } from '../core/zod-issues.ts';
 
 export class BrokerConfigError extends Error {
@@ -94,5 +99,64 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
     auditLogGroup,
     policyFile: inBundle(env[BROKER_ENV.policyFile]?.trim() || 'policy.json'),
     region,
+  };
+}
+
+/** Where the sessions (#15) live: set by `lib/broker.ts` from `lib/sessions.ts`. */
+export interface SessionConfig {
+  readonly table: string;
+  readonly bucket: string;
+  readonly keyArn: string;
+  /** The account that owns the bucket (`ExpectedBucketOwner`). */
+  readonly account: string;
+  readonly region: string;
+}
+
+/** Reads the session variables; throws BrokerConfigError listing every one missing. */
+export function readSessionConfig(env: Readonly<Record<string, string | undefined>>): SessionConfig {
+  const names = {
+    table: BROKER_ENV.sessionTable,
+    bucket: BROKER_ENV.sessionBucket,
+    keyArn: BROKER_ENV.sessionKeyArn,
+    account: BROKER_ENV.account,
+    region: 'AWS_REGION',
+  } as const;
+  const values = Object.fromEntries(
+    Object.entries(names).map(([field, name]) => [field, env[name]?.trim() ?? '']),
+  ) as Record<keyof typeof names, string>;
+  const missing = Object.entries(names)
+    .filter(([field]) => values[field as keyof typeof names] === '')
+    .map(([, name]) => `${name} is not set`);
+  if (missing.length > 0) {
+    throw new BrokerConfigError(`Broker session configuration invalid: ${missing.join('; ')}`);
+  }
+  if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/.test(values.keyArn)) {
+    throw new BrokerConfigError(`${BROKER_ENV.sessionKeyArn} is not a KMS key ARN: ${values.keyArn}`);
+  }
+  return values;
+}
+
+/**
+ * The AWS adapters of the session state (S3, signed per call with the call's role session; the
+ * broker's own client only deletes) and of the session data keys (KMS), from the environment.
+ * The session table's adapter is built beside them from `readSessionConfig(env).table`.
+ */
+export function sessionAdaptersFromEnv(env: Readonly<Record<string, string | undefined>>): {
+  readonly state: SessionStateStore;
+  readonly vault: SessionKeyVault;
+} {
+  const config = readSessionConfig(env);
+  return {
+    state: new S3SessionState({
+      region: config.region,
+      bucket: config.bucket,
+      bucketOwner: config.account,
+      keyArn: config.keyArn,
+      brokerClient: new S3Client({ region: config.region }),
+    }),
+    vault: new KmsSessionKeyVault({
+      client: new KMSClient({ region: config.region }),
+      keyId: config.keyArn,
+    }),
   };
 }

@@ -4,7 +4,9 @@ import { CfnResolver, WORLD, WORLD_STACK_UUID } from './cfn-resolve.ts';
 import {
   actionsOf,
   allowedActionsOfRole,
+  auditKey,
   auditLogGroup,
+  auditTable,
   type CfnResource,
   functionByDescription,
   identityStatementsOfRole,
@@ -25,8 +27,8 @@ describe('CustodyAudit', () => {
   let auditKeyId: string;
   beforeAll(() => {
     s = synthCustody();
-    table = onlyResource(s.json, 'AWS::DynamoDB::Table');
-    [auditKeyId] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec === undefined);
+    table = auditTable(s.json);
+    [auditKeyId] = auditKey(s.json);
   });
 
   it('keeps the table: on-demand, point-in-time recovery, deletion protection, retained, streamed', () => {

@@ -68,6 +68,18 @@ describe('The broker’s deployment description', () => {
     expect(maxDeployedLength({ 'Fn::Join': ['-', ['ab', { Ref: 'AWS::Region' }]] })).toBe(2 + 1 + 14);
     expect(maxDeployedLength({ 'Fn::GetAtt': ['Table', 'Arn'] })).toBe(512);
     expect(maxDeployedLength({ Ref: 'SomeLogGroup' })).toBe(512);
+    // A resource of a type whose names the service bounds: that bound.
+    const types = new Map([
+      ['Table', 'AWS::DynamoDB::Table'],
+      ['Bucket', 'AWS::S3::Bucket'],
+      ['Key', 'AWS::KMS::Key'],
+    ]);
+    expect(maxDeployedLength({ Ref: 'Table' }, types)).toBe(255);
+    expect(maxDeployedLength({ 'Fn::GetAtt': ['Table', 'Arn'] }, types)).toBe(512);
+    expect(maxDeployedLength({ Ref: 'Bucket' }, types)).toBe(63);
+    expect(maxDeployedLength({ Ref: 'Key' }, types)).toBe(40);
+    const longestKeyArn = `arn:aws-us-gov:kms:ap-southeast-4:111122223333:key/mrk-${'0'.repeat(36)}`;
+    expect(maxDeployedLength({ 'Fn::GetAtt': ['Key', 'Arn'] }, types)).toBe(longestKeyArn.length);
   });
 
   it('stops synth, naming IAM’s limit, when a role name could pass 64 characters', () => {

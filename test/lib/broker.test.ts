@@ -8,19 +8,19 @@ import { CfnResolver, WORLD, WORLD_STACK_UUID } from './cfn-resolve.ts';
 import {
   actionsOf,
   allowedActionsOfRole,
+  auditKey,
   auditLogGroup,
+  auditTable,
   brokerFunction,
   type CfnResource,
   examplePolicy,
   executionRole,
   executorFunction,
   identityStatementsOfRole,
-  onlyResource,
   referencedId,
   roleOfFunction,
   type Synthesized,
   synthCustody,
-  theResource,
 } from './synth.ts';
 
 const policy = examplePolicy();
@@ -52,7 +52,7 @@ describe('CustodyBroker', () => {
   });
 
   it('is told the audit table, the audit log group, the policy file and the metric names', () => {
-    const [tableId] = onlyResource(s.json, 'AWS::DynamoDB::Table');
+    const [tableId] = auditTable(s.json);
     const [logGroupId] = auditLogGroup(s.json);
     const env = (broker.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).toMatchObject({
@@ -96,14 +96,15 @@ describe('CustodyBroker', () => {
     const resolver = new CfnResolver(s.json);
     const groupId = referencedId((broker.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
     const group = s.json.Resources[groupId]!;
-    const [auditKeyId, auditKey] = theResource(s.json, 'AWS::KMS::Key', (p) => p.KeySpec === undefined);
+    const [auditKeyId, auditKeyResource] = auditKey(s.json);
     expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [auditKeyId, 'Arn'] });
     expect(resolver.resolve(group.Properties.LogGroupName)).toBe(
       `/custody/Custody/broker-${WORLD_STACK_UUID}`,
     );
     expect(group.DependsOn).toContain(auditKeyId);
-    const statements = (auditKey.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> })
-      .Statement;
+    const statements = (
+      auditKeyResource.Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> }
+    ).Statement;
     const logs = statements.find((st) => st.Sid === 'CloudWatchLogsEncryptsTheBrokerLogGroup');
     expect(resolver.resolve(logs?.Principal)).toEqual({ Service: `logs.${WORLD.region}.amazonaws.com` });
     expect(resolver.resolve(logs?.Condition)).toEqual({
@@ -113,7 +114,7 @@ describe('CustodyBroker', () => {
     });
   });
 
-  it('may assume the execution roles, write the audit trail and its own logs, and nothing else', () => {
+  it('may assume the execution roles, write the audit trail, keep sessions and its own logs, and nothing else', () => {
     expect(allowedActionsOfRole(s.json, brokerRoleId)).toEqual(
       [
         'dynamodb:GetItem',
@@ -123,6 +124,21 @@ describe('CustodyBroker', () => {
         'kms:Encrypt',
         'kms:GenerateDataKey*',
         'kms:ReEncrypt*',
+        // Sessions (lib/sessions.ts): the session table, its key through DynamoDB, data keys bound
+        // to a session, and deleting state (test/lib/sessions.test.ts checks each's conditions).
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey*',
+        'kms:ReEncrypt*',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        's3:DeleteObject',
         'logs:CreateLogStream',
         'logs:CreateLogStream',
         'logs:DescribeLogStreams',

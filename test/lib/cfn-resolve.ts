@@ -93,6 +93,8 @@ export class CfnResolver {
         return String(r.Properties.StageName);
       case 'AWS::SQS::Queue':
         return `https://sqs.${region}.amazonaws.com/${account}/${id}`;
+      case 'AWS::S3::Bucket':
+        return id.toLowerCase();
       default:
         return id;
     }
@@ -115,6 +117,8 @@ export class CfnResolver {
         return `arn:${partition}:kms:${region}:${account}:key/${id}`;
       case 'AWS::SQS::Queue':
         return `arn:${partition}:sqs:${region}:${account}:${id}`;
+      case 'AWS::S3::Bucket':
+        return `arn:${partition}:s3:::${id.toLowerCase()}`;
       default:
         throw new Error(`no ARN shape for ${r.Type}`);
     }

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { roleNameOutputKey } from '../../lambda/core/stack-outputs.ts';
 import {
+  auditTable,
   examplePolicy,
   onlyResource,
   referencedId,
@@ -49,7 +50,7 @@ describe('CustodyStack', () => {
 
   it('has a dashboard and outputs the API URL, the audit table, signing key and log group, and the dashboard URL', () => {
     const [dashboardId] = onlyResource(s.json, 'AWS::CloudWatch::Dashboard');
-    const [tableId] = onlyResource(s.json, 'AWS::DynamoDB::Table');
+    const [tableId] = auditTable(s.json);
     const [signingKeyId] = resourcesOfType(s.json, 'AWS::KMS::Key').find(
       ([, key]) => key.Properties.KeySpec === 'ECC_NIST_P256',
     ) ?? [''];

@@ -6,7 +6,7 @@ import {
   type MetricName,
   PHASES,
 } from '../../lambda/core/metrics.ts';
-import { LAST_VERIFICATION, LATEST_EXECUTIONS } from '../../lib/queries.ts';
+import { ACTIVE_SESSIONS, LAST_VERIFICATION, LATEST_EXECUTIONS } from '../../lib/queries.ts';
 import {
   dashboardWidgets,
   logsInsightsFields,
@@ -52,7 +52,7 @@ describe('CustodyDashboard', () => {
       .flatMap((w) => widgetSeries(w).expressions)
       .filter((e) => e.expression.startsWith('SEARCH('));
     expect(searches.map((e) => parseSearch(e.expression).name).sort()).toEqual(
-      [Metric.Denials, Metric.DependencyFailures, Metric.SandboxLimitHits].sort(),
+      [Metric.Denials, Metric.DependencyFailures, Metric.SandboxLimitHits, Metric.SessionsEnded].sort(),
     );
     for (const { expression } of searches) {
       const { namespace, name, dimensionNames } = parseSearch(expression);
@@ -126,6 +126,29 @@ describe('CustodyDashboard', () => {
         'outcome.outputSha256',
       ]),
     );
+  });
+
+  it('shows sessions: started and ended, ends by reason, lengths, and the sessions open now', () => {
+    const counts = widgetSeries(widgetTitled(widgets, 'Sessions started and ended'));
+    expect(counts.metrics.map((m) => [m.name, m.stat, m.dimensions])).toEqual([
+      [Metric.SessionsStarted, 'Sum', { service: 'custody-broker' }],
+      [Metric.SessionsEnded, 'Sum', { service: 'custody-broker' }],
+    ]);
+    const byReason = widgetSeries(widgetTitled(widgets, 'Session ends by reason'));
+    expect(parseSearch(byReason.expressions[0]!.expression)).toMatchObject({
+      name: Metric.SessionsEnded,
+      dimensionNames: ['Reason', 'service'],
+    });
+    const lengths = widgetSeries(widgetTitled(widgets, /^Session length/));
+    expect(lengths.metrics.map((m) => [m.name, m.stat])).toEqual([
+      [Metric.SessionSeconds, 'p50'],
+      [Metric.SessionSeconds, 'p99'],
+      [Metric.SessionSeconds, 'Maximum'],
+    ]);
+    const open = widgetTitled(widgets, ACTIVE_SESSIONS.title);
+    expect(open.type).toBe('log');
+    const [auditLogGroupId] = auditLogGroup(s.json);
+    expect(open.properties.query).toBe(`SOURCE '{{Ref:${auditLogGroupId}}}' | ${ACTIVE_SESSIONS.query}`);
   });
 
   it('shows the last audit verification: the intact metric, the newest auditVerification line, the alarms', () => {

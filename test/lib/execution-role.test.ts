@@ -59,7 +59,7 @@ describe('ExecutionRole', () => {
     }
   });
 
-  it('requires a source identity of a granted principal and exactly the three session tags', () => {
+  it('requires a source identity of a granted principal and the three session tags, admitting only a session id besides', () => {
     const [, role] = executionRole(s.json, 'sandbox');
     const byAction = new Map(trustStatements(role).map((st) => [actionsOf(st).join(), st.Condition]));
     const sourceIdentity = {
@@ -73,13 +73,16 @@ describe('ExecutionRole', () => {
         [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'false',
       },
       StringEquals: { [`aws:RequestTag/${SESSION_TAG_KEYS.profile}`]: 'sandbox' },
+      // A session's call (#15) also carries its session id, and nothing but a session id there.
+      StringLikeIfExists: { 'aws:RequestTag/custody:session-id': 'ses_*' },
       'ForAllValues:StringEquals': {
-        'aws:TagKeys': ['custody:caller', 'custody:execution-id', 'custody:profile'],
+        'aws:TagKeys': ['custody:caller', 'custody:execution-id', 'custody:profile', 'custody:session-id'],
       },
     };
     expect(byAction.get('sts:AssumeRole')).toEqual({
       Null: { ...sourceIdentity.Null, ...tags.Null },
       StringEquals: { ...sourceIdentity.StringEquals, ...tags.StringEquals },
+      StringLikeIfExists: tags.StringLikeIfExists,
       'ForAllValues:StringEquals': tags['ForAllValues:StringEquals'],
     });
     expect(byAction.get('sts:SetSourceIdentity')).toEqual(sourceIdentity);
@@ -102,16 +105,18 @@ describe('ExecutionRole', () => {
     expect(NO_GRANTED_PRINCIPAL).not.toMatch(/^[\w+=,.@-]+$/);
   });
 
-  it('may invoke only its own executor and read only its own secrets', () => {
+  it('may invoke only its own executor, read only its own secrets, and touch only its session’s state', () => {
     for (const [name, profile] of Object.entries(policy.profiles)) {
       const [roleId] = executionRole(s.json, name);
       const [executorId] = executorFunction(s.json, name);
       const statements = identityStatementsOfRole(s.json, roleId);
+      // Session state (#15): its own session's objects only (test/lib/sessions.test.ts).
+      const session = ['kms:Decrypt', 'kms:GenerateDataKey', 's3:GetObject', 's3:PutObject'];
       const expected =
         profile.secrets.length > 0
-          ? ['kms:Decrypt', 'lambda:InvokeFunction', 'secretsmanager:GetSecretValue']
-          : ['lambda:InvokeFunction'];
-      expect(allowedActionsOfRole(s.json, roleId)).toEqual(expected);
+          ? ['kms:Decrypt', 'lambda:InvokeFunction', 'secretsmanager:GetSecretValue', ...session]
+          : ['lambda:InvokeFunction', ...session];
+      expect(allowedActionsOfRole(s.json, roleId)).toEqual(expected.sort());
       const invoke = statements.find((st) => actionsOf(st).includes('lambda:InvokeFunction'));
       expect(invoke?.Resource).toEqual({ 'Fn::GetAtt': [executorId, 'Arn'] });
       const read = statements.find((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'));

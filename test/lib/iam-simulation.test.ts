@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CfnResolver, WORLD } from './cfn-resolve.ts';
 import {
   auditLogGroup,
+  auditTable,
   brokerFunction,
   executionRole,
   executorFunction,
@@ -16,7 +17,6 @@ import {
   roleOfFunction,
   type Synthesized,
   synthCustody,
-  theResource,
 } from './synth.ts';
 
 type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
@@ -258,7 +258,7 @@ describe('IAM of the synthesized stack', () => {
 
   it('caps a profile role with its boundary even if someone attaches an admin policy', async () => {
     const admin = [{ Effect: 'Allow', Action: '*', Resource: '*' }];
-    const table = resolver.getAtt(theResource(s.json, 'AWS::DynamoDB::Table', () => true)[0], 'Arn');
+    const table = resolver.getAtt(auditTable(s.json)[0], 'Arn');
     expect(
       await decide(executionRoleId('sandbox'), 'dynamodb:DeleteItem', table, {
         extraIdentityStatements: admin,

@@ -1,17 +1,63 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { recordLine } from '../../lambda/audit/audit-log-line.ts';
+import type { AuditRecord } from '../../lambda/core/audit-record.ts';
 import {
+  ACTIVE_SESSIONS,
   AUDIT_QUERIES,
   DENIALS,
   EVERY_EXECUTION_OF_CODE,
   EVERYTHING_A_PRINCIPAL_RAN,
+  EVERYTHING_IN_A_SESSION,
   KILL_SWITCH_ACTIONS,
   LAST_VERIFICATION,
   LATEST_EXECUTIONS,
   PLACEHOLDER,
+  SESSION_ENDS,
 } from '../../lib/queries.ts';
 import { logsInsightsFields, passesFilters } from './cloudwatch-template.ts';
 import { type Emitted, emitted, logLinePaths } from './emitted.ts';
 import { auditLogGroup, resourcesOfType, type Synthesized, synthCustody } from './synth.ts';
+
+const SES_A = 'ses_01JD8X3M7Q9V2K4T6W8Y0Z1A2A';
+const SES_B = 'ses_01JD8X3M7Q9V2K4T6W8Y0Z1A2B';
+
+/** The audit log of two sessions (A ended after two calls, B still open) and a plain execution. */
+function sessionLog(): string[] {
+  const base = (event: AuditRecord['event'], executionId: string, minute: number): AuditRecord => ({
+    schemaVersion: 1,
+    executionId,
+    event,
+    timestamp: `2030-01-01T12:${String(minute).padStart(2, '0')}:00.000Z`,
+    caller: { arn: 'arn:aws:sts::111122223333:assumed-role/custody-agent/a', principalId: 'agent' },
+    request: { profile: 'sandbox' },
+    decision: { allowed: true, reason: 'ALLOWED' },
+    origin: 'aws',
+  });
+  const records: AuditRecord[] = [
+    {
+      ...base('session_started', 'evt-a1', 0),
+      session: { sessionId: SES_A, expiresAt: '2030-01-01T13:00:00Z' },
+    },
+    { ...base('started', 'exec-a1', 1), session: { sessionId: SES_A, sequence: 1 } },
+    { ...base('completed', 'exec-a1', 2), session: { sessionId: SES_A, sequence: 1 } },
+    { ...base('completed', 'exec-plain', 3) },
+    {
+      ...base('session_started', 'evt-b1', 4),
+      session: { sessionId: SES_B, expiresAt: '2030-01-01T13:04:00Z' },
+    },
+    {
+      ...base('session_ended', 'evt-a2', 5),
+      session: {
+        sessionId: SES_A,
+        endReason: 'deleted',
+        executions: 1,
+        durationSeconds: 300,
+        stateBytes: 42,
+      },
+    },
+  ];
+  return records.map(recordLine);
+}
 
 /** Fields of `query` that no real audit log line has. */
 function unknownFields(query: string, paths: ReadonlySet<string>): string[] {
@@ -70,6 +116,41 @@ describe('Saved Logs Insights queries', () => {
       expect(logsInsightsFields(q.query).length, q.title).toBeGreaterThan(0);
       expect(unknownFields(q.query, paths), q.title).toEqual([]);
     }
+  });
+
+  it('answers the session questions: which are open, how they ended and how long they lasted, one session’s story', () => {
+    const log = sessionLog();
+    const select = (query: string) => log.filter((line) => passesFilters(query, line));
+    // Every session field the queries read is a field of the records sessions write.
+    const paths = logLinePaths(log);
+    for (const q of [ACTIVE_SESSIONS, SESSION_ENDS, EVERYTHING_IN_A_SESSION]) {
+      const sessionFields = unknownFields(q.query, paths).filter((f) => f.startsWith('session.'));
+      expect(sessionFields, q.title).toEqual([]);
+    }
+    expect(unknownFields(ACTIVE_SESSIONS.query, paths)).toEqual([]);
+    expect(unknownFields(SESSION_ENDS.query, paths)).toEqual([]);
+    expect(select(SESSION_ENDS.query).map((l) => JSON.parse(l).session)).toEqual([
+      { sessionId: SES_A, endReason: 'deleted', executions: 1, durationSeconds: 300, stateBytes: 42 },
+    ]);
+    const ofA = select(EVERYTHING_IN_A_SESSION.query.replaceAll(PLACEHOLDER.sessionId, SES_A));
+    expect(ofA.map((l) => JSON.parse(l).event)).toEqual([
+      'session_started',
+      'started',
+      'completed',
+      'session_ended',
+    ]);
+    expect(select(EVERYTHING_IN_A_SESSION.query)).toEqual([]);
+    expect(EVERYTHING_IN_A_SESSION.title).toContain(`(replace ${PLACEHOLDER.sessionId})`);
+    expect(EVERYTHING_IN_A_SESSION.query.split('\n')[0]).toMatch(/^# Replace SESSION_ID with /);
+    // Active: the session events, then per session id the last one must be its start.
+    const [first, stats, open] = ACTIVE_SESSIONS.query.split('\n');
+    expect(log.filter((l) => passesFilters(first!, l)).map((l) => JSON.parse(l).executionId)).toEqual([
+      'evt-a1',
+      'evt-b1',
+      'evt-a2',
+    ]);
+    expect(stats).toMatch(/^\| stats latest\(event\) as lastEvent, .* by session\.sessionId$/);
+    expect(open).toBe('| filter lastEvent = "session_started"');
   });
 
   it('would catch a misspelt or renamed field', () => {

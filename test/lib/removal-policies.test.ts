@@ -6,7 +6,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { tableRemovalPolicy } from '../../lib/audit.ts';
 import { CfnResolver, WORLD_STACK_UUID } from './cfn-resolve.ts';
-import { auditLogGroup, onlyResource, type Synthesized, synthCustody } from './synth.ts';
+import { auditLogGroup, auditTable, type Synthesized, sessionTable, synthCustody } from './synth.ts';
 
 /** Properties by which CloudFormation resources take a fixed physical name. */
 const NAME_PROPERTIES = ['LogGroupName', 'TableName', 'AliasName', 'RoleName', 'QueueName', 'FunctionName'];
@@ -53,13 +53,14 @@ describe('Removal policies', () => {
     );
   });
 
-  it('keeps the deletion-protected table on a rolled-back create (RETAIN), its name generated', () => {
+  it('keeps the deletion-protected tables (audit, sessions) on a rolled-back create (RETAIN), their names generated', () => {
     expect(tableRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)).toBe(RemovalPolicy.RETAIN);
     expect(tableRemovalPolicy(RemovalPolicy.DESTROY)).toBe(RemovalPolicy.DESTROY);
-    const [, table] = onlyResource(s.json, 'AWS::DynamoDB::Table');
-    expect(table.DeletionPolicy).toBe('Retain');
-    expect(table.Properties.DeletionProtectionEnabled).toBe(true);
-    expect(table.Properties.TableName).toBeUndefined();
+    for (const [, table] of [auditTable(s.json), sessionTable(s.json)]) {
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.Properties.DeletionProtectionEnabled).toBe(true);
+      expect(table.Properties.TableName).toBeUndefined();
+    }
   });
 
   it('honours an explicit RETAIN for teams that want rolled-back resources kept', () => {

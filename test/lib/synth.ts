@@ -131,6 +131,41 @@ export function executionRole(json: CfnTemplate, profile: string): [string, CfnR
   );
 }
 
+/** The audit table (the one with a stream, which the session table has not). */
+export function auditTable(json: CfnTemplate): [string, CfnResource] {
+  return theResource(json, 'AWS::DynamoDB::Table', (p) => p.StreamSpecification !== undefined);
+}
+
+/** The session table (#15): the one with a time-to-live attribute. */
+export function sessionTable(json: CfnTemplate): [string, CfnResource] {
+  return theResource(json, 'AWS::DynamoDB::Table', (p) => p.TimeToLiveSpecification !== undefined);
+}
+
+/** The audit table's customer-managed key. */
+export function auditKey(json: CfnTemplate): [string, CfnResource] {
+  return theResource(
+    json,
+    'AWS::KMS::Key',
+    (p) => p.Description === 'custody: encrypts the audit table and the audit log group',
+  );
+}
+
+/** The session key (#15): encrypts session records and state, wraps each session's data key. */
+export function sessionKey(json: CfnTemplate): [string, CfnResource] {
+  return theResource(
+    json,
+    'AWS::KMS::Key',
+    (p) => p.Description === 'custody: encrypts session records and state; wraps each session data key',
+  );
+}
+
+/** The session state bucket: the one encrypted with a KMS key. */
+export function sessionStateBucket(json: CfnTemplate): [string, CfnResource] {
+  return theResource(json, 'AWS::S3::Bucket', (p) =>
+    JSON.stringify(p.BucketEncryption ?? '').includes('"aws:kms"'),
+  );
+}
+
 /**
  * The audit log group: named `/custody/<stack>/audit-<unique part of the stack id>` so that one
  * retained by a deleted stack never collides with the next stack of the same name.

@@ -160,14 +160,14 @@ describe('the packed custody package', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('dist/test/'))).toEqual([]);
   });
 
-  it('synthesizes the broker, one executor per profile, the API and the audit table', () => {
+  it('synthesizes the broker, one executor per profile, the API, the audit table and the session table', () => {
     expect(functions()).toHaveLength(Object.keys(POLICY.profiles).length + 2);
     functionNamed('custody broker: identity, policy, STS, audit');
     for (const profile of Object.keys(POLICY.profiles))
       functionNamed(`custody executor of profile ${profile}`);
     const types = Object.values(template.Resources).map((r) => r.Type);
     expect(types.filter((t) => t === 'AWS::ApiGateway::RestApi')).toHaveLength(1);
-    expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(1);
+    expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(2);
     expect(Object.keys(template.Outputs ?? {})).toEqual(
       expect.arrayContaining(['AuditTableName', 'AuditSigningKeyArn', 'AuditLogGroupName']),
     );
