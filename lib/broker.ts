@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Aws, Duration, type RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -17,6 +19,7 @@ import { DEPLOYMENT_FILE, type DeploymentFile } from '../lambda/core/deployment.
 import { BROKER_ENV } from '../lambda/core/env-names.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE } from '../lambda/core/metrics.ts';
 import type { Policy } from '../lambda/core/policy.ts';
+import { SWEEP_SESSIONS_EVENT } from '../lambda/core/session.ts';
 import { type CustodyAudit, custodyLogGroupNameOfStack } from './audit.ts';
 import {
   checkEnvironmentSize,
@@ -116,6 +119,20 @@ export class CustodyBroker extends Construct {
     props.audit.grantAuditLogWrite(this.role);
     // Sessions: the table, data keys bound to a session, and deleting state (never reading it).
     props.sessions.grantBroker(this.role);
+    // Sessions end on their own: the broker ends those past their end or revoked every 5 minutes
+    // (and at their next access); DynamoDB TTL and the bucket's lifecycle rule are backstops.
+    new events.Rule(this, 'SessionSweep', {
+      description: 'custody: end sessions past their end or revoked',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          event: events.RuleTargetInput.fromObject(SWEEP_SESSIONS_EVENT),
+          // The scheduled jobs' one failure queue (the digester's), which operators read.
+          deadLetterQueue: props.audit.digestFailures,
+          retryAttempts: 2,
+        }),
+      ],
+    });
 
     Validations.of(this.function).acknowledge({
       id: 'Serverless::Serverless-LambdaDLQ',

@@ -76,6 +76,13 @@ export function sessionPolicy(executorArn: string, secretIds: readonly string[],
       Action: ['s3:GetObject', 's3:PutObject'],
       Resource: `arn:${partition}:s3:::*/sessions/${sessionId}/*`,
     });
+    // The state bucket is SSE-KMS: S3 uses the session key on the caller's behalf.
+    statements.push({
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+    });
   }
   if (secretIds.length > 0) {
     statements.push(

@@ -20,6 +20,12 @@ import type { AssumedSession } from './ports.ts';
 /** Session tag on each call's role session; the execution role's state prefix is conditioned on it. */
 export const TAG_SESSION_ID = 'custody:session-id';
 
+/**
+ * The event the stack's schedule sends the broker Lambda (`lib/sessions.ts`): end the sessions past
+ * their end or revoked (DynamoDB TTL and the S3 lifecycle rule are only backstops).
+ */
+export const SWEEP_SESSIONS_EVENT = { custodyTask: 'sweep-sessions' } as const;
+
 /** `ses_` then a ULID: valid in S3 keys, DynamoDB keys and STS tag values. */
 export const SESSION_ID = /^ses_[0-9A-HJKMNP-TV-Z]{26}$/;
 

@@ -33,6 +33,8 @@ export interface BrokerConfig {
   /** Absolute path of the policy file in the bundle. */
   readonly policyFile: string;
   readonly region: string;
+  /** Where sessions live (#15); absent when the environment names no session table (503 on their routes). */
+  readonly sessions?: SessionConfig;
 }
 
 /** Parses `CUSTODY_DEPLOYMENT` (BROKER_ENV.deployment); the error names the bad path (`profiles.reports.roleArn`). */
@@ -93,12 +95,15 @@ export function readBrokerConfig(env: Readonly<Record<string, string | undefined
   }
   if (problems.length > 0)
     throw new BrokerConfigError(`Broker configuration invalid: ${problems.join('; ')}`);
+  // The stack always sets the session variables; a hand-made setup without a table has no sessions.
+  const sessions = env[BROKER_ENV.sessionTable]?.trim() ? readSessionConfig(env) : undefined;
   return {
     deployment,
     auditTable,
     auditLogGroup,
     policyFile: inBundle(env[BROKER_ENV.policyFile]?.trim() || 'policy.json'),
     region,
+    ...(sessions ? { sessions } : {}),
   };
 }
 
@@ -139,13 +144,12 @@ export function readSessionConfig(env: Readonly<Record<string, string | undefine
 /**
  * The AWS adapters of the session state (S3, signed per call with the call's role session; the
  * broker's own client only deletes) and of the session data keys (KMS), from the environment.
- * The session table's adapter is built beside them from `readSessionConfig(env).table`.
+ * The session table's adapter is built beside them (`buildAwsBroker`), from `config.table`.
  */
-export function sessionAdaptersFromEnv(env: Readonly<Record<string, string | undefined>>): {
+export function sessionAdapters(config: SessionConfig): {
   readonly state: SessionStateStore;
   readonly vault: SessionKeyVault;
 } {
-  const config = readSessionConfig(env);
   return {
     state: new S3SessionState({
       region: config.region,

@@ -9,13 +9,15 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CloudWatchAuditLog } from '../adapters/aws/cloudwatch-audit-log.ts';
 import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import { DynamoDbRevocationStore } from '../adapters/aws/dynamodb-revocation-store.ts';
+import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
 import { EmfMetrics } from '../adapters/aws/emf-metrics.ts';
 import { LambdaExecutor } from '../adapters/aws/lambda-executor.ts';
 import { SecretsManagerSecrets } from '../adapters/aws/secrets-manager-secrets.ts';
 import { StsCredentials } from '../adapters/aws/sts-credentials.ts';
 import { type ApiRequest, type BrokerApi, type CallerIdentity, createBrokerApi } from '../broker/api.ts';
 import { loadPolicyFile } from '../core/policy.ts';
-import { type BrokerConfig, readBrokerConfig } from './broker-config.ts';
+import { SWEEP_SESSIONS_EVENT } from '../core/session.ts';
+import { type BrokerConfig, readBrokerConfig, sessionAdapters } from './broker-config.ts';
 
 /** Maps API Gateway's view of the signed caller to the broker's. */
 export function callerFromEvent(event: APIGatewayProxyEvent): CallerIdentity {
@@ -64,6 +66,14 @@ export function buildAwsBroker(config: BrokerConfig): BrokerApi {
       client: new CloudWatchLogsClient({ region: config.region }),
       logGroupName: config.auditLogGroup,
     }),
+    ...(config.sessions
+      ? {
+          sessions: {
+            store: new DynamoDbSessionStore(dynamo, config.sessions.table),
+            ...sessionAdapters(config.sessions),
+          },
+        }
+      : {}),
     origin: 'aws',
     // DynamoDbAuditStore retries itself; the broker puts each record once (broker/audit-trail.ts).
     metrics: new EmfMetrics(),
@@ -78,6 +88,16 @@ const MISCONFIGURED: APIGatewayProxyResult = {
   }),
 };
 
+type SweepEvent = typeof SWEEP_SESSIONS_EVENT;
+
+/** The schedule's sweep event: exactly its one field, never an API Gateway request. */
+function isSweep(event: APIGatewayProxyEvent | SweepEvent): event is SweepEvent {
+  const keys = Object.keys(event);
+  return (
+    keys.length === 1 && (event as { custodyTask?: unknown }).custodyTask === SWEEP_SESSIONS_EVENT.custodyTask
+  );
+}
+
 /**
  * A handler over a broker built once, on first use. A broker that cannot be built (bad
  * configuration or policy) is logged with the reason and every request is refused with 503.
@@ -85,7 +105,7 @@ const MISCONFIGURED: APIGatewayProxyResult = {
 export function createHandler(build: () => BrokerApi) {
   let api: BrokerApi | undefined;
   let failure: Error | undefined;
-  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  return async (event: APIGatewayProxyEvent | SweepEvent): Promise<APIGatewayProxyResult> => {
     if (!api && !failure) {
       try {
         api = build();
@@ -97,6 +117,11 @@ export function createHandler(build: () => BrokerApi) {
       }
     }
     if (!api) return MISCONFIGURED;
+    if (isSweep(event)) {
+      // The schedule (only EventBridge and API Gateway may invoke the broker): end what is over.
+      const { ended } = await api.sweepSessions();
+      return { statusCode: 200, headers: {}, body: JSON.stringify({ ended }) };
+    }
     const res = await api.handle(requestFromEvent(event));
     return { statusCode: res.statusCode, headers: res.headers, body: res.body };
   };

@@ -47,7 +47,14 @@ describe('A call of a custody session (#15)', () => {
       Action: ['s3:GetObject', 's3:PutObject'],
       Resource: `arn:aws:s3:::*/sessions/${SESSION}/*`,
     });
-    expect(JSON.stringify(JSON.parse(sessionPolicy(EXECUTOR, [SECRET])))).not.toContain('s3:');
+    // The state bucket is SSE-KMS: the session key only through S3.
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+    });
+    expect(JSON.stringify(JSON.parse(sessionPolicy(EXECUTOR, [SECRET])))).not.toContain('s3');
   });
 });
 

@@ -7,7 +7,7 @@ import { BROKER_ENV } from '../../lambda/core/env-names.ts';
 import {
   BrokerConfigError,
   readSessionConfig,
-  sessionAdaptersFromEnv,
+  sessionAdapters,
 } from '../../lambda/handlers/broker-config.ts';
 import { assumedSession } from '../adapters/aws/session.ts';
 
@@ -57,7 +57,7 @@ describe('The broker’s session configuration', () => {
   it('builds a state store on the bucket and key of the environment', async () => {
     s3.on(PutObjectCommand).resolves({});
     s3.on(DeleteObjectCommand).resolves({});
-    const { state } = sessionAdaptersFromEnv(env);
+    const { state } = sessionAdapters(readSessionConfig(env));
     await state.write(assumedSession('sandbox'), SESSION, new Uint8Array([1]));
     await state.delete(SESSION);
     expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
@@ -77,7 +77,7 @@ describe('The broker’s session configuration', () => {
     kms
       .on(GenerateDataKeyCommand)
       .resolves({ Plaintext: new Uint8Array(32), CiphertextBlob: new Uint8Array(4) });
-    const { vault } = sessionAdaptersFromEnv(env);
+    const { vault } = sessionAdapters(readSessionConfig(env));
     await vault.newKey({ sessionId: SESSION, principalId: 'agent' });
     expect(kms).toHaveReceivedCommandWith(GenerateDataKeyCommand, { KeyId: KEY_ARN, KeySpec: 'AES_256' });
   });

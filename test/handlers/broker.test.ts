@@ -13,10 +13,12 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
+import { SWEEP_SESSIONS_EVENT } from '../../lambda/core/session.ts';
 import { buildAwsBroker, createHandler, requestFromEvent } from '../../lambda/handlers/broker.ts';
 import { BrokerConfigError, readBrokerConfig } from '../../lambda/handlers/broker-config.ts';
 import { sandboxResult } from '../broker/fakes.ts';
-import { ACCOUNT, brokerFixture, deployment, policyDocument } from '../broker/fixture.ts';
+import { ACCOUNT, brokerFixture, callers, deployment, policyDocument } from '../broker/fixture.ts';
+import { sessionFixture } from '../broker/sessions/fixture.ts';
 
 /** A Lambda response payload (the SDK's blob adapter is a Uint8Array with helpers the broker does not use). */
 const payload = (value: unknown) =>
@@ -167,6 +169,25 @@ describe('Broker handler', () => {
       'sandbox',
       'reports',
     ]);
+  });
+
+  it('ends the sessions past their end when the schedule sends the sweep event, and only then', async () => {
+    const f = sessionFixture();
+    try {
+      const started = await f.start(callers.agent, { profile: 'sandbox', ttlSeconds: 60 });
+      const { sessionId } = JSON.parse(started.body) as { sessionId: string };
+      f.advance(61);
+      const handler = createHandler(() => f.api);
+      // An API request carrying the field is an API request, never a sweep.
+      const forged = await handler({ ...apiEvent(assumedRoleCaller), ...SWEEP_SESSIONS_EVENT });
+      expect(forged.statusCode).toBe(200);
+      expect(f.sessions.records.get(sessionId)?.status).toBe('active');
+      const swept = await handler({ ...SWEEP_SESSIONS_EVENT });
+      expect(JSON.parse(swept.body)).toEqual({ ended: 1 });
+      expect(f.sessions.records.get(sessionId)).toMatchObject({ status: 'ended', endReason: 'expired' });
+    } finally {
+      f.removeVault();
+    }
   });
 
   it('answers 503 and logs the reason when the broker cannot start', async () => {

@@ -124,7 +124,9 @@ describe('CustodyAudit', () => {
 
   it('runs the digester every five minutes, with failures kept in a queue', () => {
     const [digesterId, digester] = functionByDescription(s.json, DIGESTER);
-    const [, rule] = onlyResource(s.json, 'AWS::Events::Rule');
+    const [, rule] = theResource(s.json, 'AWS::Events::Rule', (p) =>
+      String(p.Description).includes('seal new audit records'),
+    );
     expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
     const [target] = rule.Properties.Targets as Array<{ Arn: unknown; DeadLetterConfig: { Arn: unknown } }>;
     expect(referencedId(target?.Arn)).toBe(digesterId);

@@ -94,7 +94,8 @@ describe('Contributor Insights rules on the audit log group', () => {
   });
 
   it('counts each request once per caller, each execution once per profile, each denial per signer and reason', () => {
-    const requests = real.records.filter((r) => r.event !== 'completed');
+    // Requests to run code (session starts and ends are not runs; their calls are).
+    const requests = real.records.filter((r) => r.event === 'started' || r.event === 'denied');
     const top = contributors(bodies.get(TOP_CALLERS.id)!, real.logLines);
     const agent = requests.filter((r) => r.caller.principalId === 'agent');
     expect(top[agent[0]!.caller.principalArn!]).toBe(agent.length);

@@ -122,8 +122,7 @@ async function scenarios(emit: () => EmfMetrics): Promise<AuditRecord[]> {
   audit.store.failPutsOf('started');
   await go(audit, run);
 
-  // A session (#15): started, one call, ended by DELETE. Its metrics only: which rules and queries
-  // count session records is the dashboard's and queries' own change.
+  // A session (#15): started, one call, ended by DELETE: its metrics and its records.
   const session = sessionFixture({ metrics: emit() });
   try {
     const started = await session.start(callers.agent, { profile: 'sandbox' });
@@ -133,6 +132,7 @@ async function scenarios(emit: () => EmfMetrics): Promise<AuditRecord[]> {
   } finally {
     session.removeVault();
   }
+  records.push(...session.store.records);
   return records;
 }
 

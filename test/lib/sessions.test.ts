@@ -1,11 +1,12 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BROKER_ENV } from '../../lambda/core/env-names.ts';
-import { MAX_SESSION_SECONDS_LIMIT } from '../../lambda/core/session.ts';
+import { MAX_SESSION_SECONDS_LIMIT, SWEEP_SESSIONS_EVENT } from '../../lambda/core/session.ts';
 import { SESSION_TABLE, stateExpiryDays } from '../../lib/sessions.ts';
 import {
   brokerFunction,
   examplePolicy,
+  onlyResource,
   referencedId,
   resourcesOfType,
   type Synthesized,
@@ -13,12 +14,30 @@ import {
   sessionStateBucket,
   sessionTable,
   synthCustody,
+  theResource,
 } from './synth.ts';
 
 describe('CustodySessions', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthCustody();
+  });
+
+  it('sends the broker the sweep event every five minutes, failures kept in the scheduled jobs’ queue', () => {
+    const [brokerId] = brokerFunction(s.json);
+    const [, rule] = theResource(s.json, 'AWS::Events::Rule', (p) =>
+      String(p.Description).includes('end sessions'),
+    );
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    const [target] = rule.Properties.Targets as Array<{
+      Arn: unknown;
+      Input: string;
+      DeadLetterConfig: { Arn: unknown };
+    }>;
+    expect(referencedId(target?.Arn)).toBe(brokerId);
+    expect(JSON.parse(target!.Input)).toEqual(SWEEP_SESSIONS_EVENT);
+    const [queueId] = onlyResource(s.json, 'AWS::SQS::Queue');
+    expect(referencedId(target?.DeadLetterConfig.Arn)).toBe(queueId);
   });
 
   it('keeps session records in a table keyed by session id, listed by principal, with TTL and PITR', () => {

@@ -192,6 +192,9 @@ class SessionCall {
   /** The state the previous call left (none on the first call), read WITH the call's role session. */
   async readState(assumed: AssumedSession): Promise<{ state?: SandboxState }> {
     const { sessionId } = this.record;
+    // Nothing saved yet: nothing to read. On AWS the role may not list the bucket, so S3 would
+    // answer a read of the missing object with 403, not 404.
+    if (this.record.stateBytes === 0) return {};
     const stored = await this.deps.state.read(assumed, sessionId);
     if (stored === undefined) return {};
     const plain = openBox(await this.dataKey(), boxFromBytes(stored), sessionId, 'state');
