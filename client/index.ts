@@ -21,16 +21,21 @@ import type {
   ProfilesResponse,
 } from '../lambda/core/api-schema.ts';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
+import { type ExecuteFileValue, requestFiles } from './file-values.ts';
 
 // The API's bodies are stated once, as zod schemas in lambda/core/api-schema.ts; these are their types.
 export type { ExecutionResponse, ProfileSummary } from '../lambda/core/api-schema.ts';
 export type { AuditRecord } from '../lambda/core/audit-record.ts';
+export { type ExecuteFileValue, fileBytes } from './file-values.ts';
 
 /**
  * What `execute` sends: the body of `POST /v1/executions` (profile, language, code; optional
- * input files, a deadline below the profile's, and the purpose kept in the audit record).
+ * input files, a deadline below the profile's, and the purpose kept in the audit record). A file
+ * may also be given as a Uint8Array: it is sent as `{ base64 }`.
  */
-export type ExecuteInput = Readonly<ExecutionRequestInput>;
+export type ExecuteInput = Readonly<
+  Omit<ExecutionRequestInput, 'files'> & { files?: Readonly<Record<string, ExecuteFileValue>> }
+>;
 
 /** `GET /v1/executions/{id}`: the audit records of one execution, oldest first. */
 export interface ExecutionRecords {
@@ -167,7 +172,8 @@ export class CustodyClient {
 
   /** Runs code. Resolves whatever the code did (see `status`); rejects only if the API refused or failed. */
   execute(input: ExecuteInput): Promise<ExecutionResponse> {
-    return this.request<ExecutionResponse>('POST', '/v1/executions', JSON.stringify(input));
+    const body = input.files ? { ...input, files: requestFiles(input.files) } : input;
+    return this.request<ExecutionResponse>('POST', '/v1/executions', JSON.stringify(body));
   }
 
   /** The audit records of one execution (your own, or any if the policy names you an auditor). */

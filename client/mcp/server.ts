@@ -21,6 +21,7 @@ import {
   CustodyNetworkError,
 } from '../index.ts';
 import { clipExecution, clippedExecutionSchema } from './clip.ts';
+import { imageContent } from './images.ts';
 import { EXECUTE_CODE_DESCRIPTION, LIST_PROFILES_DESCRIPTION } from './tool-descriptions.ts';
 
 const MCP_SERVER_NAME = 'custody';
@@ -73,7 +74,9 @@ function createMcpServer(source: ClientSource, version: string): McpServer {
           ...(args.files !== undefined ? { files: args.files } : {}),
           ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
         });
-        return jsonResult(clipExecution(response));
+        const result = jsonResult(clipExecution(response));
+        // Images the run wrote, as images (the structured answer lists them without their bytes).
+        return { ...result, content: [...result.content, ...imageContent(response)] };
       } catch (error) {
         return errorResult(error);
       }

@@ -23,7 +23,7 @@ import { unsafeFileNameReason } from '../core/file-map.ts';
 import type { SandboxRequest, SandboxResult } from '../core/types.ts';
 import { CappedText } from './capped-text.ts';
 import { buildSnapshot, denoEnv, HostProcess, residentBytes } from './python-host-process.ts';
-import { type ResultMessage, sandboxResultOf } from './python-host-protocol.ts';
+import { hostInputFiles, type ResultMessage, sandboxResultOf } from './python-host-protocol.ts';
 import {
   discardSnapshot,
   obtainSnapshot,
@@ -186,7 +186,7 @@ export class PythonSandbox {
     try {
       jobSentAt = performance.now();
       host.start(
-        { code: request.code, files: request.files ?? {}, env: request.env ?? {}, limits },
+        { code: request.code, files: hostInputFiles(request.files), env: request.env ?? {}, limits },
         // Output is streamed JSON-escaped (up to 6 bytes a byte), plus the files and the result.
         12 * limits.maxOutputBytes + 1024 * 1024,
         (message) => {

@@ -75,7 +75,7 @@ describe('clipExecution', () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 6; i++) files[`f${i}.txt`] = 'y'.repeat(FILE_BYTES * 2);
     const out = clipExecution({ ...base, files });
-    const shown = Object.values(out.files ?? {}).reduce((n, text) => n + Buffer.byteLength(text), 0);
+    const shown = Object.values(out.files ?? {}).reduce((n, text) => n + Buffer.byteLength(String(text)), 0);
     expect(shown).toBeLessThanOrEqual(FILES_BYTES + 6 * 64);
     expect(Object.keys(out.files ?? {})).toEqual(Object.keys(files));
     expect(out.files?.['f5.txt']).toBe('');
