@@ -11,10 +11,12 @@
  * files exactly as it is for text.
  */
 
+import type { AuditFile } from '../core/audit-record.ts';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
 import { type FileValue, fileMap } from '../core/file-map.ts';
 import { type AnswerFileValue, answerFileOf } from '../core/file-wire.ts';
 import type { SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
+import { auditFiles } from './audit-records.ts';
 import { redactCredentials } from './credential-scan.ts';
 
 /** A value that must never appear in output, labelled by the variable it was injected as. */
@@ -123,6 +125,8 @@ export interface Sealed {
   readonly redactions: number;
   /** sha256 of the canonical JSON of `output`. */
   readonly outputSha256: string;
+  /** Each output file as returned: name, bytes, sha256 of those bytes (the audit record's). */
+  readonly files: readonly AuditFile[];
 }
 
 /** Redacts every text field of a sandbox result (file names included) and hashes the result. */
@@ -134,15 +138,18 @@ export function seal(result: SandboxResult, secrets: readonly SecretValue[]): Se
     redactions += r.count;
     return r.text;
   };
-  const sealFile = (content: FileValue): AnswerFileValue => {
+  const sealFile = (content: FileValue): FileValue => {
     if (typeof content === 'string') return clean(content);
     const label = redactor.foundIn(content);
-    if (label === undefined) return answerFileOf(content);
+    if (label === undefined) return content;
     redactions += 1;
     return `[REDACTED:${label}] binary file withheld: it contained a secret value or a credential (${content.byteLength} bytes)`;
   };
-  const files = fileMap(
+  const sealedFiles = fileMap(
     Object.entries(result.files).map(([name, content]) => [clean(name), sealFile(content)]),
+  );
+  const files = fileMap<AnswerFileValue>(
+    Object.entries(sealedFiles).map(([name, content]) => [name, answerFileOf(content)]),
   );
   const error =
     'error' in result && result.error
@@ -161,5 +168,10 @@ export function seal(result: SandboxResult, secrets: readonly SecretValue[]): Se
     files,
     truncated: result.stdoutTruncated || result.stderrTruncated || result.filesTruncated,
   };
-  return { output, redactions, outputSha256: sha256Hex(canonicalJson(output)) };
+  return {
+    output,
+    redactions,
+    outputSha256: sha256Hex(canonicalJson(output)),
+    files: auditFiles(sealedFiles),
+  };
 }

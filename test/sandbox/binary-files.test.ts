@@ -1,6 +1,6 @@
 /** Files as bytes through both sandboxes (#16): nothing is decoded lossily on the way in or out. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileMap } from '../../lambda/core/file-map.ts';
+import { type FileValue, fileMap } from '../../lambda/core/file-map.ts';
 import { PythonSandbox } from '../../lambda/sandbox/python-sandbox.ts';
 import { QuickJsSandbox } from '../../lambda/sandbox/quickjs-sandbox.ts';
 import { resolveRuntimeFiles } from '../../lambda/sandbox/runtime-files.ts';
@@ -29,7 +29,7 @@ describe('binary files in Python', () => {
       request(
         'python',
         "data = open('/input/in/blob.bin', 'rb').read()\nopen('copy.bin', 'wb').write(data)\nlen(data)",
-        { files: fileMap([['in/blob.bin', BLOB]]), limits: LIMITS_4K },
+        { files: fileMap<FileValue>([['in/blob.bin', BLOB]]), limits: LIMITS_4K },
       ),
     );
     expect(result).toMatchObject({ status: 'succeeded', result: String(BLOB.length), filesTruncated: false });
@@ -41,7 +41,7 @@ describe('binary files in Python', () => {
       request(
         'python',
         "open('out.txt', 'wb').write(open('/input/in.txt', 'rb').read() + 'ü'.encode())\nopen('/input/in.txt').read()",
-        { files: fileMap([['in.txt', 'grüße\n']]) },
+        { files: fileMap<FileValue>([['in.txt', 'grüße\n']]) },
       ),
     );
     expect(result).toMatchObject({
@@ -70,7 +70,7 @@ describe('binary files in JavaScript', () => {
       request(
         'javascript',
         'const b = files.readBytes("in/blob.bin"); files.writeBytes("copy.bin", b); b.length',
-        { files: fileMap([['in/blob.bin', BLOB]]), limits: LIMITS_4K },
+        { files: fileMap<FileValue>([['in/blob.bin', BLOB]]), limits: LIMITS_4K },
       ),
     );
     expect(result).toMatchObject({ status: 'succeeded', result: String(BLOB.length) });
@@ -83,7 +83,7 @@ describe('binary files in JavaScript', () => {
         'javascript',
         'const b = files.readBytes("in.txt"); files.writeBytes("out.txt", b); Array.from(b).join(",")',
         {
-          files: fileMap([['in.txt', 'é']]),
+          files: fileMap<FileValue>([['in.txt', 'é']]),
         },
       ),
     );
@@ -92,7 +92,7 @@ describe('binary files in JavaScript', () => {
 
   it('refuses files.read of a binary input, naming files.readBytes', async () => {
     const result = await quickjs.run(
-      request('javascript', 'files.read("blob.bin")', { files: fileMap([['blob.bin', BLOB]]) }),
+      request('javascript', 'files.read("blob.bin")', { files: fileMap<FileValue>([['blob.bin', BLOB]]) }),
     );
     expect(result.status).toBe('failed');
     if (result.status === 'failed') expect(result.error.message).toContain('files.readBytes');

@@ -17,6 +17,7 @@ import type { Principal } from '../../core/policy.ts';
 import type { ExecutionContext, SecretRef } from '../../core/ports.ts';
 import type { BrokerContext } from '../context.ts';
 import { type Decision, decide } from '../decision.ts';
+import { eventSizeProblem, SECRET_RESERVE_BYTES } from '../event-size.ts';
 import { revokedError, suspendedError } from '../refusal.ts';
 import type { ExecutionRequest } from '../request.ts';
 import { type RevocationRead, readRevocations } from '../revocation-check.ts';
@@ -30,6 +31,9 @@ export interface Authorized
   /** The state just read, for this request's own secrets and executor calls (read once per request). */
   readonly context: ExecutionContext;
 }
+
+/** The longest execution id the event may carry, standing in for the one not yet chosen. */
+const EXECUTION_ID_ROOM = 'x'.repeat(128);
 
 /** Maps a refusal reason to its typed error (and so its HTTP status). */
 function refusalError(decision: Extract<Decision, { allowed: false }>): CustodyError {
@@ -63,6 +67,18 @@ export async function authorize(
   if (!decision.allowed) return refusalError(decision);
   const { profile, profileName, limits } = decision;
   if (revokedProfile?.revoked) return revokedError(profileName, revokedProfile.revokedAt);
+  // Lambda's 6 MB between the broker and the executor (#16): measured before anything is invoked.
+  const oversize = eventSizeProblem(
+    {
+      executionId: EXECUTION_ID_ROOM,
+      language: request.language,
+      code: request.code,
+      limits,
+      ...(request.files ? { files: request.files } : {}),
+    },
+    profile.secrets.length * SECRET_RESERVE_BYTES,
+  );
+  if (oversize) return oversize;
   const context: ExecutionContext = ctx.revocations
     ? { profileRevocation: { profile: profileName, state: revokedProfile, readAt } }
     : {};
