@@ -19,7 +19,7 @@ export type FileMap = Record<string, FileValue>;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The bytes as text when they are valid UTF-8 (a BOM kept), else undefined. */
-export function utf8TextOf(bytes: Uint8Array): string | undefined {
+function utf8TextOf(bytes: Uint8Array): string | undefined {
   try {
     return strictUtf8.decode(bytes);
   } catch {

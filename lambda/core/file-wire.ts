@@ -31,7 +31,7 @@ function bytesOfBase64(base64: string): Uint8Array {
   return new Uint8Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
 }
 
-export function base64Of(bytes: Uint8Array): string {
+function base64Of(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
@@ -60,7 +60,7 @@ export const INPUT_FILE_VALUE_JSON_SCHEMA = {
 } as const;
 
 /** A binary file in an answer. */
-export interface BinaryFile {
+interface BinaryFile {
   readonly base64: string;
   readonly mediaType: MediaType | string;
   readonly bytes: number;
@@ -100,7 +100,7 @@ export function wireFileOf(value: FileValue, compress: boolean): WireFileValue {
 }
 
 /** Bytes a wire value takes in JSON. */
-export function wireJsonBytes(value: WireFileValue): number {
+function wireJsonBytes(value: WireFileValue): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 

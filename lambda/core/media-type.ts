@@ -4,7 +4,7 @@
  * returns the image types as images.
  */
 
-export const MEDIA_TYPES = [
+const MEDIA_TYPES = [
   'image/png',
   'image/jpeg',
   'image/gif',
