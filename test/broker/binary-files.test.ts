@@ -40,6 +40,21 @@ describe('binary files through the broker', () => {
     expect(f.store.records[0]?.decision).toMatchObject({ allowed: false, reason: 'PAYLOAD_TOO_LARGE' });
   });
 
+  it('finds a hard-coded key written into a binary input file and refuses it, 403', async () => {
+    const f = brokerFixture();
+    const blob = Buffer.concat([
+      Buffer.from([0xff, 0xfe, 0x00]),
+      Buffer.from(`key=${'AKIA'}Q3EGRJ7XZ2LMNPTW`),
+      Buffer.from([0x80]),
+    ]);
+    const res = await f.api.handle(
+      post(callers.agent, { ...run, files: { 'k.bin': { base64: b64(blob) } } }),
+    );
+    expect(res.statusCode).toBe(403);
+    expect(errorOf(res).code).toBe('HARDCODED_CREDENTIAL');
+    expect(f.executor.calls).toHaveLength(0);
+  });
+
   it('refuses with 413, never 502, a request whose executor event would pass 6 MB, audited, nothing invoked', async () => {
     const f = brokerFixture({ policy: bigPolicy() });
     // 4 MiB of random bytes do not compress; code pads the body to just under its own limit.
