@@ -4,7 +4,7 @@ import { type FileValue, fileMap } from '../../lambda/core/file-map.ts';
 import { PythonSandbox } from '../../lambda/sandbox/python-sandbox.ts';
 import { QuickJsSandbox } from '../../lambda/sandbox/quickjs-sandbox.ts';
 import { resolveRuntimeFiles } from '../../lambda/sandbox/runtime-files.ts';
-import { allByteValues, pythonPngCode } from '../support/binary-samples.ts';
+import { allByteValues, decodePng, pythonPngCode } from '../support/binary-samples.ts';
 import { LIMITS, request } from './helpers.ts';
 
 const BLOB = allByteValues();
@@ -51,7 +51,7 @@ describe('binary files in Python', () => {
     });
   });
 
-  it('writes a PNG that comes back as the same bytes', async () => {
+  it('writes a valid PNG that comes back as bytes', async () => {
     const result = await python.run(request('python', pythonPngCode('chart.png'), { limits: LIMITS_4K }));
     expect(result.status).toBe('succeeded');
     const png = result.files['chart.png'];
@@ -61,6 +61,12 @@ describe('binary files in Python', () => {
         .subarray(0, 8)
         .toString('latin1'),
     ).toBe('\x89PNG\r\n\x1a\n');
+    // A valid PNG, read chunk by chunk (CRCs, header, inflated rows): 2x2, red then blue per row.
+    expect(decodePng(png as Uint8Array)).toEqual({
+      width: 2,
+      height: 2,
+      pixels: [0, 255, 0, 0, 0, 0, 255, 0, 255, 0, 0, 0, 0, 255],
+    });
   });
 });
 

@@ -1,5 +1,5 @@
 /** Byte samples the binary-file tests share: every byte value, and a tiny valid PNG. */
-import { deflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 
 /** All 256 byte values, then sequences that are not UTF-8 (a lone continuation, an overlong form, a cut character). */
 export function allByteValues(): Uint8Array {
@@ -26,18 +26,48 @@ export function pythonPngCode(name: string): string {
   ].join('\n');
 }
 
+const crcTable = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of data) c = (crcTable[(c ^ b) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * Reads a PNG as a decoder would: the signature, each chunk's CRC, the header, and the inflated
+ * image data. Throws on anything invalid; returns what `pythonPngCode` meant to draw.
+ */
+export function decodePng(bytes: Uint8Array): { width: number; height: number; pixels: number[] } {
+  const buffer = Buffer.from(bytes);
+  if (buffer.subarray(0, 8).toString('hex') !== '89504e470d0a1a0a') throw new Error('not a PNG signature');
+  let at = 8;
+  let header: Buffer | undefined;
+  const data: Buffer[] = [];
+  while (at < buffer.length) {
+    const length = buffer.readUInt32BE(at);
+    const body = buffer.subarray(at + 4, at + 8 + length);
+    if (crc32(body) !== buffer.readUInt32BE(at + 8 + length)) throw new Error('bad chunk CRC');
+    const kind = body.subarray(0, 4).toString('latin1');
+    if (kind === 'IHDR') header = body.subarray(4);
+    if (kind === 'IDAT') data.push(body.subarray(4));
+    at += 12 + length;
+    if (kind === 'IEND') break;
+  }
+  if (!header || at !== buffer.length) throw new Error('no header, or bytes after IEND');
+  return {
+    width: header.readUInt32BE(0),
+    height: header.readUInt32BE(4),
+    pixels: [...inflateSync(Buffer.concat(data))],
+  };
+}
+
 /** The same PNG, built here, to compare with what the sandbox wrote. */
 export function expectedPng(): Uint8Array {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc32 = (data: Buffer) => {
-    let c = 0xffffffff;
-    for (const b of data) c = (crcTable[(c ^ b) & 0xff] as number) ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
   const chunk = (kind: string, data: Buffer) => {
     const body = Buffer.concat([Buffer.from(kind, 'latin1'), data]);
     const len = Buffer.alloc(4);
