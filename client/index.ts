@@ -36,6 +36,7 @@ import type {
   sessionStartRequestSchema,
 } from '../lambda/core/api-schema.ts';
 import type { AuditRecord } from '../lambda/core/audit-record.ts';
+import { type ExecuteFileValue, requestFiles } from './file-values.ts';
 
 // The API's bodies are stated once, as zod schemas in lambda/core/api-schema.ts; these are their types.
 export type {
@@ -47,18 +48,26 @@ export type {
   SessionSummary,
 } from '../lambda/core/api-schema.ts';
 export type { AuditRecord } from '../lambda/core/audit-record.ts';
+export { type ExecuteFileValue, fileBytes } from './file-values.ts';
 
 /**
  * What `execute` sends: the body of `POST /v1/executions` (profile, language, code; optional
- * input files, a deadline below the profile's, and the purpose kept in the audit record).
+ * input files, a deadline below the profile's, and the purpose kept in the audit record). A file
+ * may also be given as a Uint8Array: it is sent as `{ base64 }`.
  */
-export type ExecuteInput = Readonly<ExecutionRequestInput>;
+export type ExecuteInput = Readonly<
+  Omit<ExecutionRequestInput, 'files'> & { files?: Readonly<Record<string, ExecuteFileValue>> }
+>;
 
 /** What `startSession` sends: the body of `POST /v1/sessions` (profile; optional TTL and purpose). */
 export type StartSessionInput = Readonly<z.input<typeof sessionStartRequestSchema>>;
 
 /** What a call in a session sends: an execution's body without the profile (the session's applies). */
-export type SessionRunInput = Readonly<z.input<typeof sessionExecutionRequestSchema>>;
+export type SessionRunInput = Readonly<
+  Omit<z.input<typeof sessionExecutionRequestSchema>, 'files'> & {
+    files?: Readonly<Record<string, ExecuteFileValue>>;
+  }
+>;
 
 /** `GET /v1/executions/{id}`: the audit records of one execution, oldest first. */
 export interface ExecutionRecords {
@@ -265,7 +274,8 @@ export class CustodyClient {
 
   /** Runs code. Resolves whatever the code did (see `status`); rejects only if the API refused or failed. */
   execute(input: ExecuteInput): Promise<ExecutionResponse> {
-    return this.request<ExecutionResponse>('POST', '/v1/executions', JSON.stringify(input));
+    const body = input.files ? { ...input, files: requestFiles(input.files) } : input;
+    return this.request<ExecutionResponse>('POST', '/v1/executions', JSON.stringify(body));
   }
 
   /** The audit records of one execution (your own, or any if the policy names you an auditor). */
@@ -294,10 +304,11 @@ export class CustodyClient {
    * CustodySessionEndedError (410) or CustodySessionBusyError (409).
    */
   runInSession(sessionId: string, input: SessionRunInput): Promise<SessionExecutionResponse> {
+    const body = input.files ? { ...input, files: requestFiles(input.files) } : input;
     return this.request<SessionExecutionResponse>(
       'POST',
       `${sessionRoute(sessionId)}/executions`,
-      JSON.stringify(input),
+      JSON.stringify(body),
     );
   }
 

@@ -1,12 +1,22 @@
 /**
  * Files in and out of `custody run`: `--input NAME=PATH` or `--input PATH` (named after the file),
- * and `--output-dir DIR`, where the files the run wrote are saved (never outside DIR).
+ * read as bytes (text when they are UTF-8, else sent as base64), and `--output-dir DIR`, where the
+ * files the run wrote are saved byte for byte (never outside DIR).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import { type FileMap, fileMap } from '../../lambda/core/file-map.ts';
-import { readText } from './io.ts';
+import { type FileMap, fileMap, fileValueOf } from '../../lambda/core/file-map.ts';
+import type { AnswerFileValue } from '../../lambda/core/file-wire.ts';
 import { UsageError } from './usage-error.ts';
+
+function readBytes(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${what}: cannot read ${path}${code ? ` (${code})` : ''}`);
+  }
+}
 
 /** The input files the specs name, read from disk relative to `cwd`. */
 export function readInputs(specs: readonly string[], cwd: string): FileMap {
@@ -19,7 +29,7 @@ export function readInputs(specs: readonly string[], cwd: string): FileMap {
     }
     const [name, path] = eq > 0 ? [spec.slice(0, eq), spec.slice(eq + 1)] : [basename(spec), spec];
     if (Object.hasOwn(files, name)) throw new UsageError(`--input: two inputs are named "${name}"`);
-    files[name] = readText(resolve(cwd, path), `--input ${name}`);
+    files[name] = fileValueOf(readBytes(resolve(cwd, path), `--input ${name}`));
   }
   return files;
 }
@@ -28,7 +38,7 @@ export function readInputs(specs: readonly string[], cwd: string): FileMap {
  * Writes each file under `dir` (created if missing). A name that would land outside `dir` (an
  * absolute path, `..`) is refused before anything is written. Returns the paths written.
  */
-export function saveOutputs(files: Readonly<Record<string, string>>, dir: string): string[] {
+export function saveOutputs(files: Readonly<Record<string, AnswerFileValue>>, dir: string): string[] {
   const root = resolve(dir);
   const targets = Object.entries(files).map(([name, content]) => {
     const path = resolve(root, name);
@@ -38,7 +48,7 @@ export function saveOutputs(files: Readonly<Record<string, string>>, dir: string
         `--output-dir: the run wrote a file named "${name}", which would land outside ${root}: no file saved`,
       );
     }
-    return { path, content };
+    return { path, content: typeof content === 'string' ? content : Buffer.from(content.base64, 'base64') };
   });
   for (const { path, content } of targets) {
     mkdirSync(dirname(path), { recursive: true });

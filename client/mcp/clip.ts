@@ -2,7 +2,9 @@
  * An execution's answer cut to a size an agent's context can hold: stdout, stderr, the result and
  * the traceback to at most CLIP_BYTES each (the head and the tail, where an error usually is), the
  * files the code wrote inline up to FILE_BYTES each and FILES_BYTES in all. What was cut is said
- * in `clipped`, so the agent knows that it saw part and how to see the rest.
+ * in `clipped`, so the agent knows that it saw part and how to see the rest. A binary file is never
+ * inlined as base64 (an agent cannot read it): its entry keeps its media type and size with empty
+ * base64, and images go beside the answer as image content (`images.ts`).
  */
 import { z } from 'zod';
 import {
@@ -104,9 +106,14 @@ export function clipExecution<T extends ExecutionResponse>(response: T): Clipped
   }
   if (response.files) {
     // Entries, never `files[name] = …` on a plain object: a file may be named __proto__.
-    const entries: [string, string][] = [];
+    const entries: [string, NonNullable<ExecutionResponse['files']>[string]][] = [];
     let room = FILES_BYTES;
     for (const [name, content] of Object.entries(response.files)) {
+      if (typeof content !== 'string') {
+        cuts.push({ field: `files/${name}`, bytes: content.bytes, shownBytes: 0 });
+        entries.push([name, { ...content, base64: '' }]);
+        continue;
+      }
       const bytes = encoder.encode(content).length;
       if (room <= 0) {
         cuts.push({ field: `files/${name}`, bytes, shownBytes: 0 });
@@ -122,7 +129,7 @@ export function clipExecution<T extends ExecutionResponse>(response: T): Clipped
   if (cuts.length > 0) {
     clipped.clipped = {
       fields: cuts,
-      note: `Some output was cut to keep this answer small (each field's head and tail are shown). custody does not keep the output itself: the execution's record (\`custody show ${response.executionId}\`) holds its sha256 (outputSha256). To see more, run code that prints less, or a slice of it.`,
+      note: `Some output was cut to keep this answer small (each field's head and tail are shown). Binary files are listed without their bytes; PNG, JPEG and GIF images come as image content beside this answer. custody does not keep the output itself: the execution's record (\`custody show ${response.executionId}\`) holds its sha256 (outputSha256). To see more, run code that prints less, or a slice of it.`,
     };
   }
   return clipped;

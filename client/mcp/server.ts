@@ -15,6 +15,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { executionRequestSchema, profilesResponseSchema } from '../../lambda/core/api-schema.ts';
 import type { CustodyClient } from '../index.ts';
 import { clipExecution, clippedExecutionSchema } from './clip.ts';
+import { imageContent } from './images.ts';
 import { registerSessionTools } from './session-tools.ts';
 import { EXECUTE_CODE_DESCRIPTION, LIST_PROFILES_DESCRIPTION } from './tool-descriptions.ts';
 import { errorResult, jsonResult } from './tool-result.ts';
@@ -49,7 +50,9 @@ export function createMcpServer(source: ClientSource, version: string): McpServe
           ...(args.files !== undefined ? { files: args.files } : {}),
           ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
         });
-        return jsonResult(clipExecution(response));
+        const result = jsonResult(clipExecution(response));
+        // Images the run wrote, as images (the structured answer lists them without their bytes).
+        return { ...result, content: [...result.content, ...imageContent(response)] };
       } catch (error) {
         return errorResult(error);
       }

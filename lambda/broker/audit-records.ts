@@ -4,12 +4,14 @@
  */
 import type {
   AuditCaller,
+  AuditFile,
   AuditRecord,
   AuditRequest,
   AuditRole,
   AuditSession,
 } from '../core/audit-record.ts';
 import { sha256Hex } from '../core/canonical-json.ts';
+import { type FileValue, fileBytesOf } from '../core/file-map.ts';
 import type { Principal } from '../core/policy.ts';
 import type { AssumedSession } from '../core/ports.ts';
 import type { CallerIdentity } from './caller.ts';
@@ -65,8 +67,19 @@ export function auditRequest(
     if (includeCode) out.code = request.code;
   }
   if (request.purpose !== undefined) out.purpose = storableText(request.purpose);
-  if (request.files !== undefined) out.fileNames = Object.keys(request.files).map(storableText);
+  if (request.files !== undefined) {
+    out.fileNames = Object.keys(request.files).map(storableText);
+    out.files = auditFiles(request.files);
+  }
   return out;
+}
+
+/** Each file's name (storable), size and the sha256 of its exact bytes, in the map's order (#16). */
+export function auditFiles(files: Readonly<Record<string, FileValue>>): AuditFile[] {
+  return Object.entries(files).map(([name, value]) => {
+    const bytes = fileBytesOf(value);
+    return { name: storableText(name), bytes: bytes.byteLength, sha256: sha256Hex(bytes) };
+  });
 }
 
 /** The role a run used, as its `completed` record names it. */

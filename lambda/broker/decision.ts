@@ -5,6 +5,7 @@
  */
 
 import { sha256Hex } from '../core/canonical-json.ts';
+import { type FileValue, fileByteLength } from '../core/file-map.ts';
 import { MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT } from '../core/limits.ts';
 import type { Grant, Policy, Principal, Profile } from '../core/policy.ts';
 import type { SandboxLimits } from '../core/types.ts';
@@ -86,6 +87,16 @@ export interface DecisionInput {
   readonly principal: Principal;
   readonly request: ExecutionRequest;
   readonly now: Date;
+}
+
+/**
+ * What the credential scan reads of an input file: its text, or a binary file's bytes one
+ * character each (latin1), so a key written into bytes that are not UTF-8 is still found.
+ */
+function scannableText(value: FileValue): string {
+  return typeof value === 'string'
+    ? value
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
 }
 
 /** What a refusal says about the request's own text fields that carry credentials (never the value). */
@@ -186,6 +197,13 @@ export function decide({ policy, principal, request, now }: DecisionInput): Deci
       `code: ${codeBytes} bytes exceeds the profile's maxCodeBytes of ${profile.maxCodeBytes}.`,
     );
   }
+  const inputBytes = Object.values(request.files ?? {}).reduce((n, value) => n + fileByteLength(value), 0);
+  if (inputBytes > profile.maxInputBytes) {
+    return deny(
+      'PAYLOAD_TOO_LARGE',
+      `files: ${inputBytes} bytes of input files exceed the profile's maxInputBytes of ${profile.maxInputBytes}.`,
+    );
+  }
   if (request.timeoutMs !== undefined && request.timeoutMs > profile.timeoutMs) {
     return deny(
       'INVALID_REQUEST',
@@ -200,7 +218,7 @@ export function decide({ policy, principal, request, now }: DecisionInput): Deci
   const findings = [
     ...scanForCredentials(request.code).map((f) => `${f.kind} in code line ${f.line}`),
     ...Object.entries(request.files ?? {}).flatMap(([name, content]) =>
-      scanForCredentials(content).map(
+      scanForCredentials(scannableText(content)).map(
         (f) => `${f.kind} in file ${JSON.stringify(storableText(name))} line ${f.line}`,
       ),
     ),

@@ -2,11 +2,21 @@
  * Step 8 of an execution: nothing the sandbox produced leaves custody (response, audit, logs)
  * before every injected secret value, its common encodings, and every credential-shaped string
  * are redacted. Then the sealed output is hashed, so the audit record can prove what was returned.
+ *
+ * A binary output file cannot be redacted in place (cutting bytes out of a PNG breaks it, and a
+ * marker of another length shifts every offset). Its bytes are searched for the same secret forms
+ * and credential patterns; a file holding one is withheld whole: the answer carries the text
+ * `[REDACTED:<label>] …` in its place, and the redaction is counted. What no scan can find (a
+ * secret compressed, encrypted or otherwise transformed by the code) is out of reach for binary
+ * files exactly as it is for text.
  */
 
+import type { AuditFile } from '../core/audit-record.ts';
 import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
-import { fileMap } from '../core/file-map.ts';
+import { type FileValue, fileMap } from '../core/file-map.ts';
+import { type AnswerFileValue, answerFileOf } from '../core/file-wire.ts';
 import type { SandboxResult, SandboxStatus, UserCodeError } from '../core/types.ts';
+import { auditFiles } from './audit-records.ts';
 import { redactCredentials } from './credential-scan.ts';
 
 /** A value that must never appear in output, labelled by the variable it was injected as. */
@@ -22,7 +32,8 @@ interface SealedOutput {
   readonly stderr: string;
   readonly result?: string;
   readonly error?: UserCodeError;
-  readonly files: Record<string, string>;
+  /** Text files as text; the rest as `{ base64, mediaType, bytes }` (the answer's form). */
+  readonly files: Record<string, AnswerFileValue>;
   readonly truncated: boolean;
 }
 
@@ -95,6 +106,18 @@ export class Redactor {
     const patterns = redactCredentials(out);
     return { text: patterns.text, count: count + patterns.count };
   }
+
+  /**
+   * The label of a secret (or `credential`) whose bytes `bytes` contain, else undefined. Bytes are
+   * read one character each (latin1), so each needle is matched as its UTF-8 bytes.
+   */
+  foundIn(bytes: Uint8Array): string | undefined {
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const { needle, label } of this.needles) {
+      if (view.includes(Buffer.from(needle, 'utf8'))) return label;
+    }
+    return redactCredentials(view.toString('latin1')).count > 0 ? 'credential' : undefined;
+  }
 }
 
 export interface Sealed {
@@ -102,6 +125,8 @@ export interface Sealed {
   readonly redactions: number;
   /** sha256 of the canonical JSON of `output`. */
   readonly outputSha256: string;
+  /** Each output file as returned: name, bytes, sha256 of those bytes (the audit record's). */
+  readonly files: readonly AuditFile[];
 }
 
 /** Redacts every text field of a sandbox result (file names included) and hashes the result. */
@@ -113,7 +138,19 @@ export function seal(result: SandboxResult, secrets: readonly SecretValue[]): Se
     redactions += r.count;
     return r.text;
   };
-  const files = fileMap(Object.entries(result.files).map(([name, content]) => [clean(name), clean(content)]));
+  const sealFile = (content: FileValue): FileValue => {
+    if (typeof content === 'string') return clean(content);
+    const label = redactor.foundIn(content);
+    if (label === undefined) return content;
+    redactions += 1;
+    return `[REDACTED:${label}] binary file withheld: it contained a secret value or a credential (${content.byteLength} bytes)`;
+  };
+  const sealedFiles = fileMap(
+    Object.entries(result.files).map(([name, content]) => [clean(name), sealFile(content)]),
+  );
+  const files = fileMap<AnswerFileValue>(
+    Object.entries(sealedFiles).map(([name, content]) => [name, answerFileOf(content)]),
+  );
   const error =
     'error' in result && result.error
       ? {
@@ -131,5 +168,10 @@ export function seal(result: SandboxResult, secrets: readonly SecretValue[]): Se
     files,
     truncated: result.stdoutTruncated || result.stderrTruncated || result.filesTruncated,
   };
-  return { output, redactions, outputSha256: sha256Hex(canonicalJson(output)) };
+  return {
+    output,
+    redactions,
+    outputSha256: sha256Hex(canonicalJson(output)),
+    files: auditFiles(sealedFiles),
+  };
 }

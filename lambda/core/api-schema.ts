@@ -5,7 +5,8 @@
  * output schemas (`client/mcp/server.ts`) and the SDK's types (`client/index.ts`).
  */
 import { z } from 'zod';
-import { type FileMap, fileMapSchema } from './file-map.ts';
+import { type FileMap, type FileValue, fileMapSchema } from './file-map.ts';
+import { answerFileValueSchema, INPUT_FILE_VALUE_JSON_SCHEMA, inputFileValueSchema } from './file-wire.ts';
 import { LANGUAGES, SANDBOX_STATUSES } from './types.ts';
 
 /** Largest body the broker parses at all; the executor payload limit (6 MB) is checked later. */
@@ -16,18 +17,22 @@ export const MAX_PURPOSE_CHARS = 4096;
 /** A relative path of safe segments: no `..`, no leading `/`, no backslashes. */
 const FILE_NAME = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/;
 
+/** A file as a caller sends it: UTF-8 text, or any bytes as `{ "base64": "…" }` (#16). */
+export type InputFileValue = string | { readonly base64: string };
+
 /**
- * Input files, parsed into a prototype-free map (`fileMapSchema`). Typed as what a caller sends
- * (the parser itself takes anything and names what is wrong), and described to JSON Schema by
- * hand: zod cannot see through the parse.
+ * Input files, parsed into a prototype-free map (`fileMapSchema`) of text or bytes. Typed as what
+ * a caller sends (the parser itself takes anything and names what is wrong), and described to
+ * JSON Schema by hand: zod cannot see through the parse.
  */
 const inputFilesSchema = (
-  fileMapSchema(
+  fileMapSchema<FileValue>(
     z.string().max(255).regex(FILE_NAME, 'must be a relative path of [A-Za-z0-9._-] segments without ..'),
-  ) as unknown as z.ZodType<FileMap, Readonly<Record<string, string>>>
+    inputFileValueSchema as unknown as z.ZodType<FileValue, unknown>,
+  ) as unknown as z.ZodType<FileMap, Readonly<Record<string, InputFileValue>>>
 )
   .refine((files) => Object.keys(files).length <= MAX_FILES, `at most ${MAX_FILES} files`)
-  .meta({ type: 'object', maxProperties: MAX_FILES, additionalProperties: { type: 'string' } });
+  .meta({ type: 'object', maxProperties: MAX_FILES, additionalProperties: INPUT_FILE_VALUE_JSON_SCHEMA });
 
 /**
  * The body of `POST /v1/executions`. Unknown fields are refused, not ignored. Limits that depend
@@ -43,7 +48,9 @@ export const executionRequestSchema = z.strictObject({
   code: z.string().min(1, 'must not be empty').describe('The program to run'),
   files: inputFilesSchema
     .optional()
-    .describe('Input files: relative name -> UTF-8 content, read-only to the code'),
+    .describe(
+      'Input files, read-only to the code: relative name -> UTF-8 text, or { "base64": "…" } for any bytes',
+    ),
   timeoutMs: z
     .number()
     .int()
@@ -77,7 +84,12 @@ export const executionResponseSchema = z.object({
   stderr: z.string(),
   result: z.string().optional().describe('The value of the last expression, if the code ended with one'),
   error: userCodeErrorSchema.optional(),
-  files: z.record(z.string(), z.string()).optional().describe('Files the code wrote: name -> UTF-8 content'),
+  files: z
+    .record(z.string(), answerFileValueSchema)
+    .optional()
+    .describe(
+      'Files the code wrote: name -> UTF-8 text, or { base64, mediaType, bytes } when the bytes are not UTF-8',
+    ),
   truncated: z.boolean(),
   durationMs: z.number().describe('How long the code ran in the sandbox'),
   codeSha256: z.string(),

@@ -10,7 +10,7 @@
  * still be matched against the record. Bounding is deterministic and idempotent, so the table
  * and the log hold the same bytes (`sha256(line) = recordSha256`).
  */
-import type { AuditCut, AuditRecord } from './audit-record.ts';
+import type { AuditCut, AuditFile, AuditRecord } from './audit-record.ts';
 import { sha256Hex } from './canonical-json.ts';
 
 /** Most bytes of one record's canonical JSON (the log line, and the bulk of the table item). */
@@ -30,6 +30,8 @@ export const AUDIT_FIELD_BUDGETS = {
   purpose: 24_576,
   fileName: 1024,
   fileNamesTotal: 20_000,
+  /** `request.files` and `outcome.files` (name, bytes, sha256 each), in all, each list. */
+  fileEntriesTotal: 16_000,
   decisionReason: 128,
   message: 4096,
   roleField: 1024,
@@ -87,6 +89,7 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
     });
     return kept;
   };
+  const B = AUDIT_FIELD_BUDGETS;
   const list = (
     field: string,
     values: readonly string[] | undefined,
@@ -116,6 +119,34 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
     }
     return kept;
   };
+  const files = (
+    field: string,
+    entries: readonly AuditFile[] | undefined,
+  ): readonly AuditFile[] | undefined => {
+    if (entries === undefined) return undefined;
+    const kept: AuditFile[] = [];
+    let used = 2;
+    let cut = false;
+    for (const entry of entries) {
+      const name = jsonPrefix(String(entry.name), B.fileName);
+      const item = { name, bytes: entry.bytes, sha256: entry.sha256 };
+      const cost = Buffer.byteLength(JSON.stringify(item), 'utf8') + 1;
+      if (name.length !== String(entry.name).length || used + cost > B.fileEntriesTotal) cut = true;
+      if (used + cost > B.fileEntriesTotal) break;
+      kept.push(item);
+      used += cost;
+    }
+    if (cut) {
+      const whole = JSON.stringify(entries);
+      cuts.set(field, {
+        field,
+        bytes: Buffer.byteLength(whole, 'utf8'),
+        sha256: sha256Hex(whole),
+        keptBytes: Buffer.byteLength(JSON.stringify(kept), 'utf8'),
+      });
+    }
+    return kept;
+  };
   const strings = <T extends object>(prefix: string, value: T, budget: number, skip: string[] = []): T => {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
@@ -123,7 +154,6 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
     }
     return out as T;
   };
-  const B = AUDIT_FIELD_BUDGETS;
   const out: Mutable<AuditRecord> = { ...record };
   out.caller = strings('caller', record.caller, B.callerField);
   const request: Mutable<AuditRecord['request']> = { ...record.request };
@@ -132,6 +162,7 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
   request.code = text('request.code', request.code, B.code);
   request.purpose = text('request.purpose', request.purpose, B.purpose);
   request.fileNames = list('request.fileNames', request.fileNames, B.fileName, B.fileNamesTotal);
+  request.files = files('request.files', request.files);
   out.request = dropUndefined(request);
   out.decision = dropUndefined({
     ...record.decision,
@@ -152,6 +183,7 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
       ...record.outcome,
       errorName: text('outcome.errorName', record.outcome.errorName, B.errorName),
       errorMessage: text('outcome.errorMessage', record.outcome.errorMessage, B.message),
+      files: files('outcome.files', record.outcome.files),
     });
   }
   if (record.revocation !== undefined) {
@@ -162,10 +194,10 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
   }
   if (cuts.size > 0) out.cut = [...cuts.values()].sort((a, b) => a.field.localeCompare(b.field));
   // The budgets above keep a record far below the limit; this guards against fields added later.
-  for (const field of ['request.code', 'request.purpose', 'request.fileNames'] as const) {
+  for (const field of ['request.code', 'request.purpose', 'request.fileNames', 'request.files'] as const) {
     if (recordJsonBytes(out) <= MAX_AUDIT_RECORD_BYTES) break;
     const r: Mutable<AuditRecord['request']> = { ...out.request };
-    const key = field.slice('request.'.length) as 'code' | 'purpose' | 'fileNames';
+    const key = field.slice('request.'.length) as 'code' | 'purpose' | 'fileNames' | 'files';
     const whole = r[key];
     if (whole === undefined) continue;
     const wholeText = typeof whole === 'string' ? whole : JSON.stringify(whole);

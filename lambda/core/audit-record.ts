@@ -37,6 +37,14 @@ export interface AuditCaller {
   readonly userAgent?: string;
 }
 
+/** One file in or out of a run (#16): its name, its size and the sha256 of its exact bytes. */
+export interface AuditFile {
+  readonly name: string;
+  readonly bytes: number;
+  /** sha256 (hex) of the file's bytes (text: its UTF-8). */
+  readonly sha256: string;
+}
+
 export interface AuditRequest {
   readonly profile?: string;
   readonly language?: Language;
@@ -48,6 +56,8 @@ export interface AuditRequest {
   /** The prompt or task that produced the code, as the agent stated it. */
   readonly purpose?: string;
   readonly fileNames?: readonly string[];
+  /** Each input file's name, size and sha256 (#16). */
+  readonly files?: readonly AuditFile[];
   /** The run's time limit (`started`, `completed`): `audit verify` expects an outcome by then. */
   readonly timeoutMs?: number;
 }
@@ -79,6 +89,8 @@ interface AuditOutcome {
   readonly status: SandboxStatus | 'error';
   /** sha256 (hex) of the sealed (redacted) output document. */
   readonly outputSha256?: string;
+  /** Each output file as returned (after redaction): name, size and sha256 (#16). */
+  readonly files?: readonly AuditFile[];
   readonly redactions: number;
   readonly truncated: boolean;
   readonly errorName?: string;

@@ -1,10 +1,18 @@
 /**
- * The executor Lambda's event: one SandboxRequest, as the broker sends it. Validated here, at the
- * edge, so a malformed event is refused with the field that is wrong and nothing runs.
+ * The executor Lambda's event: one SandboxRequest, as the broker sends it (`executor-payload.ts`:
+ * files as text, `{ base64 }` or `{ gzip }`). Validated here, at the edge, so a malformed event is
+ * refused with the field that is wrong and nothing runs.
  */
 import { z } from 'zod';
-import { fileMapSchema, unsafeFileNameReason } from './file-map.ts';
-import { MAX_CODE_BYTES, MAX_MEMORY_MIB, MAX_OUTPUT_BYTES_LIMIT, MAX_TIMEOUT_MS } from './limits.ts';
+import { type FileValue, fileMapSchema, unsafeFileNameReason } from './file-map.ts';
+import { wireFileValueSchema } from './file-wire.ts';
+import {
+  MAX_CODE_BYTES,
+  MAX_INPUT_BYTES_LIMIT,
+  MAX_MEMORY_MIB,
+  MAX_OUTPUT_BYTES_LIMIT,
+  MAX_TIMEOUT_MS,
+} from './limits.ts';
 import { MAX_STATE_BYTES_LIMIT, maxStateBytesOf, sandboxStateSchema, stateBytes } from './sandbox-state.ts';
 import { LANGUAGES, type SandboxRequest } from './types.ts';
 import { allIssues } from './zod-issues.ts';
@@ -54,7 +62,7 @@ const sandboxRequestSchema = z
         maxOutputBytes: z.number().int().positive().max(MAX_OUTPUT_BYTES_LIMIT),
       })
       .strict(),
-    files: fileMapSchema(fileName).optional(),
+    files: fileMapSchema<FileValue>(fileName, wireFileValueSchema(MAX_INPUT_BYTES_LIMIT)).optional(),
     env: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name'), z.string())
       .optional(),

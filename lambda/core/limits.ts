@@ -12,3 +12,9 @@ export const MAX_CODE_BYTES = 1024 * 1024;
 
 /** At most this many output files are returned from one execution. */
 export const MAX_OUTPUT_FILES = 100;
+
+/** The most input bytes a profile's `maxInputBytes` may allow (the policy refuses more). */
+export const MAX_INPUT_BYTES_LIMIT = 4 * 1024 * 1024;
+
+/** Lambda's limit on a synchronous invocation's request and its response, each. */
+export const MAX_EXECUTOR_PAYLOAD_BYTES = 6 * 1024 * 1024;

@@ -1,3 +1,4 @@
+import type { FileMap } from './file-map.ts';
 import type { SandboxState } from './session.ts';
 
 /**
@@ -24,8 +25,8 @@ export interface SandboxRequest {
   readonly language: Language;
   readonly code: string;
   readonly limits: SandboxLimits;
-  /** Input files (relative name -> UTF-8 content), read-only to the code. */
-  readonly files?: Readonly<Record<string, string>>;
+  /** Input files (relative name -> text, or bytes when not UTF-8), read-only to the code. */
+  readonly files?: Readonly<FileMap>;
   /** Variables exposed to the code for this execution only (os.environ / process.env). */
   readonly env?: Readonly<Record<string, string>>;
   /**
@@ -61,8 +62,8 @@ interface SandboxResultBase {
   readonly stderr: string;
   readonly stdoutTruncated: boolean;
   readonly stderrTruncated: boolean;
-  /** Files the code wrote under its output folder (relative name -> UTF-8 content). */
-  readonly files: Readonly<Record<string, string>>;
+  /** Files the code wrote under its output folder (relative name -> text, or bytes when not UTF-8). */
+  readonly files: Readonly<FileMap>;
   readonly filesTruncated: boolean;
   readonly timings: { readonly startMs: number; readonly runMs: number };
   /**

@@ -9,6 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { EXECUTOR_ENV } from '../core/env-names.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseSandboxEvent } from '../core/executor-event.ts';
+import { encodeSandboxResult, type WireSandboxResult } from '../core/executor-payload.ts';
 import { stateBytes } from '../core/sandbox-state.ts';
 import type { SandboxResult } from '../core/types.ts';
 import { type CustodySandbox, createSandbox } from '../sandbox/index.ts';
@@ -84,9 +85,10 @@ if ((process.env.LAMBDA_TASK_ROOT || process.env[EXECUTOR_ENV.runtimeDir]) && pr
 }
 sandboxCreated();
 
-export const handler = async (event: unknown): Promise<SandboxResult> => {
+/** The result with its files in their wire form, within Lambda's 6 MB response (`executor-payload.ts`). */
+export const handler = async (event: unknown): Promise<WireSandboxResult> => {
   try {
-    return await execute(event);
+    return encodeSandboxResult(await execute(event));
   } finally {
     extension?.runEnded();
   }

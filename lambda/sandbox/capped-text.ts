@@ -1,4 +1,4 @@
-import { type FileMap, fileMap } from '../core/file-map.ts';
+import { type FileMap, type FileValue, fileByteLength, fileMap, fileValueOf } from '../core/file-map.ts';
 
 /**
  * A text buffer with a byte cap: keeps the first `maxBytes` bytes (UTF-8) and remembers that
@@ -52,11 +52,12 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 
 /**
  * Collects the files an execution wrote under its output folder, within one byte budget shared
- * by all files (the content bytes plus the names) and a file-count cap.
+ * by all files (the content bytes plus the names) and a file-count cap. Bytes that are valid
+ * UTF-8 are kept as text (`fileValueOf`), whichever way the code wrote them.
  */
 export class CappedFiles {
   // A Map, not an object: a file may be named `constructor`, `toString` or `__proto__`.
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, FileValue>();
   private bytes = 0;
   private overflowed = false;
 
@@ -66,11 +67,12 @@ export class CappedFiles {
   ) {}
 
   /** Adds one file; returns false (and marks the set truncated) if it does not fit. */
-  add(name: string, content: string): boolean {
-    const size = Buffer.byteLength(name, 'utf8') + Buffer.byteLength(content, 'utf8');
+  add(name: string, written: FileValue): boolean {
+    const content = typeof written === 'string' ? written : fileValueOf(written);
+    const size = Buffer.byteLength(name, 'utf8') + fileByteLength(content);
     const previous = this.entries.get(name);
     const previousSize =
-      previous === undefined ? 0 : Buffer.byteLength(name, 'utf8') + Buffer.byteLength(previous, 'utf8');
+      previous === undefined ? 0 : Buffer.byteLength(name, 'utf8') + fileByteLength(previous);
     const nextCount = previous === undefined ? this.entries.size + 1 : this.entries.size;
     if (this.bytes - previousSize + size > this.maxBytes || nextCount > this.maxFiles) {
       this.overflowed = true;

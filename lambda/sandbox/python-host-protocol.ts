@@ -8,7 +8,7 @@
  * over anything the process reported.
  */
 import { z } from 'zod';
-import { unsafeFileNameReason } from '../core/file-map.ts';
+import { type FileMap, type FileValue, fileMap, unsafeFileNameReason } from '../core/file-map.ts';
 import { MAX_OUTPUT_FILES } from '../core/limits.ts';
 import { MAX_STATE_FILES } from '../core/sandbox-state.ts';
 import type { SandboxResult, UserCodeError } from '../core/types.ts';
@@ -18,6 +18,30 @@ const outcomeSchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), result: z.string().nullable() }),
   z.object({ ok: z.literal(false), name: z.string(), message: z.string(), traceback: z.string() }),
 ]);
+/** A file between the parent and the host: its text, or `{ b64 }` for bytes that are not UTF-8. */
+type HostFile = string | { readonly b64: string };
+
+const hostFileSchema = z
+  .union([z.string(), z.strictObject({ b64: z.string() })])
+  .transform((value): FileValue => (typeof value === 'string' ? value : bytesOfBase64(value.b64)));
+
+function bytesOfBase64(base64: string): Uint8Array {
+  const buffer = Buffer.from(base64, 'base64');
+  return new Uint8Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+}
+
+/** The input files as the job carries them to the host (JSON: bytes as `{ b64 }`). */
+export function hostInputFiles(files: Readonly<FileMap> | undefined): Record<string, HostFile> {
+  return fileMap<HostFile>(
+    Object.entries(files ?? {}).map(([name, value]) => [
+      name,
+      typeof value === 'string'
+        ? value
+        : { b64: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') },
+    ]),
+  );
+}
+
 export const messageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('ready') }),
   z.object({ t: z.literal('o'), s: z.union([z.literal(1), z.literal(2)]), d: z.string() }),
@@ -26,7 +50,7 @@ export const messageSchema = z.discriminatedUnion('t', [
     outcome: outcomeSchema,
     outputExceeded: z.boolean(),
     memoryExhausted: z.boolean(),
-    files: z.array(z.tuple([z.string(), z.string()])).max(MAX_OUTPUT_FILES),
+    files: z.array(z.tuple([z.string(), hostFileSchema])).max(MAX_OUTPUT_FILES),
     filesTruncated: z.boolean(),
     /** A session's call (#15): the working folder's files (base64) and the Python state. */
     state: z

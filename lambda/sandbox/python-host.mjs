@@ -239,14 +239,18 @@ function stream(fd) {
 pyodide.setStdout(stream(1));
 pyodide.setStderr(stream(2));
 
-// Input files: read-only under /input. Outputs: whatever the code writes under /output (the cwd).
-FS.mkdirTree('/input');
-for (const [name, content] of Object.entries(job.files ?? {})) {
-  const path = `/input/${name}`;
-  FS.mkdirTree(path.slice(0, path.lastIndexOf('/')));
-  FS.writeFile(path, content);
-  FS.chmod(path, 0o444);
+// Input files: read-only under /input, byte for byte (text as UTF-8, `{ b64 }` decoded).
+// Outputs: whatever the code writes under /output (the cwd).
+function writeInputFiles(files) {
+  FS.mkdirTree('/input');
+  for (const [name, content] of Object.entries(files)) {
+    const path = `/input/${name}`;
+    FS.mkdirTree(path.slice(0, path.lastIndexOf('/')));
+    FS.writeFile(path, typeof content === 'string' ? content : Uint8Array.fromBase64(content.b64));
+    FS.chmod(path, 0o444);
+  }
 }
+writeInputFiles(job.files ?? {});
 FS.mkdirTree('/output');
 FS.chdir('/output');
 const session = job.session ? openSession(job.session) : undefined;
@@ -261,12 +265,20 @@ const state = session && !outputExceeded && !growRefused ? session.capture(names
 growCapBytes = Number.POSITIVE_INFINITY;
 
 // Output files, within the byte budget and file-count cap (the parent checks again). A list of
-// [name, content] pairs: names such as __proto__ or constructor are data, never object keys.
+// [name, content] pairs: names such as __proto__ or constructor are data, never object keys. The
+// content is the text when the bytes are valid UTF-8, else `{ b64 }`: bytes are never decoded lossily.
 const files = [];
 let filesBytes = 0;
 let filesCount = 0;
 let filesTruncated = false;
-const decoder = new TextDecoder('utf-8', { fatal: false });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+function outputFileContent(bytes) {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return { b64: bytes.toBase64() };
+  }
+}
 const pending = ['/output'];
 let visited = 0;
 while (pending.length > 0 && !filesTruncated) {
@@ -289,7 +301,7 @@ while (pending.length > 0 && !filesTruncated) {
       filesTruncated = true;
       break;
     }
-    files.push([name, decoder.decode(FS.readFile(path))]);
+    files.push([name, outputFileContent(FS.readFile(path))]);
     filesBytes += size;
     filesCount += 1;
   }

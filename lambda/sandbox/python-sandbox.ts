@@ -23,7 +23,7 @@ import { unsafeFileNameReason } from '../core/file-map.ts';
 import type { SandboxRequest, SandboxResult } from '../core/types.ts';
 import { CappedText } from './capped-text.ts';
 import { buildSnapshot, denoEnv, HostProcess, residentBytes } from './python-host-process.ts';
-import { type ResultMessage, sandboxResultOf } from './python-host-protocol.ts';
+import { hostInputFiles, type ResultMessage, sandboxResultOf } from './python-host-protocol.ts';
 import {
   discardSnapshot,
   obtainSnapshot,
@@ -191,7 +191,7 @@ export class PythonSandbox {
       host.start(
         {
           code: request.code,
-          files: request.files ?? {},
+          files: hostInputFiles(request.files),
           env: request.env ?? {},
           limits,
           ...pythonSessionJob(request),

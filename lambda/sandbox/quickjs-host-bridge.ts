@@ -1,10 +1,12 @@
 /**
  * The host bridge of a QuickJS execution: the prelude (`quickjs-prelude.ts`) is evaluated in the
- * context and handed the only host functions the code can reach, a stream writer and a file
- * writer, plus the input files and environment as JSON; it returns the `render` function that
- * turns the code's last value into text.
+ * context and handed the only host functions the code can reach, a stream writer, a file writer,
+ * and the byte calls (read an input's bytes, write an output's bytes), plus the input files' text
+ * and the environment as JSON; it returns the `render` function that turns the code's last value
+ * into text.
  */
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import { type FileValue, fileBytesOf, fileMap, fileOf } from '../core/file-map.ts';
 import type { SandboxRequest } from '../core/types.ts';
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
 
@@ -12,7 +14,37 @@ import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
 export interface HostWriters {
   write: (stream: number, text: string) => void;
   /** Returns why the file was refused, or undefined once it is kept. */
-  writeFile: (name: string, content: string) => string | undefined;
+  writeFile: (name: string, content: FileValue) => string | undefined;
+}
+
+/** The host functions behind `files.readBytes` and `files.writeBytes` (#16), created in `ctx`. */
+function byteFunctions(ctx: QuickJSContext, request: SandboxRequest, host: HostWriters) {
+  const inputs = request.files ?? fileMap();
+  const readBytes = ctx.newFunction('readBytes', (nameHandle) => {
+    const name = ctx.getString(nameHandle);
+    const value = fileOf(inputs, name);
+    if (value === undefined) {
+      return {
+        error: ctx.newError({ name: 'Error', message: `no input file named ${JSON.stringify(name)}` }),
+      };
+    }
+    // A copy of exactly the bytes (a Buffer's slice is a view of a shared pool).
+    return ctx.newArrayBuffer(new Uint8Array(fileBytesOf(value)).buffer);
+  });
+  const writeBytes = ctx.newFunction('writeBytes', (nameHandle, bufferHandle) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = ctx.getArrayBuffer(bufferHandle).consume((view) => view.value.slice());
+    } catch {
+      return {
+        error: ctx.newError({ name: 'TypeError', message: 'files.writeBytes: content must be a Uint8Array' }),
+      };
+    }
+    const problem = host.writeFile(ctx.getString(nameHandle), bytes);
+    if (problem) return { error: ctx.newError({ name: 'Error', message: problem }) };
+    return undefined;
+  });
+  return { readBytes, writeBytes };
 }
 
 /** Evaluates the prelude and calls it with the host writers; returns the `render` function handle. */
@@ -29,13 +61,24 @@ export function installPrelude(
     if (problem) return { error: ctx.newError({ name: 'Error', message: problem }) };
     return undefined;
   });
-  const inputs = ctx.newString(JSON.stringify(request.files ?? {}));
+  const { readBytes, writeBytes } = byteFunctions(ctx, request, host);
+  // Text inputs as text; a binary input as null (the prelude's `files.read` says to use readBytes).
+  const texts = fileMap(
+    Object.entries(request.files ?? {}).map(([name, value]) => [
+      name,
+      typeof value === 'string' ? value : null,
+    ]),
+  );
+  const inputs = ctx.newString(JSON.stringify(texts));
   const env = ctx.newString(JSON.stringify(request.env ?? {}));
   const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, PRELUDE_FILENAME, { strict: true }));
+  const handles = [factory, write, writeFile, readBytes, writeBytes, inputs, env];
   try {
-    return ctx.unwrapResult(ctx.callFunction(factory, ctx.undefined, write, writeFile, inputs, env));
+    return ctx.unwrapResult(
+      ctx.callFunction(factory, ctx.undefined, write, writeFile, readBytes, writeBytes, inputs, env),
+    );
   } finally {
-    for (const handle of [factory, write, writeFile, inputs, env]) handle.dispose();
+    for (const handle of handles) handle.dispose();
   }
 }
 

@@ -38,7 +38,7 @@ export interface ReportedState {
 
 /** The state a session's call starts from (empty on its first call). */
 export function startingState(request: SandboxRequest): SandboxState {
-  return request.session?.state ?? { files: fileMap() };
+  return request.session?.state ?? { files: fileMap<string>() };
 }
 
 /**
@@ -88,7 +88,7 @@ export function withSessionState(
     if (dropped.size >= MAX_DROPPED) break;
     dropped.add(entry.slice(0, MAX_DROPPED_CHARS));
   }
-  const files = fileMap();
+  const files = fileMap<string>();
   for (const [name, content] of reported.files) {
     const count = Object.keys(files).length;
     if (unsafeFileNameReason(name) !== undefined || !BASE64.test(content) || count >= MAX_STATE_FILES) {

@@ -45,12 +45,22 @@ describe('parseExecutionRequest', () => {
     [
       'a file that is not text',
       body({ files: { 'a.txt': 1 } }),
-      'files["a.txt"]: Invalid input: expected string, received number',
+      'files["a.txt"]: must be a string (UTF-8 text) or { "base64": "…" }',
     ],
     [
       'a file named like an identifier that is not text',
       body({ files: { a: 1 } }),
-      'files.a: Invalid input: expected string, received number',
+      'files.a: must be a string (UTF-8 text) or { "base64": "…" }',
+    ],
+    [
+      'a binary file that is not base64',
+      body({ files: { 'a.bin': { base64: 'AA=A' } } }),
+      'files["a.bin"].base64: must be padded standard base64',
+    ],
+    [
+      'a binary file with a field besides base64',
+      body({ files: { 'a.bin': { base64: 'AA==', mediaType: 'image/png' } } }),
+      'files["a.bin"]: Unrecognized key: "mediaType"',
     ],
     [
       'too many files',

@@ -107,3 +107,36 @@ describe('boundAuditRecord', () => {
     expect(canonicalJson(boundAuditRecord(once))).toBe(canonicalJson(once));
   });
 });
+
+describe('the per-file digests of a record (#16)', () => {
+  it('keeps whole entries of request.files and outcome.files within their budget and names the cut', () => {
+    const entries = Array.from({ length: 200 }, (_, i) => ({
+      name: `${'n'.repeat(200)}${i}`,
+      bytes: i,
+      sha256: 'f'.repeat(64),
+    }));
+    const bounded = boundAuditRecord(
+      record({
+        request: { profile: 'sandbox', files: entries },
+        outcome: { status: 'succeeded', redactions: 0, truncated: false, files: entries },
+      }),
+    );
+    for (const [list, field] of [
+      [bounded.request.files, 'request.files'],
+      [bounded.outcome?.files, 'outcome.files'],
+    ] as const) {
+      expect(Buffer.byteLength(JSON.stringify(list))).toBeLessThanOrEqual(
+        AUDIT_FIELD_BUDGETS.fileEntriesTotal,
+      );
+      expect(list?.length).toBeGreaterThan(0);
+      expect(list).toEqual(entries.slice(0, list?.length));
+      expect(bounded.cut).toContainEqual({
+        field,
+        bytes: Buffer.byteLength(JSON.stringify(entries)),
+        sha256: sha(JSON.stringify(entries)),
+        keptBytes: Buffer.byteLength(JSON.stringify(list)),
+      });
+    }
+    expect(boundAuditRecord(bounded)).toEqual(bounded);
+  });
+});

@@ -1,4 +1,5 @@
 /** The executor Lambda handler: validation at the edge, one log line without contents. */
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { ValidationError } from '../../lambda/core/errors.ts';
 import { closeExecutorSandbox, handler } from '../../lambda/handlers/executor.ts';
@@ -25,6 +26,24 @@ describe('executor handler', () => {
       env: { TOKEN: 'super-secret-token' },
     });
     expect(result).toMatchObject({ status: 'succeeded', result: '18', stdout: 'visible-output\n' });
+  });
+
+  it('takes binary files as base64 and gzip and answers them in their wire form (#16)', async () => {
+    const bytes = Buffer.from([0, 0xff, 0xfe, 0x80]);
+    const result = await handler({
+      executionId: 'exec-bin',
+      language: 'javascript',
+      code: 'files.writeBytes("a.bin", files.readBytes("in.bin")); files.writeBytes("b.bin", files.readBytes("z.bin"))',
+      limits: LIMITS,
+      files: {
+        'in.bin': { base64: bytes.toString('base64') },
+        'z.bin': { gzip: gzipSync(bytes).toString('base64') },
+      },
+    });
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      files: { 'a.bin': { base64: 'AP/+gA==' }, 'b.bin': { base64: 'AP/+gA==' } },
+    });
   });
 
   it('logs one structured line per execution without code, output or secrets', async () => {

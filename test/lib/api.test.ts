@@ -160,7 +160,18 @@ describe('CustodyApi', () => {
     expect(schema.properties.files).toMatchObject({
       type: 'object',
       maxProperties: MAX_FILES,
-      additionalProperties: { type: 'string' },
+      // A file is text, or { base64 } for any bytes (#16).
+      additionalProperties: {
+        anyOf: [
+          { type: 'string' },
+          {
+            type: 'object',
+            properties: { base64: { type: 'string' } },
+            required: ['base64'],
+            additionalProperties: false,
+          },
+        ],
+      },
     });
     expect(schema.properties.purpose).toMatchObject({ type: 'string', maxLength: MAX_PURPOSE_CHARS });
     expect(schema.properties.timeoutMs).toMatchObject({ minimum: 100, maximum: 300_000 });
@@ -173,6 +184,8 @@ describe('CustodyApi', () => {
           for (const child of Object.values(value as Record<string, Record<string, unknown>>)) walk(child);
         } else if (key === 'additionalProperties' && typeof value === 'object') {
           walk(value as Record<string, unknown>);
+        } else if (key === 'anyOf') {
+          for (const child of value as Record<string, unknown>[]) walk(child);
         }
       }
     };
@@ -191,6 +204,7 @@ describe('CustodyApi', () => {
       'maxProperties',
       'minimum',
       'maximum',
+      'anyOf',
     ];
     expect([...keywords].filter((k) => !draft4.includes(k))).toEqual([]);
   });

@@ -10,12 +10,14 @@
  */
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { DependencyError, PayloadTooLargeError, ThrottledError } from '../../core/errors.ts';
+import { encodeSandboxEvent } from '../../core/executor-payload.ts';
+import { MAX_EXECUTOR_PAYLOAD_BYTES } from '../../core/limits.ts';
 import type { AssumedSession, ExecutorPort } from '../../core/ports.ts';
 import type { SandboxRequest, SandboxResult } from '../../core/types.ts';
 import { parseSandboxResult } from './sandbox-result-schema.ts';
 
 /** Lambda's limit on a synchronous invocation's request (and response) payload. */
-export const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
+export const MAX_INVOKE_PAYLOAD_BYTES = MAX_EXECUTOR_PAYLOAD_BYTES;
 
 export interface LambdaExecutorOptions {
   readonly region: string;
@@ -49,12 +51,14 @@ export class LambdaExecutor implements ExecutorPort {
     if (!functionName) {
       throw new DependencyError('executor', `No executor is deployed for profile "${profile}".`);
     }
-    const payload = Buffer.from(JSON.stringify(request), 'utf8');
-    if (payload.byteLength > MAX_INVOKE_PAYLOAD_BYTES) {
+    // Files as text, base64 or gzip (executor-payload.ts); the broker measured the same event.
+    const event = encodeSandboxEvent(request);
+    if (event.bytes > MAX_INVOKE_PAYLOAD_BYTES) {
       throw new PayloadTooLargeError(
-        `The execution request is ${payload.byteLength} bytes; code and files together must stay under ${MAX_INVOKE_PAYLOAD_BYTES} bytes.`,
+        `The execution request is ${event.bytes} bytes; code and files together must stay under ${MAX_INVOKE_PAYLOAD_BYTES} bytes.`,
       );
     }
+    const payload = Buffer.from(event.json, 'utf8');
     const client = this.clientFor(session);
     let out: InvokeCommandOutput;
     try {

@@ -1,9 +1,12 @@
 /**
  * What an executor must answer: a SandboxResult, checked field by field before the broker trusts
- * it (the executor is a separate function; its answer is input like any other).
+ * it (the executor is a separate function; its answer is input like any other). Files come in
+ * their wire form (`executor-payload.ts`) and are decoded here.
  */
 import { z } from 'zod';
-import { fileMapSchema, unsafeFileNameReason } from '../../core/file-map.ts';
+import { type FileValue, fileMapSchema, unsafeFileNameReason } from '../../core/file-map.ts';
+import { wireFileValueSchema } from '../../core/file-wire.ts';
+import { MAX_OUTPUT_BYTES_LIMIT } from '../../core/limits.ts';
 import { sandboxStateSchema } from '../../core/sandbox-state.ts';
 import type { SandboxResult } from '../../core/types.ts';
 import { firstIssue } from '../../core/zod-issues.ts';
@@ -15,7 +18,7 @@ const base = {
   stderr: z.string(),
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
-  files: fileMapSchema(z.string()),
+  files: fileMapSchema<FileValue>(z.string(), wireFileValueSchema(MAX_OUTPUT_BYTES_LIMIT)),
   filesTruncated: z.boolean(),
   timings: z.object({ startMs: z.number().nonnegative(), runMs: z.number().nonnegative() }),
   // A session's call (#15): the state for the next call, and what could not be carried.

@@ -36,6 +36,7 @@ export async function auditCompleted(
     outcome: {
       status: sealed.output.status,
       outputSha256: sealed.outputSha256,
+      ...(sealed.files.length > 0 ? { files: sealed.files } : {}),
       redactions: sealed.redactions,
       truncated: sealed.output.truncated,
       ...(sealed.output.error ? { errorName: sealed.output.error.name } : {}),

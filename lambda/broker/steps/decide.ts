@@ -17,7 +17,9 @@ import type { Principal } from '../../core/policy.ts';
 import type { ExecutionContext, SecretRef } from '../../core/ports.ts';
 import type { BrokerContext } from '../context.ts';
 import type { Decision } from '../decision.ts';
+import { eventSizeProblem, SECRET_RESERVE_BYTES } from '../event-size.ts';
 import { revokedError, suspendedError } from '../refusal.ts';
+import type { ExecutionRequest } from '../request.ts';
 import { type RevocationRead, readRevocations } from '../revocation-check.ts';
 import type { PhaseTimings } from '../timings.ts';
 
@@ -30,6 +32,9 @@ export interface Authorized
   readonly context: ExecutionContext;
 }
 
+/** The longest execution id the event may carry, standing in for the one not yet chosen. */
+const EXECUTION_ID_ROOM = 'x'.repeat(128);
+
 /** Maps a refusal reason to its typed error (and so its HTTP status). */
 function refusalError(decision: Extract<Decision, { allowed: false }>): CustodyError {
   if (decision.reason === 'INVALID_REQUEST') return new ValidationError(decision.message);
@@ -41,7 +46,8 @@ function refusalError(decision: Extract<Decision, { allowed: false }>): CustodyE
 export async function authorize(
   ctx: BrokerContext,
   principal: Principal,
-  request: { readonly profile: string },
+  /** A session start has no code; an execution's code and files are measured against the 6 MB event. */
+  request: { readonly profile: string } & Partial<Pick<ExecutionRequest, 'language' | 'code' | 'files'>>,
   timings: PhaseTimings,
   /** The policy decision at an instant: `decide` for code, `decideSessionStart` for a session. */
   decideNow: (now: Date) => Decision,
@@ -64,6 +70,21 @@ export async function authorize(
   if (!decision.allowed) return refusalError(decision);
   const { profile, profileName, limits } = decision;
   if (revokedProfile?.revoked) return revokedError(profileName, revokedProfile.revokedAt);
+  // Lambda's 6 MB between the broker and the executor (#16): measured before anything is invoked.
+  const oversize =
+    request.language !== undefined && request.code !== undefined
+      ? eventSizeProblem(
+          {
+            executionId: EXECUTION_ID_ROOM,
+            language: request.language,
+            code: request.code,
+            limits,
+            ...(request.files ? { files: request.files } : {}),
+          },
+          profile.secrets.length * SECRET_RESERVE_BYTES,
+        )
+      : undefined;
+  if (oversize) return oversize;
   const context: ExecutionContext = ctx.revocations
     ? { profileRevocation: { profile: profileName, state: revokedProfile, readAt } }
     : {};

@@ -2,6 +2,7 @@
 import type { AssumedSession } from '../../core/ports.ts';
 import type { SandboxRequest, SandboxResult } from '../../core/types.ts';
 import type { BrokerContext } from '../context.ts';
+import { eventSizeProblem } from '../event-size.ts';
 import type { ExecutionRequest } from '../request.ts';
 import type { Authorized } from './decide.ts';
 
@@ -28,5 +29,8 @@ export async function execute(
     ...(authorized.secretRefs.length > 0 ? { env: run.env } : {}),
     ...(run.session ? { session: run.session } : {}),
   };
+  // Measured again, exactly, with the secrets (#16): over Lambda's limit is a 413, never sent.
+  const oversize = eventSizeProblem(sandboxRequest);
+  if (oversize) throw oversize;
   return ctx.executor.run(session, authorized.profileName, sandboxRequest, authorized.context);
 }

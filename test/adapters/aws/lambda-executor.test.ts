@@ -46,6 +46,24 @@ describe('LambdaExecutor', () => {
     });
   });
 
+  it('sends binary files as base64 and reads binary files back from the answer (#16)', async () => {
+    const bytes = new Uint8Array([0, 0xff, 0xfe, 0x80]);
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: payload({ ...sandboxResult(), files: { 'out.bin': { base64: 'AP/+gA==' }, 'o.txt': 'ok' } }),
+    });
+    const result = await executor.run(session, 'sandbox', {
+      ...request,
+      files: { 'in.bin': bytes, 't.txt': 'hi' },
+    });
+    const sent = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    expect(JSON.parse(Buffer.from(sent.Payload as Uint8Array).toString('utf8')).files).toEqual({
+      'in.bin': { base64: 'AP/+gA==' },
+      't.txt': 'hi',
+    });
+    expect(result.files).toEqual({ 'out.bin': bytes, 'o.txt': 'ok' });
+  });
+
   it('builds its client without SDK retries, so an invoke never runs twice', async () => {
     expect(await executor.clientFor(session).config.maxAttempts()).toBe(1);
   });

@@ -71,11 +71,19 @@ describe('clipExecution', () => {
     expect(clippedExecutionSchema.safeParse(out).success).toBe(true);
   });
 
+  it('lists a binary file with its type and size but never its base64', () => {
+    const png = { base64: 'iVBORw0KGgo='.repeat(1000), mediaType: 'image/png', bytes: 8000 };
+    const out = clipExecution({ ...base, files: { 'chart.png': png } });
+    expect(out.files?.['chart.png']).toEqual({ base64: '', mediaType: 'image/png', bytes: 8000 });
+    expect(out.clipped?.fields).toContainEqual({ field: 'files/chart.png', bytes: 8000, shownBytes: 0 });
+    expect(clippedExecutionSchema.safeParse(out).success).toBe(true);
+  });
+
   it('keeps output files inline up to a cap each and in all, listing the rest empty', () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 6; i++) files[`f${i}.txt`] = 'y'.repeat(FILE_BYTES * 2);
     const out = clipExecution({ ...base, files });
-    const shown = Object.values(out.files ?? {}).reduce((n, text) => n + Buffer.byteLength(text), 0);
+    const shown = Object.values(out.files ?? {}).reduce((n, text) => n + Buffer.byteLength(String(text)), 0);
     expect(shown).toBeLessThanOrEqual(FILES_BYTES + 6 * 64);
     expect(Object.keys(out.files ?? {})).toEqual(Object.keys(files));
     expect(out.files?.['f5.txt']).toBe('');
