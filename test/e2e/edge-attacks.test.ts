@@ -60,9 +60,12 @@ describe('hostile request bodies', () => {
     const polluting = await post(
       '{"profile":"sandbox","language":"javascript","code":"files.list()","files":{"__proto__":{"polluted":"yes"}}}',
     );
-    // "__proto__" is an ordinary file name (issue #12, class 6); an object is not a file's text.
+    // "__proto__" is an ordinary file name (issue #12, class 6); an object other than
+    // { base64 } is not a file (#16).
     expect(polluting.status).toBe(400);
-    expect(JSON.parse(polluting.body).error.message).toMatch(/^files\.__proto__: .*expected string/);
+    expect(JSON.parse(polluting.body).error.message).toMatch(
+      /^files\.__proto__: must be a string \(UTF-8 text\) or \{ "base64"/,
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 
     const res = await post(

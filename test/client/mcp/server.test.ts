@@ -109,7 +109,7 @@ describe('custody mcp tools', () => {
     );
     const properties = (t.outputSchema?.properties ?? {}) as Record<string, { properties?: object }>;
     const state = properties.state;
-    expect(Object.keys(state?.properties ?? {}).sort()).toEqual(['bytes', 'dropped']);
+    expect(Object.keys(state?.properties ?? {}).sort()).toEqual(['bytes', 'dropped', 'error', 'saved']);
   });
 
   it('tells an agent what a session keeps and where to look for what it did not', async () => {
@@ -164,7 +164,7 @@ describe('custody mcp session tools', () => {
       role: { arn: 'arn:aws:sts::000000000000:assumed-role/r/s', sessionName: 's' },
       sessionId: ID,
       sequence: 2,
-      state: { bytes: 64, dropped: ['handle'] },
+      state: { bytes: 64, dropped: ['handle'], saved: true },
     };
     stub.reply = { status: 200, body: answer };
     const result = await client.callTool({
