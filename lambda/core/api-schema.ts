@@ -5,6 +5,7 @@
  * output schemas (`client/mcp/server.ts`) and the SDK's types (`client/index.ts`).
  */
 import { z } from 'zod';
+import { datasetSelectionSchema } from './datasets.ts';
 import { type FileMap, fileMapSchema } from './file-map.ts';
 import { LANGUAGES, SANDBOX_STATUSES } from './types.ts';
 
@@ -44,6 +45,11 @@ export const executionRequestSchema = z.strictObject({
   files: inputFilesSchema
     .optional()
     .describe('Input files: relative name -> UTF-8 content, read-only to the code'),
+  datasets: datasetSelectionSchema
+    .optional()
+    .describe(
+      'Read-only datasets of the profile: name -> keys relative to its prefix (a trailing / reads a sub-prefix); the code sees them at /data/<name>/<key>',
+    ),
   timeoutMs: z
     .number()
     .int()
@@ -86,6 +92,12 @@ export const executionResponseSchema = z.object({
     .object({ arn: z.string(), sessionName: z.string() })
     .describe('The role session the code ran under'),
   auditPending: z.literal(true).optional().describe('The audit record is still being written'),
+  artifacts: z
+    .array(z.object({ path: z.string(), key: z.string(), bytes: z.number(), sha256: z.string() }))
+    .optional()
+    .describe(
+      "Output files also stored in the profile's outputs bucket: outputs prefix/<executionId>/<path>",
+    ),
 });
 
 export type ExecutionResponse = z.infer<typeof executionResponseSchema>;

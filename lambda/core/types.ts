@@ -33,6 +33,12 @@ export interface SandboxRequest {
    * call). The sandbox restores it before the code runs and returns the new one in `state`.
    */
   readonly session?: { readonly state?: SandboxState };
+  /**
+   * Read-only dataset objects (#16), read by the broker with the call's role session: dataset
+   * name -> key relative to its prefix -> the object's bytes, base64. Python sees them at
+   * `/data/<name>/<key>`, JavaScript through `files.read('/data/<name>/<key>')`; writes there fail.
+   */
+  readonly datasets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export const SANDBOX_STATUSES = [
