@@ -16,9 +16,11 @@ import { type AllowedRun, auditRequest } from './audit-records.ts';
 import type { CallerIdentity } from './caller.ts';
 import type { BrokerContext } from './context.ts';
 import { asDependencyError, type ExecutionOutcome, refuse } from './refusal.ts';
+import { storeArtifacts } from './steps/artifacts.ts';
 import { assume } from './steps/assume.ts';
 import { auditCompleted, auditFailed, type Started } from './steps/audit-completed.ts';
 import { auditStarted } from './steps/audit-started.ts';
+import { checkDatasets, type DatasetsRead, readDatasets } from './steps/datasets.ts';
 import { authorize } from './steps/decide.ts';
 import { execute } from './steps/execute.ts';
 import { identifyCaller } from './steps/identify.ts';
@@ -57,6 +59,11 @@ export async function runExecution(
     return refuse(ctx, { executionId, caller, request, error: authorized, timingsMs });
   }
   const { profile, limits } = authorized;
+  // #16: a dataset the profile does not declare is refused before anything is recorded as started.
+  const datasetRefusal = checkDatasets(authorized.profileName, profile, request.datasets);
+  if (datasetRefusal) {
+    return refuse(ctx, { executionId, caller, request, error: datasetRefusal, timingsMs });
+  }
   const allowed: AllowedRun = {
     executionId,
     caller,
@@ -104,10 +111,30 @@ export async function runExecution(
   timings.lap('secrets');
   ctx.metrics.count(Metric.SecretsInjected, Object.keys(env).length);
 
+  // #16 datasets, read WITH the session: IAM's refusals (403), a missing key (404) or too many bytes
+  // (413) close the run with a `denied` record; anything else with a `completed` record of error.
+  let data: DatasetsRead | undefined;
+  try {
+    data = await readDatasets(ctx.datasets, session, profile, request.datasets, authorized.context);
+  } catch (error) {
+    if (error instanceof CustodyError && error.httpStatus < 500) {
+      await started.logged;
+      return refuse(ctx, { executionId, caller, request, error, timingsMs });
+    }
+    return auditFailed(ctx, started, session, error, 'datasets');
+  }
+  timings.lap('datasets');
+
   // 7. execute WITH the session
   let result: SandboxResult;
   try {
-    result = await execute(ctx, session, authorized, { executionId, request, env });
+    const datasets = data?.files;
+    result = await execute(ctx, session, authorized, {
+      executionId,
+      request,
+      env,
+      ...(datasets ? { datasets } : {}),
+    });
   } catch (error) {
     return auditFailed(ctx, started, session, error, 'executor');
   }
@@ -117,11 +144,37 @@ export async function runExecution(
   const sealed = sealOutput(result, env, session);
   timings.lap('seal');
 
+  // #16 artifacts, written WITH the session under the profile's outputs prefix (PutObject only)
+  let artifacts: Awaited<ReturnType<typeof storeArtifacts>>;
+  try {
+    const context = authorized.context;
+    artifacts = await storeArtifacts(
+      ctx.artifacts,
+      session,
+      profile,
+      { executionId, files: sealed.output.files },
+      context,
+    );
+  } catch (error) {
+    return auditFailed(ctx, started, session, error, 'artifacts');
+  }
+
   // 9. audit "completed"
-  const { pending } = await auditCompleted(ctx, started, session, sealed);
+  const { pending } = await auditCompleted(ctx, started, session, sealed, {
+    ...(data ? { datasets: data.records } : {}),
+    ...(artifacts ? { artifacts } : {}),
+  });
 
   // 10. respond
   const codeSha256 = allowed.request.codeSha256 ?? sha256Hex(request.code);
-  const body = respond({ executionId, result, sealed, codeSha256, session, pending });
+  const body = respond({
+    executionId,
+    result,
+    sealed,
+    codeSha256,
+    session,
+    pending,
+    ...(artifacts ? { artifacts } : {}),
+  });
   return { ran: true, executionId, body };
 }

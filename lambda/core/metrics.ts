@@ -61,6 +61,7 @@ export const PHASES = [
   'auditStart',
   'assume',
   'secrets',
+  'datasets',
   'execute',
   'seal',
   'auditComplete',

@@ -14,6 +14,8 @@ export async function execute(
     readonly executionId: string;
     readonly request: ExecutionRequest;
     readonly env: Record<string, string>;
+    /** #16: dataset name -> key -> base64 (`steps/datasets.ts`). */
+    readonly datasets?: SandboxRequest['datasets'];
   },
 ): Promise<SandboxResult> {
   const { request } = run;
@@ -24,6 +26,7 @@ export async function execute(
     limits: authorized.limits,
     ...(request.files ? { files: request.files } : {}),
     ...(authorized.secretRefs.length > 0 ? { env: run.env } : {}),
+    ...(run.datasets ? { datasets: run.datasets } : {}),
   };
   return ctx.executor.run(session, authorized.profileName, sandboxRequest, authorized.context);
 }
