@@ -57,9 +57,14 @@ function secretResource(secretId: string, partition: string): string {
  * them only through Secrets Manager). The role's own policy still applies: this only narrows it.
  * Throws DependencyError('credentials') if it would exceed STS's 2,048-character limit.
  */
-export function sessionPolicy(executorArn: string, secretIds: readonly string[]): string {
+export function sessionPolicy(
+  executorArn: string,
+  secretIds: readonly string[],
+  data: S3Scopes = { read: [] },
+): string {
   const partition = partitionOf(executorArn);
   const statements: object[] = [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: executorArn }];
+  statements.push(...s3Statements(data, partition));
   if (secretIds.length > 0) {
     statements.push(
       {
@@ -85,6 +90,43 @@ export function sessionPolicy(executorArn: string, secretIds: readonly string[])
   return json;
 }
 
+/** #16: the S3 locations a profile's session may reach: datasets to read, outputs to write. */
+export interface S3Scopes {
+  readonly read: readonly { readonly bucket: string; readonly prefix: string }[];
+  readonly write?: { readonly bucket: string; readonly prefix: string };
+}
+
+/**
+ * #16: the session policy's share of the role's S3 grant (the role holds the same, exactly): read
+ * `bucket/prefix*` of each dataset, list each bucket only under those prefixes, put under outputs.
+ */
+function s3Statements(data: S3Scopes, partition: string): object[] {
+  const statements: object[] = [];
+  if (data.read.length > 0) {
+    statements.push(
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: data.read.map((d) => `arn:${partition}:s3:::${d.bucket}/${d.prefix}*`),
+      },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: [...new Set(data.read.map((d) => `arn:${partition}:s3:::${d.bucket}`))],
+        Condition: { StringLike: { 's3:prefix': [...new Set(data.read.map((d) => `${d.prefix}*`))] } },
+      },
+    );
+  }
+  if (data.write) {
+    statements.push({
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `arn:${partition}:s3:::${data.write.bucket}/${data.write.prefix}*`,
+    });
+  }
+  return statements;
+}
+
 export interface AssumeRoleRequestInput {
   readonly roleArn: string;
   readonly executorArn: string;
@@ -93,6 +135,8 @@ export interface AssumeRoleRequestInput {
   readonly callerArn: string;
   readonly executionId: string;
   readonly profile: string;
+  /** #16 @default none */
+  readonly s3?: S3Scopes;
 }
 
 export function assumeRoleInput(input: AssumeRoleRequestInput): AssumeRoleInput {
@@ -101,7 +145,7 @@ export function assumeRoleInput(input: AssumeRoleRequestInput): AssumeRoleInput 
     sessionName: sessionNameFor(input.principalId, input.executionId),
     sourceIdentity: input.principalId,
     tags: sessionTags(input.callerArn, input.executionId, input.profile),
-    sessionPolicy: sessionPolicy(input.executorArn, input.secretIds),
+    sessionPolicy: sessionPolicy(input.executorArn, input.secretIds, input.s3),
     durationSeconds: SESSION_DURATION_SECONDS,
   };
 }

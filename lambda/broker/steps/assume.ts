@@ -21,6 +21,10 @@ export function assume(
       callerArn: who.callerArn,
       executionId: who.executionId,
       profile: authorized.profileName,
+      s3: {
+        read: Object.values(authorized.profile.datasets),
+        ...(authorized.profile.outputs ? { write: authorized.profile.outputs } : {}),
+      },
     }),
   );
 }
