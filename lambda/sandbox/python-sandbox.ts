@@ -186,7 +186,14 @@ export class PythonSandbox {
     try {
       jobSentAt = performance.now();
       host.start(
-        { code: request.code, files: request.files ?? {}, env: request.env ?? {}, limits },
+        {
+          code: request.code,
+          files: request.files ?? {},
+          env: request.env ?? {},
+          limits,
+          // #16: name -> key -> base64, written read-only under /data by the host script.
+          ...(request.datasets ? { datasets: request.datasets } : {}),
+        },
         // Output is streamed JSON-escaped (up to 6 bytes a byte), plus the files and the result.
         12 * limits.maxOutputBytes + 1024 * 1024,
         (message) => {

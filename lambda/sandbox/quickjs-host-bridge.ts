@@ -6,6 +6,7 @@
  */
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import type { SandboxRequest } from '../core/types.ts';
+import { datasetTextInputs } from './dataset-files.ts';
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
 
 /** What the prelude's writers do on the host side. */
@@ -29,7 +30,8 @@ export function installPrelude(
     if (problem) return { error: ctx.newError({ name: 'Error', message: problem }) };
     return undefined;
   });
-  const inputs = ctx.newString(JSON.stringify(request.files ?? {}));
+  // #16: dataset objects join the inputs under `/data/<name>/<key>` (input names are relative).
+  const inputs = ctx.newString(JSON.stringify({ ...request.files, ...datasetTextInputs(request.datasets) }));
   const env = ctx.newString(JSON.stringify(request.env ?? {}));
   const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, PRELUDE_FILENAME, { strict: true }));
   try {
