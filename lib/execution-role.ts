@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../lambda/core/ids.ts';
 import type { Policy, Profile } from '../lambda/core/policy.ts';
+import { acknowledgeDatasetWildcards, datasetStatements } from './dataset-grants.ts';
 
 /**
  * Session tags the broker sets on every AssumeRole (its own constants, so the two cannot drift);
@@ -142,12 +143,15 @@ export class ExecutionRole extends Construct {
         }),
       );
     }
+    // #16: the profile's datasets (read, prefix-bound) and outputs (put only).
+    statements.push(...datasetStatements(this, props.profile));
     this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
       description: `custody: the most the execution role of profile ${props.profileName} may ever do`,
       statements,
     });
     iam.PermissionsBoundary.of(this.role).apply(this.boundary);
     for (const statement of statements) this.role.addToPrincipalPolicy(statement);
+    acknowledgeDatasetWildcards([this.role, this.boundary], props.profile);
     if (secrets.size > 0) {
       const reason =
         'kms:Decrypt on any key of the account, but only via Secrets Manager in this region and ' +
