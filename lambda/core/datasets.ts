@@ -21,7 +21,7 @@ export const MAX_DATASET_BYTES_PER_CALL = 4 * 1024 * 1024;
 /** Objects one call may read from all its datasets together. */
 export const MAX_DATASET_OBJECTS_PER_CALL = 256;
 /** Keys (or sub-prefixes) one request may name per dataset. */
-export const MAX_DATASET_KEYS = 64;
+const MAX_DATASET_KEYS = 64;
 
 /**
  * A key relative to the dataset's prefix: segments of `[A-Za-z0-9!_.*'()=+,@-]`, no `.` or `..`

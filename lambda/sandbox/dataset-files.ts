@@ -6,7 +6,7 @@
  */
 import type { SandboxRequest } from '../core/types.ts';
 
-export const DATA_ROOT = '/data/';
+const DATA_ROOT = '/data/';
 
 /** `/data/<name>/<key>` -> the object's bytes, decoded as UTF-8 text (the `files` API's inputs). */
 export function datasetTextInputs(datasets: SandboxRequest['datasets']): Record<string, string> {
