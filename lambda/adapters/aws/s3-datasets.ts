@@ -43,7 +43,10 @@ export function s3ClientFor(options: S3ClientOptions, session: AssumedSession): 
     credentials: options.signWith
       ? options.signWith(session)
       : { accessKeyId, secretAccessKey, sessionToken, expiration },
-    ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+    // A dataset's bucket may live in another region: follow S3's redirect to it.
+    ...(options.endpoint
+      ? { endpoint: options.endpoint, forcePathStyle: true }
+      : { followRegionRedirects: true }),
   });
 }
 
