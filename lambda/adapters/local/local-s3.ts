@@ -13,7 +13,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Policy } from '../../core/policy.ts';
 
 /** The bucket the sample datasets are seeded into. */
-export const LOCAL_DATASETS_BUCKET = 'custody-local-datasets';
+const LOCAL_DATASETS_BUCKET = 'custody-local-datasets';
 /**
  * The local server's own key (s3rver's built-in account). Requests to it are signed with this key
  * after the local scope check has authorised the call's session: the server checks no policy.
