@@ -41,6 +41,19 @@ export function datasetStatements(scope: Construct, profile: Profile): iam.Polic
       );
     }
   }
+  const keys = [...new Set(datasets.flatMap((d) => (d.kmsKeyArn ? [d.kmsKeyArn] : [])))];
+  if (keys.length > 0) {
+    // Objects under a customer-managed key: GetObject makes S3 call kms:Decrypt as this role.
+    // Only those keys, and only through S3 in this region.
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'DecryptOwnDatasetsViaS3',
+        actions: ['kms:Decrypt'],
+        resources: keys,
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(scope).region}.amazonaws.com` } },
+      }),
+    );
+  }
   if (profile.outputs) {
     statements.push(
       new iam.PolicyStatement({

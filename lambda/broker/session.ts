@@ -92,7 +92,7 @@ export function sessionPolicy(
 
 /** #16: the S3 locations a profile's session may reach: datasets to read, outputs to write. */
 export interface S3Scopes {
-  readonly read: readonly { readonly bucket: string; readonly prefix: string }[];
+  readonly read: readonly { readonly bucket: string; readonly prefix: string; readonly kmsKeyArn?: string }[];
   readonly write?: { readonly bucket: string; readonly prefix: string };
 }
 
@@ -116,6 +116,15 @@ function s3Statements(data: S3Scopes, partition: string): object[] {
         Condition: { StringLike: { 's3:prefix': [...new Set(data.read.map((d) => `${d.prefix}*`))] } },
       },
     );
+  }
+  const keys = [...new Set(data.read.flatMap((d) => (d.kmsKeyArn ? [d.kmsKeyArn] : [])))];
+  if (keys.length > 0) {
+    statements.push({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: keys,
+      Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+    });
   }
   if (data.write) {
     statements.push({

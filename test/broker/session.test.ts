@@ -92,3 +92,38 @@ describe('AssumeRole input', () => {
     });
   });
 });
+
+describe('Session policy: datasets and outputs (#16)', () => {
+  it("allows the profile's dataset reads, prefix-bound listing, KMS via S3, and outputs puts, nothing more", () => {
+    const KEY = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const policy = JSON.parse(
+      sessionPolicy(EXECUTOR, [], {
+        read: [
+          { bucket: 'research-data', prefix: 'curated/', kmsKeyArn: KEY },
+          { bucket: 'research-data', prefix: 'shared/' },
+        ],
+        write: { bucket: 'research-out', prefix: 'runs/' },
+      }),
+    );
+    expect(policy.Statement.slice(1)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: ['arn:aws:s3:::research-data/curated/*', 'arn:aws:s3:::research-data/shared/*'],
+      },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: ['arn:aws:s3:::research-data'],
+        Condition: { StringLike: { 's3:prefix': ['curated/*', 'shared/*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: [KEY],
+        Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+      },
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::research-out/runs/*' },
+    ]);
+  });
+});

@@ -18,6 +18,19 @@ import {
 
 type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
+const DEFAULT_KEY_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${WORLD.account}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+  ],
+};
+const KEY = `arn:aws:kms:${WORLD.region}:${WORLD.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+
 const policy = parsePolicy({
   version: 1,
   api: { allowedAccounts: [WORLD.account] },
@@ -25,7 +38,7 @@ const policy = parsePolicy({
     analytics: {
       languages: ['python'],
       datasets: {
-        research: { bucket: 'research-data', prefix: 'curated/' },
+        research: { bucket: 'research-data', prefix: 'curated/', kmsKeyArn: KEY },
         weather: { bucket: 'weather-data', prefix: '' },
       },
       outputs: { bucket: 'research-out', prefix: 'runs/' },
@@ -66,6 +79,8 @@ describe('The execution role’s S3 grant (IAM simulation)', () => {
           resource: { resource, accountId: WORLD.account },
           contextVariables: context,
         },
+        // A KMS key is judged with its key policy too: KMS's default, which lets IAM policies decide.
+        ...(action.startsWith('kms:') ? { resourcePolicy: DEFAULT_KEY_POLICY } : {}),
         identityPolicies: [
           {
             name: 'role',
@@ -150,5 +165,21 @@ describe('The execution role’s S3 grant (IAM simulation)', () => {
     expect(await decide('plain', 's3:PutObject', 'arn:aws:s3:::research-out/runs/EX1/x')).toBe(
       'ImplicitlyDenied',
     );
+  });
+
+  it('allows kms:Decrypt of a dataset’s customer-managed key only through S3 in the region', async () => {
+    const viaS3 = { 'kms:ViaService': `s3.${WORLD.region}.amazonaws.com` };
+    expect(await decide('analytics', 'kms:Decrypt', KEY, viaS3)).toBe('Allowed');
+    expect(await decide('analytics', 'kms:Decrypt', KEY)).toBe('ImplicitlyDenied');
+    expect(
+      await decide('analytics', 'kms:Decrypt', KEY, {
+        'kms:ViaService': `secretsmanager.${WORLD.region}.amazonaws.com`,
+      }),
+    ).toBe('ImplicitlyDenied');
+    expect(await decide('analytics', 'kms:Decrypt', KEY.replace('1234abcd', '9999abcd'), viaS3)).toBe(
+      'ImplicitlyDenied',
+    );
+    expect(await decide('analytics', 'kms:GenerateDataKey', KEY, viaS3)).toBe('ImplicitlyDenied');
+    expect(await decide('plain', 'kms:Decrypt', KEY, viaS3)).toBe('ImplicitlyDenied');
   });
 });
