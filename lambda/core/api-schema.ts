@@ -5,7 +5,7 @@
  * output schemas (`client/mcp/server.ts`) and the SDK's types (`client/index.ts`).
  */
 import { z } from 'zod';
-import { datasetSelectionSchema } from './datasets.ts';
+import { type DatasetSelection, datasetSelectionSchema } from './datasets.ts';
 import { type FileMap, fileMapSchema } from './file-map.ts';
 import { LANGUAGES, SANDBOX_STATUSES } from './types.ts';
 
@@ -31,6 +31,17 @@ const inputFilesSchema = (
   .meta({ type: 'object', maxProperties: MAX_FILES, additionalProperties: { type: 'string' } });
 
 /**
+ * #16 datasets: name -> keys, checked by `datasetSelectionSchema`; described to JSON Schema by hand
+ * in the keywords an API Gateway model takes (the broker checks the rest).
+ */
+const requestDatasetsSchema = (
+  z.unknown().pipe(datasetSelectionSchema) as unknown as z.ZodType<
+    DatasetSelection,
+    Readonly<Record<string, readonly string[]>>
+  >
+).meta({ type: 'object', maxProperties: 16 });
+
+/**
  * The body of `POST /v1/executions`. Unknown fields are refused, not ignored. Limits that depend
  * on the profile (code size, timeout, language) are checked by the decision.
  */
@@ -45,7 +56,7 @@ export const executionRequestSchema = z.strictObject({
   files: inputFilesSchema
     .optional()
     .describe('Input files: relative name -> UTF-8 content, read-only to the code'),
-  datasets: datasetSelectionSchema
+  datasets: requestDatasetsSchema
     .optional()
     .describe(
       'Read-only datasets of the profile: name -> keys relative to its prefix (a trailing / reads a sub-prefix); the code sees them at /data/<name>/<key>',
