@@ -86,6 +86,7 @@ async function main(): Promise<void> {
       .map((i) => i.profileName)
       .join(', ')}`,
     `  audit       dynalite ${server.info.dynamodbEndpoint} table ${server.info.auditTableName}, log ${quote(displayPath(server.paths.auditLog))}`,
+    `  datasets    s3 ${server.info.s3Endpoint ?? '(none)'} (samples from local/datasets)`,
     `  stack info  ${quote(displayPath(server.paths.localJson))}`,
     '',
     'Run code as the agent (in another terminal):',

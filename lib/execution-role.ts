@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { TAG_CALLER, TAG_EXECUTION_ID, TAG_PROFILE } from '../lambda/core/ids.ts';
 import type { Policy, Profile } from '../lambda/core/policy.ts';
 import { TAG_SESSION_ID } from '../lambda/core/session.ts';
+import { acknowledgeDatasetWildcards, datasetStatements } from './dataset-grants.ts';
 import type { CustodySessions } from './sessions.ts';
 
 /**
@@ -151,6 +152,8 @@ export class ExecutionRole extends Construct {
     }
     // Session state (#15): the objects of the session this role session is tagged with, no other.
     statements.push(...props.sessions.executionRoleStatements());
+    // #16: the profile's datasets (read, prefix-bound) and outputs (put only).
+    statements.push(...datasetStatements(this, props.profile));
     this.boundary = new iam.ManagedPolicy(this, 'Boundary', {
       description: `custody: the most the execution role of profile ${props.profileName} may ever do`,
       statements,
@@ -158,6 +161,7 @@ export class ExecutionRole extends Construct {
     iam.PermissionsBoundary.of(this.role).apply(this.boundary);
     for (const statement of statements) this.role.addToPrincipalPolicy(statement);
     for (const construct of [this.role, this.boundary]) props.sessions.acknowledgeOwnSessionPrefix(construct);
+    acknowledgeDatasetWildcards([this.role, this.boundary], props.profile);
     if (secrets.size > 0) {
       const reason =
         'kms:Decrypt on any key of the account, but only via Secrets Manager in this region and ' +

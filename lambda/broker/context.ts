@@ -2,6 +2,7 @@
  * What the broker runs with: the dependencies its composition root (the Lambda handler or the
  * local server) hands it, and the same resolved once, with defaults, for every step.
  */
+import type { ArtifactsPort, DatasetsPort } from '../core/datasets.ts';
 import type { Deployment } from '../core/deployment.ts';
 import { newUlid } from '../core/ids.ts';
 import { type MetricsSink, NoopMetrics } from '../core/metrics-sink.ts';
@@ -51,6 +52,10 @@ export interface BrokerDeps {
   newExecutionId?: () => string;
   /** Last-resort sink for an audit record neither the store nor the log took. @default stderr */
   auditFallback?: (line: string) => void;
+  /** #16: S3 reads of the profiles' datasets, WITH the call's session. @default none: a request naming datasets fails (503) */
+  datasets?: DatasetsPort;
+  /** #16: S3 writes of the profiles' output artifacts, WITH the call's session. @default none */
+  artifacts?: ArtifactsPort;
 }
 
 /** The dependencies with their defaults applied, shared by every step of every request. */
@@ -69,6 +74,9 @@ export interface BrokerContext {
   readonly newExecutionId: () => string;
   /** Steps 4 and 9: the store and the log, written so that no record is silently lost. */
   readonly trail: AuditTrail;
+  /** #16 */
+  readonly datasets: DatasetsPort | undefined;
+  readonly artifacts: ArtifactsPort | undefined;
 }
 
 export function brokerContext(deps: BrokerDeps): BrokerContext {
@@ -87,6 +95,8 @@ export function brokerContext(deps: BrokerDeps): BrokerContext {
     origin: deps.origin,
     metrics,
     newExecutionId: deps.newExecutionId ?? (() => newUlid(clock())),
+    datasets: deps.datasets,
+    artifacts: deps.artifacts,
     trail: new AuditTrail({
       store: deps.auditStore,
       log: deps.auditLog,

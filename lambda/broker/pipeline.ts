@@ -25,9 +25,11 @@ import { decide } from './decision.ts';
 import { asDependencyError, type ExecutionOutcome, refuse } from './refusal.ts';
 import type { ExecutionRequest } from './request.ts';
 import { Redactor } from './seal.ts';
+import { storeArtifacts } from './steps/artifacts.ts';
 import { assume } from './steps/assume.ts';
 import { auditCompleted, auditFailed, type Started } from './steps/audit-completed.ts';
 import { auditStarted } from './steps/audit-started.ts';
+import { checkDatasets, type DatasetsRead, readDatasets } from './steps/datasets.ts';
 import { type Authorized, authorize } from './steps/decide.ts';
 import { execute } from './steps/execute.ts';
 import { identifyCaller } from './steps/identify.ts';
@@ -120,6 +122,18 @@ export async function runAllowed(
 ): Promise<ExecutionOutcome> {
   const { executionId, caller, principal, request, authorized, timings } = run;
   const { profile, limits } = authorized;
+  // #16: a dataset the profile does not declare is refused before anything is recorded as started.
+  const datasetRefusal = checkDatasets(authorized.profileName, profile, request.datasets);
+  if (datasetRefusal) {
+    return refuse(ctx, {
+      executionId,
+      caller,
+      request,
+      error: datasetRefusal,
+      timingsMs: timings.phases,
+      ...sessionOf(run),
+    });
+  }
   const allowed: AllowedRun = {
     executionId,
     caller,
@@ -177,14 +191,37 @@ export async function runAllowed(
   timings.lap('secrets');
   ctx.metrics.count(Metric.SecretsInjected, Object.keys(env).length);
 
+  // #16 datasets, read WITH the session: IAM's refusals (403), a missing key (404) or too many bytes
+  // (413) close the run with a `denied` record; anything else with a `completed` record of error.
+  let data: DatasetsRead | undefined;
+  try {
+    data = await readDatasets(ctx.datasets, session, profile, request.datasets, authorized.context);
+  } catch (error) {
+    if (error instanceof CustodyError && error.httpStatus < 500) {
+      await started.logged;
+      return refuse(ctx, {
+        executionId,
+        caller,
+        request,
+        error,
+        timingsMs: timings.phases,
+        ...sessionOf(run),
+      });
+    }
+    return auditFailed(ctx, started, session, error, 'datasets');
+  }
+  timings.lap('datasets');
+
   // 7. execute WITH the session
   let result: SandboxResult;
   try {
+    const datasets = data?.files;
     result = await execute(ctx, session, authorized, {
       executionId,
       request,
       env,
       ...(sandboxSession ? { session: sandboxSession } : {}),
+      ...(datasets ? { datasets } : {}),
     });
   } catch (error) {
     return auditFailed(ctx, started, session, error, 'executor');
@@ -200,11 +237,37 @@ export async function runAllowed(
     : undefined;
   if (kept?.session) started = { ...started, session: kept.session };
 
+  // #16 artifacts, written WITH the session under the profile's outputs prefix (PutObject only)
+  let artifacts: Awaited<ReturnType<typeof storeArtifacts>>;
+  try {
+    const context = authorized.context;
+    artifacts = await storeArtifacts(
+      ctx.artifacts,
+      session,
+      profile,
+      { executionId, files: sealed.output.files },
+      context,
+    );
+  } catch (error) {
+    return auditFailed(ctx, started, session, error, 'artifacts');
+  }
+
   // 9. audit "completed"
-  const { pending } = await auditCompleted(ctx, started, session, sealed);
+  const { pending } = await auditCompleted(ctx, started, session, sealed, {
+    ...(data ? { datasets: data.records } : {}),
+    ...(artifacts ? { artifacts } : {}),
+  });
 
   // 10. respond
   const codeSha256 = allowed.request.codeSha256 ?? sha256Hex(request.code);
-  const body = respond({ executionId, result, sealed, codeSha256, session, pending });
+  const body = respond({
+    executionId,
+    result,
+    sealed,
+    codeSha256,
+    session,
+    pending,
+    ...(artifacts ? { artifacts } : {}),
+  });
   return { ran: true, executionId, body: kept ? { ...body, ...kept.body } : body };
 }

@@ -65,9 +65,15 @@ function secretResource(secretId: string, partition: string): string {
  * them only through Secrets Manager). The role's own policy still applies: this only narrows it.
  * Throws DependencyError('credentials') if it would exceed STS's 2,048-character limit.
  */
-export function sessionPolicy(executorArn: string, secretIds: readonly string[], sessionId?: string): string {
+export function sessionPolicy(
+  executorArn: string,
+  secretIds: readonly string[],
+  data: S3Scopes = { read: [] },
+  sessionId?: string,
+): string {
   const partition = partitionOf(executorArn);
   const statements: object[] = [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: executorArn }];
+  statements.push(...s3Statements(data, partition));
   if (sessionId !== undefined) {
     // The session's sealed state, read and written with this role session (the role's own policy
     // names the bucket and keys the prefix on the session tag; this narrows it to the one session).
@@ -109,6 +115,52 @@ export function sessionPolicy(executorArn: string, secretIds: readonly string[],
   return json;
 }
 
+/** #16: the S3 locations a profile's session may reach: datasets to read, outputs to write. */
+export interface S3Scopes {
+  readonly read: readonly { readonly bucket: string; readonly prefix: string; readonly kmsKeyArn?: string }[];
+  readonly write?: { readonly bucket: string; readonly prefix: string };
+}
+
+/**
+ * #16: the session policy's share of the role's S3 grant (the role holds the same, exactly): read
+ * `bucket/prefix*` of each dataset, list each bucket only under those prefixes, put under outputs.
+ */
+function s3Statements(data: S3Scopes, partition: string): object[] {
+  const statements: object[] = [];
+  if (data.read.length > 0) {
+    statements.push(
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: data.read.map((d) => `arn:${partition}:s3:::${d.bucket}/${d.prefix}*`),
+      },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: [...new Set(data.read.map((d) => `arn:${partition}:s3:::${d.bucket}`))],
+        Condition: { StringLike: { 's3:prefix': [...new Set(data.read.map((d) => `${d.prefix}*`))] } },
+      },
+    );
+  }
+  const keys = [...new Set(data.read.flatMap((d) => (d.kmsKeyArn ? [d.kmsKeyArn] : [])))];
+  if (keys.length > 0) {
+    statements.push({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: keys,
+      Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+    });
+  }
+  if (data.write) {
+    statements.push({
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `arn:${partition}:s3:::${data.write.bucket}/${data.write.prefix}*`,
+    });
+  }
+  return statements;
+}
+
 export interface AssumeRoleRequestInput {
   readonly roleArn: string;
   readonly executorArn: string;
@@ -119,6 +171,8 @@ export interface AssumeRoleRequestInput {
   readonly profile: string;
   /** A call (or the start) of a custody session (`ses_<ULID>`): tagged, and its state prefix allowed. */
   readonly sessionId?: string;
+  /** #16 @default none */
+  readonly s3?: S3Scopes;
 }
 
 export function assumeRoleInput(input: AssumeRoleRequestInput): AssumeRoleInput {
@@ -127,7 +181,7 @@ export function assumeRoleInput(input: AssumeRoleRequestInput): AssumeRoleInput 
     sessionName: sessionNameFor(input.principalId, input.executionId),
     sourceIdentity: input.principalId,
     tags: sessionTags(input.callerArn, input.executionId, input.profile, input.sessionId),
-    sessionPolicy: sessionPolicy(input.executorArn, input.secretIds, input.sessionId),
+    sessionPolicy: sessionPolicy(input.executorArn, input.secretIds, input.s3, input.sessionId),
     durationSeconds: SESSION_DURATION_SECONDS,
   };
 }

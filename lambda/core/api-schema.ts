@@ -5,6 +5,7 @@
  * output schemas (`client/mcp/server.ts`) and the SDK's types (`client/index.ts`).
  */
 import { z } from 'zod';
+import { type DatasetSelection, datasetSelectionSchema } from './datasets.ts';
 import { type FileMap, type FileValue, fileMapSchema } from './file-map.ts';
 import { answerFileValueSchema, INPUT_FILE_VALUE_JSON_SCHEMA, inputFileValueSchema } from './file-wire.ts';
 import { LANGUAGES, SANDBOX_STATUSES } from './types.ts';
@@ -35,6 +36,17 @@ const inputFilesSchema = (
   .meta({ type: 'object', maxProperties: MAX_FILES, additionalProperties: INPUT_FILE_VALUE_JSON_SCHEMA });
 
 /**
+ * #16 datasets: name -> keys, checked by `datasetSelectionSchema`; described to JSON Schema by hand
+ * in the keywords an API Gateway model takes (the broker checks the rest).
+ */
+const requestDatasetsSchema = (
+  z.unknown().pipe(datasetSelectionSchema) as unknown as z.ZodType<
+    DatasetSelection,
+    Readonly<Record<string, readonly string[]>>
+  >
+).meta({ type: 'object', maxProperties: 16 });
+
+/**
  * The body of `POST /v1/executions`. Unknown fields are refused, not ignored. Limits that depend
  * on the profile (code size, timeout, language) are checked by the decision.
  */
@@ -50,6 +62,11 @@ export const executionRequestSchema = z.strictObject({
     .optional()
     .describe(
       'Input files, read-only to the code: relative name -> UTF-8 text, or { "base64": "…" } for any bytes',
+    ),
+  datasets: requestDatasetsSchema
+    .optional()
+    .describe(
+      'Read-only datasets of the profile: name -> keys relative to its prefix (a trailing / reads a sub-prefix); the code sees them at /data/<name>/<key>',
     ),
   timeoutMs: z
     .number()
@@ -98,6 +115,12 @@ export const executionResponseSchema = z.object({
     .object({ arn: z.string(), sessionName: z.string() })
     .describe('The role session the code ran under'),
   auditPending: z.literal(true).optional().describe('The audit record is still being written'),
+  artifacts: z
+    .array(z.object({ path: z.string(), key: z.string(), bytes: z.number(), sha256: z.string() }))
+    .optional()
+    .describe(
+      "Output files also stored in the profile's outputs bucket: outputs prefix/<executionId>/<path>",
+    ),
 });
 
 export type ExecutionResponse = z.infer<typeof executionResponseSchema>;

@@ -39,6 +39,9 @@ export const AUDIT_FIELD_BUDGETS = {
   secretVariablesTotal: 4096,
   errorName: 256,
   revocationField: 1024,
+  /** #16: each string of a dataset object or artifact entry, and each list as a whole. */
+  dataObjectField: 1024,
+  dataObjectsTotal: 48_000,
 } as const;
 
 /** Bytes a string takes inside canonical JSON (what JSON.stringify writes, without the quotes). */
@@ -184,6 +187,8 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
       errorName: text('outcome.errorName', record.outcome.errorName, B.errorName),
       errorMessage: text('outcome.errorMessage', record.outcome.errorMessage, B.message),
       files: files('outcome.files', record.outcome.files),
+      datasets: boundObjects(cuts, 'outcome.datasets', record.outcome.datasets),
+      artifacts: boundObjects(cuts, 'outcome.artifacts', record.outcome.artifacts),
     });
   }
   if (record.revocation !== undefined) {
@@ -218,6 +223,48 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
     );
   }
   return out;
+}
+
+/**
+ * #16: a list of dataset objects or artifacts, each string within its budget and the list within
+ * its total; a list that had to be cut keeps a prefix and is named in `cuts` (sha256 of its JSON).
+ */
+function boundObjects<T extends object>(
+  cuts: Map<string, AuditCut>,
+  field: string,
+  values: readonly T[] | undefined,
+): readonly T[] | undefined {
+  if (values === undefined) return undefined;
+  const B = AUDIT_FIELD_BUDGETS;
+  const kept: T[] = [];
+  let used = 2;
+  let cut = false;
+  for (const value of values) {
+    const entry = Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? jsonPrefix(v, B.dataObjectField) : v,
+      ]),
+    ) as T;
+    if (JSON.stringify(entry) !== JSON.stringify(value)) cut = true;
+    const cost = Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
+    if (used + cost > B.dataObjectsTotal) {
+      cut = true;
+      break;
+    }
+    kept.push(entry);
+    used += cost;
+  }
+  if (cut) {
+    const whole = JSON.stringify(values);
+    cuts.set(field, {
+      field,
+      bytes: Buffer.byteLength(whole, 'utf8'),
+      sha256: sha256Hex(whole),
+      keptBytes: Buffer.byteLength(JSON.stringify(kept), 'utf8'),
+    });
+  }
+  return kept;
 }
 
 /** An upper bound of the record's canonical JSON size (same strings, same escapes, sorted keys). */

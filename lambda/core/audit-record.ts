@@ -9,6 +9,7 @@
  * Field names here are what dashboards, Logs Insights queries and Contributor Insights rules read:
  * change them only together with `lib/` and the tests that check the names match.
  */
+import type { ArtifactRecord, DatasetObjectRecord } from './datasets.ts';
 import type { SessionEndReason } from './session.ts';
 import type { Language, SandboxStatus } from './types.ts';
 
@@ -96,6 +97,10 @@ interface AuditOutcome {
   readonly errorName?: string;
   /** Why the execution errored (dependency failures), never a stack trace. */
   readonly errorMessage?: string;
+  /** #16: each dataset object the sandbox received: dataset, bucket, key, version or ETag, bytes, sha256. */
+  readonly datasets?: readonly DatasetObjectRecord[];
+  /** #16: each output file also stored as an artifact (bucket: the profile's outputs). */
+  readonly artifacts?: readonly (ArtifactRecord & { readonly bucket: string })[];
 }
 
 /** What a `revoked` or `reinstated` event changed (the kill switch, `custody revoke`). */

@@ -67,6 +67,13 @@ const sandboxRequestSchema = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name'), z.string())
       .optional(),
     session: sessionSchema.optional(),
+    // #16 datasets: name -> key -> base64 bytes (the broker bounded them; names checked again here).
+    datasets: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be a dataset name'),
+        fileMapSchema(fileName, z.base64()),
+      )
+      .optional(),
   })
   .strict();
 

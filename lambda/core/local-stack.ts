@@ -13,6 +13,8 @@ export const localStackInfoSchema = z.object({
   /** `http://127.0.0.1:<port>` */
   apiEndpoint: z.string(),
   dynamodbEndpoint: z.string(),
+  /** #16: the local S3-compatible server holding the datasets and artifacts (`http://127.0.0.1:<port>`). */
+  s3Endpoint: z.string().optional(),
   auditTableName: z.string(),
   region: z.string(),
   credentialsFile: z.string(),

@@ -67,6 +67,7 @@ export const PHASES = [
   'auditStart',
   'assume',
   'secrets',
+  'datasets',
   'execute',
   'seal',
   'auditComplete',

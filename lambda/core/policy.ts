@@ -57,6 +57,11 @@ const datasetSchema = z.strictObject({
   prefix: z.string().max(512).regex(KEY_PREFIX, 'must be empty or relative key segments ending in "/"'),
   /** Bytes one execution may read from this dataset. @default 4_194_304 */
   maxBytes: z.number().int().min(1).max(4_194_304).default(4_194_304),
+  /** The customer-managed KMS key the objects are encrypted with: kms:Decrypt via S3 only. @default none */
+  kmsKeyArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN')
+    .optional(),
 });
 
 /** Where a run's output files are also stored (#16): `prefix/<executionId>/<path>`, PutObject only. */

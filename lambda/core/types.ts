@@ -38,6 +38,12 @@ export interface SandboxRequest {
     /** The profile's `maxStateBytes`. @default MAX_STATE_BYTES_LIMIT (sandbox-state.ts) */
     readonly maxStateBytes?: number;
   };
+  /**
+   * Read-only dataset objects (#16), read by the broker with the call's role session: dataset
+   * name -> key relative to its prefix -> the object's bytes, base64. Python sees them at
+   * `/data/<name>/<key>`, JavaScript through `files.read('/data/<name>/<key>')`; writes there fail.
+   */
+  readonly datasets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export const SANDBOX_STATUSES = [

@@ -12,6 +12,8 @@ import { DynamoDbRevocationStore } from '../adapters/aws/dynamodb-revocation-sto
 import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
 import { EmfMetrics } from '../adapters/aws/emf-metrics.ts';
 import { LambdaExecutor } from '../adapters/aws/lambda-executor.ts';
+import { S3Artifacts } from '../adapters/aws/s3-artifacts.ts';
+import { S3Datasets } from '../adapters/aws/s3-datasets.ts';
 import { SecretsManagerSecrets } from '../adapters/aws/secrets-manager-secrets.ts';
 import { StsCredentials } from '../adapters/aws/sts-credentials.ts';
 import { type ApiRequest, type BrokerApi, type CallerIdentity, createBrokerApi } from '../broker/api.ts';
@@ -58,6 +60,8 @@ export function buildAwsBroker(config: BrokerConfig): BrokerApi {
     deployment: config.deployment,
     credentials: new StsCredentials({ region: config.region }),
     secrets: new SecretsManagerSecrets({ region: config.region }),
+    datasets: new S3Datasets({ region: config.region }),
+    artifacts: new S3Artifacts({ region: config.region }),
     executor: new LambdaExecutor({ region: config.region, executors }),
     auditStore: new DynamoDbAuditStore({ client: dynamo, tableName: config.auditTable }),
     // The kill switch's state lives in the audit table; read (consistently) on every request.

@@ -17,6 +17,8 @@ import { DynamoDbAuditStore } from '../adapters/aws/dynamodb-audit-store.ts';
 import { type DigestSchedule, scheduleDigests } from '../adapters/aws/dynamodb-digests.ts';
 import { DynamoDbRevocationStore } from '../adapters/aws/dynamodb-revocation-store.ts';
 import { createSessionTable, DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
+import { S3Artifacts } from '../adapters/aws/s3-artifacts.ts';
+import { S3Datasets } from '../adapters/aws/s3-datasets.ts';
 import { DEFAULT_LOCAL_HOST, DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_REGION } from '../adapters/local/config.ts';
 import { LocalCredentialsPort } from '../adapters/local/credentials.ts';
 import { localDeployment } from '../adapters/local/deployment.ts';
@@ -28,8 +30,10 @@ import { ensureHome, type LocalPaths, localPaths, writeFileAtomic } from '../ada
 import { closeServer, createHttpEdge, DEFAULT_MAX_BODY_BYTES, listen } from '../adapters/local/http-edge.ts';
 import { type LocalIdentity, loadOrCreateIdentities } from '../adapters/local/identities.ts';
 import { localDynamoDbClient } from '../adapters/local/local-dynamodb-client.ts';
+import { LOCAL_S3_KEY, startLocalS3 } from '../adapters/local/local-s3.ts';
 import { claimPidLock } from '../adapters/local/pid-lock.ts';
 import { QuickJsWorker } from '../adapters/local/quickjs-worker.ts';
+import { ScopedLocalDatasets } from '../adapters/local/scoped-datasets.ts';
 import { ensureSecretsFile, LocalSecretsPort } from '../adapters/local/secrets.ts';
 import { LocalSessionKeyVault } from '../adapters/local/session-key-vault.ts';
 import { FileSessionStateStore } from '../adapters/local/session-state-files.ts';
@@ -77,6 +81,8 @@ export interface LocalServerOptions {
   readonly sessionSweepIntervalMs?: number;
   /** Told when the Python snapshot (kept in `.custody/python`) is built, reused or rejected. */
   readonly onSnapshot?: (event: SnapshotEvent) => void;
+  /** #16: sample datasets copied into the local S3 server on start. @default 'local/datasets' */
+  readonly datasetsSeedDir?: string;
 }
 
 export interface LocalServer {
@@ -194,6 +200,21 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     });
     cleanups.push(() => credentials.close());
     const secrets = new LocalSecretsPort({ file: paths.secretsFile, credentials, deployment });
+    // #16: datasets and artifacts on a real S3-compatible server, behind the local IAM check.
+    const s3 = await startLocalS3({
+      directory: join(paths.home, 's3'),
+      policy,
+      seedDir: options.datasetsSeedDir ?? 'local/datasets',
+      region,
+    });
+    cleanups.push(() => s3.close());
+    const s3Options = { region, endpoint: s3.endpoint, signWith: () => LOCAL_S3_KEY };
+    const datasets = new ScopedLocalDatasets({
+      policy,
+      credentials,
+      datasets: new S3Datasets(s3Options),
+      artifacts: new S3Artifacts(s3Options),
+    });
     let sandbox = options.sandbox;
     let pythonReady = Promise.resolve();
     if (!sandbox) {
@@ -245,6 +266,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       sessions,
       clock,
       origin: 'local',
+      datasets,
+      artifacts: datasets,
     });
     const sweep = setInterval(() => {
       broker.sweepSessions().catch((error: unknown) => {
@@ -262,6 +285,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const info: LocalStackInfo = localStackInfoSchema.parse({
       apiEndpoint: url,
       dynamodbEndpoint,
+      s3Endpoint: s3.endpoint,
       auditTableName,
       region,
       credentialsFile: paths.credentialsFile,

@@ -251,6 +251,26 @@ function writeInputFiles(files) {
   }
 }
 writeInputFiles(job.files ?? {});
+// ---- #16 datasets: read-only under /data/<name>/<key> (files 0444, folders 0555: no new file) ----
+{
+  const dirs = new Set(['/data']);
+  FS.mkdirTree('/data');
+  for (const [name, objects] of Object.entries(job.datasets ?? {})) {
+    for (const [key, base64] of Object.entries(objects)) {
+      const path = `/data/${name}/${key}`;
+      const dir = path.slice(0, path.lastIndexOf('/'));
+      FS.mkdirTree(dir);
+      for (let d = dir; d.length > '/data'.length; d = d.slice(0, d.lastIndexOf('/'))) dirs.add(d);
+      const binary = atob(base64);
+      const bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+      FS.writeFile(path, bytes);
+      FS.chmod(path, 0o444);
+    }
+  }
+  for (const dir of dirs) FS.chmod(dir, 0o555);
+}
+// ---- end #16 datasets ----
 FS.mkdirTree('/output');
 FS.chdir('/output');
 const session = job.session ? openSession(job.session) : undefined;

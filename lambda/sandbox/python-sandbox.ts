@@ -195,6 +195,8 @@ export class PythonSandbox {
           env: request.env ?? {},
           limits,
           ...pythonSessionJob(request),
+          // #16: name -> key -> base64, written read-only under /data by the host script.
+          ...(request.datasets ? { datasets: request.datasets } : {}),
         },
         // Output is streamed JSON-escaped (up to 6 bytes a byte), plus the files and the result,
         // plus a session's state.

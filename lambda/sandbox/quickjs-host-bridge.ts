@@ -8,6 +8,7 @@
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { type FileValue, fileBytesOf, fileMap, fileOf } from '../core/file-map.ts';
 import type { SandboxRequest } from '../core/types.ts';
+import { datasetTextInputs } from './dataset-files.ts';
 import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './quickjs-prelude.ts';
 
 /** What the prelude's writers do on the host side. */
@@ -63,12 +64,14 @@ export function installPrelude(
   });
   const { readBytes, writeBytes } = byteFunctions(ctx, request, host);
   // Text inputs as text; a binary input as null (the prelude's `files.read` says to use readBytes).
-  const texts = fileMap(
-    Object.entries(request.files ?? {}).map(([name, value]) => [
+  // #16: dataset objects join the inputs under `/data/<name>/<key>` (input names are relative).
+  const texts = fileMap<string | null>([
+    ...Object.entries(request.files ?? {}).map(([name, value]): [string, string | null] => [
       name,
       typeof value === 'string' ? value : null,
     ]),
-  );
+    ...Object.entries(datasetTextInputs(request.datasets)),
+  ]);
   const inputs = ctx.newString(JSON.stringify(texts));
   const env = ctx.newString(JSON.stringify(request.env ?? {}));
   const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE_SOURCE, PRELUDE_FILENAME, { strict: true }));

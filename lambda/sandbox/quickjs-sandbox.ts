@@ -10,11 +10,13 @@
  * The engine instance and its memory cap are `quickjs-engine.ts`, the host functions
  * `quickjs-host-bridge.ts`, the evaluation under the deadline and its status `quickjs-outcome.ts`.
  */
+
 import type { QuickJSContext } from 'quickjs-emscripten-core';
 import { unsafeFileNameReason } from '../core/file-map.ts';
 import { MAX_OUTPUT_FILES } from '../core/limits.ts';
 import type { SandboxRequest, SandboxResult } from '../core/types.ts';
 import { CappedFiles, CappedText } from './capped-text.ts';
+import { datasetWriteRefusal } from './dataset-files.ts';
 import { type Engine, newEngine } from './quickjs-engine.ts';
 import { installPrelude, renderValue } from './quickjs-host-bridge.ts';
 import { engineTrapError, evaluate, type Interruption, statusOf, truncate } from './quickjs-outcome.ts';
@@ -134,7 +136,7 @@ export class QuickJsSandbox {
           if (!buffer.append(text)) interruption ??= 'output';
         },
         writeFile: (name, content) => {
-          const reason = unsafeFileNameReason(name);
+          const reason = datasetWriteRefusal(name) ?? unsafeFileNameReason(name);
           if (reason) return `output file name ${JSON.stringify(name)} ${reason}`;
           if (!files.add(name, content)) {
             return `output files exceed ${limits.maxOutputBytes} bytes or ${MAX_OUTPUT_FILES} files`;

@@ -41,7 +41,7 @@ describe('A call of a custody session (#15)', () => {
   });
 
   it("allows reading and writing that session's state prefix only", () => {
-    const statements = JSON.parse(sessionPolicy(EXECUTOR, [SECRET], SESSION)).Statement;
+    const statements = JSON.parse(sessionPolicy(EXECUTOR, [SECRET], undefined, SESSION)).Statement;
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: ['s3:GetObject', 's3:PutObject'],
@@ -116,5 +116,40 @@ describe('AssumeRole input', () => {
       sourceIdentity: 'agent',
       durationSeconds: 900,
     });
+  });
+});
+
+describe('Session policy: datasets and outputs (#16)', () => {
+  it("allows the profile's dataset reads, prefix-bound listing, KMS via S3, and outputs puts, nothing more", () => {
+    const KEY = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const policy = JSON.parse(
+      sessionPolicy(EXECUTOR, [], {
+        read: [
+          { bucket: 'research-data', prefix: 'curated/', kmsKeyArn: KEY },
+          { bucket: 'research-data', prefix: 'shared/' },
+        ],
+        write: { bucket: 'research-out', prefix: 'runs/' },
+      }),
+    );
+    expect(policy.Statement.slice(1)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: ['arn:aws:s3:::research-data/curated/*', 'arn:aws:s3:::research-data/shared/*'],
+      },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: ['arn:aws:s3:::research-data'],
+        Condition: { StringLike: { 's3:prefix': ['curated/*', 'shared/*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: [KEY],
+        Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+      },
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::research-out/runs/*' },
+    ]);
   });
 });

@@ -140,3 +140,40 @@ describe('the per-file digests of a record (#16)', () => {
     expect(boundAuditRecord(bounded)).toEqual(bounded);
   });
 });
+
+describe('boundAuditRecord: dataset objects and artifacts (#16)', () => {
+  const object = (i: number) => ({
+    dataset: 'samples',
+    bucket: 'custody-local-datasets',
+    key: `samples/${'k'.repeat(900)}-${i}.csv`,
+    etag: '"0123456789abcdef0123456789abcdef"',
+    bytes: 10,
+    sha256: 'a'.repeat(64),
+  });
+
+  it('keeps a list that fits whole, and cuts a longer one to a prefix named with its whole size and sha256', () => {
+    const few = [object(1), object(2)];
+    expect(
+      boundAuditRecord(
+        record({ outcome: { status: 'succeeded', redactions: 0, truncated: false, datasets: few } }),
+      ).outcome?.datasets,
+    ).toEqual(few);
+
+    const many = Array.from({ length: 256 }, (_, i) => object(i));
+    const bounded = boundAuditRecord(
+      record({ outcome: { status: 'succeeded', redactions: 0, truncated: false, datasets: many } }),
+    );
+    const kept = bounded.outcome?.datasets ?? [];
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(many.length);
+    expect(kept).toEqual(many.slice(0, kept.length));
+    expect(JSON.stringify(kept).length).toBeLessThanOrEqual(AUDIT_FIELD_BUDGETS.dataObjectsTotal);
+    expect(bounded.cut).toContainEqual({
+      field: 'outcome.datasets',
+      bytes: JSON.stringify(many).length,
+      sha256: sha(JSON.stringify(many)),
+      keptBytes: JSON.stringify(kept).length,
+    });
+    expect(boundAuditRecord(bounded)).toEqual(bounded);
+  });
+});

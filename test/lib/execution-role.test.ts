@@ -116,7 +116,12 @@ describe('ExecutionRole', () => {
         profile.secrets.length > 0
           ? ['kms:Decrypt', 'lambda:InvokeFunction', 'secretsmanager:GetSecretValue', ...session]
           : ['lambda:InvokeFunction', ...session];
-      expect(allowedActionsOfRole(s.json, roleId)).toEqual(expected.sort());
+      // #16: datasets and outputs add their S3 actions (test/lib/dataset-grants.test.ts).
+      const s3 = [
+        ...(Object.keys(profile.datasets).length > 0 ? ['s3:GetObject', 's3:ListBucket'] : []),
+        ...(profile.outputs ? ['s3:PutObject'] : []),
+      ];
+      expect(allowedActionsOfRole(s.json, roleId)).toEqual([...new Set([...expected, ...s3])].sort());
       const invoke = statements.find((st) => actionsOf(st).includes('lambda:InvokeFunction'));
       expect(invoke?.Resource).toEqual({ 'Fn::GetAtt': [executorId, 'Arn'] });
       const read = statements.find((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'));

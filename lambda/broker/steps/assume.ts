@@ -28,6 +28,10 @@ export function assume(
       executionId: who.executionId,
       profile: authorized.profileName,
       ...(who.sessionId !== undefined ? { sessionId: who.sessionId } : {}),
+      s3: {
+        read: Object.values(authorized.profile.datasets),
+        ...(authorized.profile.outputs ? { write: authorized.profile.outputs } : {}),
+      },
     }),
   );
 }

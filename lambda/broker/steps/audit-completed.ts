@@ -27,6 +27,7 @@ export async function auditCompleted(
   run: Started,
   session: AssumedSession,
   sealed: Sealed,
+  data?: Pick<NonNullable<AuditRecord['outcome']>, 'datasets' | 'artifacts'>,
 ): Promise<{ pending: boolean }> {
   const { timings } = run;
   const record: AuditRecord = {
@@ -40,6 +41,8 @@ export async function auditCompleted(
       redactions: sealed.redactions,
       truncated: sealed.output.truncated,
       ...(sealed.output.error ? { errorName: sealed.output.error.name } : {}),
+      ...(data?.datasets ? { datasets: data.datasets } : {}),
+      ...(data?.artifacts ? { artifacts: data.artifacts } : {}),
     },
     timingsMs: timings.phases,
     ...sessionOf(run),

@@ -17,6 +17,8 @@ export async function execute(
     readonly env: Record<string, string>;
     /** A call of a session: the state the previous call left. */
     readonly session?: SandboxRequest['session'];
+    /** #16: dataset name -> key -> base64 (`steps/datasets.ts`). */
+    readonly datasets?: SandboxRequest['datasets'];
   },
 ): Promise<SandboxResult> {
   const { request } = run;
@@ -28,6 +30,7 @@ export async function execute(
     ...(request.files ? { files: request.files } : {}),
     ...(authorized.secretRefs.length > 0 ? { env: run.env } : {}),
     ...(run.session ? { session: run.session } : {}),
+    ...(run.datasets ? { datasets: run.datasets } : {}),
   };
   // Measured again, exactly, with the secrets (#16): over Lambda's limit is a 413, never sent.
   const oversize = eventSizeProblem(sandboxRequest);

@@ -11,6 +11,8 @@ export function respond(run: {
   readonly codeSha256: string;
   readonly session: AssumedSession;
   readonly pending: boolean;
+  /** #16: the output files also stored as artifacts. */
+  readonly artifacts?: readonly { path: string; key: string; bytes: number; sha256: string }[];
 }): ExecutionResponse {
   const { output } = run.sealed;
   return {
@@ -27,5 +29,8 @@ export function respond(run: {
     outputSha256: run.sealed.outputSha256,
     role: { arn: run.session.roleArn, sessionName: run.session.sessionName },
     ...(run.pending ? { auditPending: true as const } : {}),
+    ...(run.artifacts
+      ? { artifacts: run.artifacts.map(({ path, key, bytes, sha256 }) => ({ path, key, bytes, sha256 })) }
+      : {}),
   };
 }
