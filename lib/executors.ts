@@ -16,6 +16,7 @@ import { executorBundleCommands } from './bundling/bundle-files.ts';
 import { executorAssetHash } from './bundling/executor-asset-hash.ts';
 import { CustodyFunction } from './bundling/lambda-defaults.ts';
 import { PACKAGE_ROOT } from './bundling/package-paths.ts';
+import { pythonPackagesBundling } from './bundling/profile-python-packages.ts';
 import type { CustodyNetwork } from './network.ts';
 
 /** Time the executor needs beyond the user's deadline: cold start of the runtime, sealing. */
@@ -66,6 +67,7 @@ export class ProfileExecutor extends Construct {
 
     const entry = 'lambda/handlers/executor.ts';
     const architecture = architectureOf(this);
+    const python = pythonPackagesBundling(this, PACKAGE_ROOT, props.profileName, props.profile);
     const executor = new CustodyFunction(this, 'Executor', {
       entry,
       description: `custody executor of profile ${props.profileName}`,
@@ -88,12 +90,23 @@ export class ProfileExecutor extends Construct {
       },
       afterBundling:
         props.bundleCommands ??
-        ((inputDir, outputDir) => executorBundleCommands(inputDir, outputDir, { architecture })),
+        ((inputDir, outputDir) =>
+          executorBundleCommands(inputDir, outputDir, {
+            architecture,
+            ...(python.python ? { python: python.python } : {}),
+          })),
       // The Pyodide snapshot differs from build to build: hash the inputs, not the output, so an
       // unchanged executor keeps its asset (computed only when this stack is bundled, and only
       // for the default commands, whose inputs the hash knows).
       ...(Stack.of(this).bundlingRequired && !props.bundleCommands
-        ? { assetHash: executorAssetHash({ projectRoot: PACKAGE_ROOT, entry, architecture }) }
+        ? {
+            assetHash: executorAssetHash({
+              projectRoot: PACKAGE_ROOT,
+              entry,
+              architecture,
+              ...(python.hashInput ? { extra: python.hashInput } : {}),
+            }),
+          }
         : {}),
     });
     this.function = executor.function;

@@ -20,6 +20,8 @@ export interface RuntimeFiles {
   readonly snapshotPath?: string;
   /** The esbuild binary for the TypeScript transform, when not resolvable from node_modules. */
   readonly esbuildBinaryPath?: string;
+  /** The profile's Pyodide packages (wheels and a lock naming only them), if it bundles any (#17). */
+  readonly pythonPackagesDir?: string;
 }
 
 /** The layout of a runtime folder (what `executorBundleCommands` produces). */
@@ -29,6 +31,7 @@ export const RUNTIME_LAYOUT = {
   hostScript: 'python-host.mjs',
   snapshot: 'pyodide.snapshot',
   esbuild: 'esbuild',
+  pythonPackages: 'python-packages',
 } as const;
 
 /** The Pyodide files a Python execution reads (the rest of the npm package is not needed). */
@@ -50,12 +53,14 @@ function runtimeFilesIn(runtimeDir: string): RuntimeFiles {
   }
   const snapshot = join(runtimeDir, RUNTIME_LAYOUT.snapshot);
   const esbuild = join(runtimeDir, RUNTIME_LAYOUT.esbuild);
+  const pythonPackages = join(runtimeDir, RUNTIME_LAYOUT.pythonPackages);
   return {
     denoPath: join(runtimeDir, RUNTIME_LAYOUT.deno),
     pyodideDir: join(runtimeDir, RUNTIME_LAYOUT.pyodideDir),
     hostScriptPath: join(runtimeDir, RUNTIME_LAYOUT.hostScript),
     ...(existsSync(snapshot) ? { snapshotPath: snapshot } : {}),
     ...(existsSync(esbuild) ? { esbuildBinaryPath: esbuild } : {}),
+    ...(existsSync(pythonPackages) ? { pythonPackagesDir: pythonPackages } : {}),
   };
 }
 
