@@ -13,7 +13,7 @@ export const EXECUTE_CODE_DESCRIPTION = [
   '',
   'Files: `files` maps a relative name to UTF-8 text (at most ' +
     `${MAX_FILES} files). Output files are whatever the code writes, returned in the answer's \`files\` (name -> UTF-8 text; at most 100 files, within the profile's maxOutputBytes).`,
-  '- Python: inputs are read-only at /input/NAME (`open("/input/data.csv")`); the working directory is /output, so `open("result.txt", "w")` writes an output file. Standard library only (no pip, no numpy/pandas), no network, no subprocesses. Top-level `await` works.',
+  '- Python: inputs are read-only at /input/NAME (`open("/input/data.csv")`); the working directory is /output, so `open("result.txt", "w")` writes an output file. Standard library only, plus the Pyodide packages the profile bundles (list_profiles gives each profile\'s `packages.python`, e.g. pandas, numpy, matplotlib; a matplotlib figure left open comes back as figure-N.png); nothing can be installed (no pip, no micropip), no network, no subprocesses. Top-level `await` works.',
   '- JavaScript: QuickJS (ES2023), not Node: no require/import, no fs, no fetch, no network, no timers. A `files` global reads and writes files: `files.list()`, `files.read("data.csv")` (a string), `files.write("result.txt", text)`. `console.log` writes stdout, `console.error` stderr, `process.env` holds the profile\'s secret variables.',
   '- TypeScript: types are stripped, then it runs as the JavaScript above.',
   '',
@@ -21,4 +21,4 @@ export const EXECUTE_CODE_DESCRIPTION = [
 ].join('\n');
 
 export const LIST_PROFILES_DESCRIPTION =
-  'Lists the execution profiles the calling AWS identity may use now: for each its languages, limits (timeoutMs, memoryMiB, maxCodeBytes, maxOutputBytes) and the names of the secret variables it puts in the environment (process.env in JavaScript, os.environ in Python).';
+  'Lists the execution profiles the calling AWS identity may use now: for each its languages, limits (timeoutMs, memoryMiB, maxCodeBytes, maxOutputBytes) the names of the secret variables it puts in the environment (process.env in JavaScript, os.environ in Python), and the packages its code may import (`packages.python`: Pyodide packages; `packages.javascript`: npm packages), bundled at deploy: anything else is not there.';

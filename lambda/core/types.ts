@@ -33,6 +33,8 @@ export interface SandboxRequest {
    * call). The sandbox restores it before the code runs and returns the new one in `state`.
    */
   readonly session?: { readonly state?: SandboxState };
+  /** The profile the run is under: named in its messages, and picks its Python packages (#17). */
+  readonly profile?: string;
 }
 
 export const SANDBOX_STATUSES = [

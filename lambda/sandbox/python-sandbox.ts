@@ -57,6 +57,11 @@ export interface PythonSandboxOptions {
   readonly snapshotDir?: string;
   /** Told when the snapshot is built, reused or rejected (start-up progress). */
   readonly onSnapshot?: (event: SnapshotEvent) => void;
+  /**
+   * The Pyodide packages each profile may load, with their dependencies, when the runtime's
+   * packages folder holds those of several profiles (local mode). @default every package in it
+   */
+  readonly pythonPackages?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Resident memory a process may use beyond its baseline and the code's limit before it is killed. */
@@ -80,6 +85,19 @@ class Semaphore {
       this.waiting.shift()?.();
     };
   }
+}
+
+/** What the host is told of the profile's packages (python-host.mjs `preparePackages`). */
+function pythonPackagesJob(
+  profile: string | undefined,
+  perProfile: PythonSandboxOptions['pythonPackages'],
+): { profile?: string; packages?: readonly string[] } {
+  return {
+    ...(profile ? { profile } : {}),
+    ...(perProfile
+      ? { packages: (profile && Object.hasOwn(perProfile, profile) ? perProfile[profile] : []) ?? [] }
+      : {}),
+  };
 }
 
 export class PythonSandbox {
@@ -186,7 +204,13 @@ export class PythonSandbox {
     try {
       jobSentAt = performance.now();
       host.start(
-        { code: request.code, files: request.files ?? {}, env: request.env ?? {}, limits },
+        {
+          code: request.code,
+          files: request.files ?? {},
+          env: request.env ?? {},
+          limits,
+          python: pythonPackagesJob(request.profile, this.options.pythonPackages),
+        },
         // Output is streamed JSON-escaped (up to 6 bytes a byte), plus the files and the result.
         12 * limits.maxOutputBytes + 1024 * 1024,
         (message) => {

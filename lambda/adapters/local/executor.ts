@@ -76,6 +76,6 @@ export class LocalExecutorPort implements ExecutorPort {
       );
     }
     const queue = request.language === 'python' ? this.python : this.javascript;
-    return queue.run(check.session.sourceIdentity, () => this.options.sandbox.run(request));
+    return queue.run(check.session.sourceIdentity, () => this.options.sandbox.run({ ...request, profile }));
   }
 }
