@@ -60,6 +60,9 @@ if (mode === 'snapshot') {
     stdout: quiet,
     stderr: quiet,
   });
+  // What loading a package imports (Pyodide's package loader, lazily): in the snapshot, so a run
+  // that imports a bundled package does not pay seconds for it (bench/python-packages.ts, #17).
+  pyodide.runPython('import tarfile, importlib.metadata, email, encodings.cp437');
   writeAll(pyodide.makeMemorySnapshot());
   exit(0);
 }
@@ -277,7 +280,8 @@ async function preparePackages(job) {
     if (allowed && !allowed.has(key)) continue;
     for (const name of entry.imports) provides.set(name, key);
   }
-  const named = profile ? `profile "${profile}"` : 'this profile';
+  const problem = typeof job.python?.problem === 'string' ? ` (${job.python.problem})` : '';
+  const named = (profile ? `profile "${profile}"` : 'this profile') + problem;
   const providedKeys = new Set(provides.values());
   const notBundled = {};
   for (const [key, entry] of [...Object.entries(full.packages), ...Object.entries(bundled.packages)]) {

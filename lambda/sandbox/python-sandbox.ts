@@ -62,6 +62,8 @@ export interface PythonSandboxOptions {
    * packages folder holds those of several profiles (local mode). @default every package in it
    */
   readonly pythonPackages?: Readonly<Record<string, readonly string[]>>;
+  /** Profile -> why its packages could not be prepared (local mode, no cache and no network). */
+  readonly pythonPackageProblems?: Readonly<Record<string, string>>;
 }
 
 /** Resident memory a process may use beyond its baseline and the code's limit before it is killed. */
@@ -90,10 +92,12 @@ class Semaphore {
 /** What the host is told of the profile's packages (python-host.mjs `preparePackages`). */
 function pythonPackagesJob(
   profile: string | undefined,
-  perProfile: PythonSandboxOptions['pythonPackages'],
-): { profile?: string; packages?: readonly string[] } {
+  { pythonPackages: perProfile, pythonPackageProblems: problems }: PythonSandboxOptions,
+): { profile?: string; packages?: readonly string[]; problem?: string } {
+  const problem = profile && problems && Object.hasOwn(problems, profile) ? problems[profile] : undefined;
   return {
     ...(profile ? { profile } : {}),
+    ...(problem ? { problem } : {}),
     ...(perProfile
       ? { packages: (profile && Object.hasOwn(perProfile, profile) ? perProfile[profile] : []) ?? [] }
       : {}),
@@ -209,7 +213,7 @@ export class PythonSandbox {
           files: request.files ?? {},
           env: request.env ?? {},
           limits,
-          python: pythonPackagesJob(request.profile, this.options.pythonPackages),
+          python: pythonPackagesJob(request.profile, this.options),
         },
         // Output is streamed JSON-escaped (up to 6 bytes a byte), plus the files and the result.
         12 * limits.maxOutputBytes + 1024 * 1024,

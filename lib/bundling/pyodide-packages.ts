@@ -71,7 +71,7 @@ export function pyodideCacheDir(version: string, env: NodeJS.ProcessEnv = proces
 }
 
 /** PEP 503 normalization: how the lock's keys are spelled. */
-function normalized(name: string): string {
+export function normalized(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
