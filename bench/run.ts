@@ -41,6 +41,7 @@ import { installCleanupHooks, killAllTracked } from './lib/processes.ts';
 import { type LatencySummary, round } from './lib/stats.ts';
 import { generateCsv, workloads } from './lib/workloads.ts';
 import { measureNaivePyodide, type PeerFigures } from './peer.ts';
+import { measurePythonPackages, renderPythonPackages } from './python-packages.ts';
 import { type BenchResults, derive, renderConsole, renderMarkdown } from './report.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -198,6 +199,9 @@ async function main(): Promise<void> {
     auditThroughput(SAMPLES.auditRecords),
   );
 
+  // 6. a profile with a bundled Pyodide package against one without (bench/python-packages.ts)
+  const pythonPackages = await phase('python packages', phases, () => measurePythonPackages(scale(5, 2)));
+
   const results: BenchResults = {
     schemaVersion: 1,
     mode: quick ? 'quick' : 'full',
@@ -228,6 +232,7 @@ async function main(): Promise<void> {
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(markdownPath, renderMarkdown(results));
   process.stdout.write(renderConsole(results));
+  process.stdout.write(`${renderPythonPackages(pythonPackages).join('\n')}\n`);
   log(`wrote ${jsonPath} and ${markdownPath} in ${results.durationS} s`);
 }
 

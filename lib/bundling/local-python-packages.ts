@@ -27,7 +27,7 @@ import {
 } from './pyodide-packages.ts';
 
 /** The environment variable that names a mirror for `npm start` (as `-c pyodidePackagesUrl` does for synth). */
-export const LOCAL_PACKAGES_URL_ENV = 'CUSTODY_PYODIDE_PACKAGES_URL';
+const LOCAL_PACKAGES_URL_ENV = 'CUSTODY_PYODIDE_PACKAGES_URL';
 
 export interface LocalPythonPackages {
   /** The folder (wheels + a lock naming them), or undefined when no profile has packages. */

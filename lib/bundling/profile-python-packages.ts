@@ -24,7 +24,7 @@ import {
 } from './pyodide-packages.ts';
 
 /** The CDK context key naming a mirror or a local folder of the Pyodide distribution. */
-export const PACKAGES_URL_CONTEXT = 'pyodidePackagesUrl';
+const PACKAGES_URL_CONTEXT = 'pyodidePackagesUrl';
 
 /** What the bundling hook is told about a profile's Python packages. */
 export interface PythonPackagesBundling {

@@ -30,10 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Lambda's limit on a function's unzipped code (the asset), in bytes. */
-export const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
-
-/** The folder, beside `runtime/`'s other files, that holds a profile's packages. */
-export const PYTHON_PACKAGES_DIR = 'python-packages';
+const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
 
 /** One entry of `pyodide-lock.json` (the fields custody reads; the rest are kept as they are). */
 export interface PyodideLockPackage {
@@ -147,9 +144,6 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** How the build fetches one file (replaceable in tests). */
-export type PackageFetcher = (url: URL) => Promise<Uint8Array>;
-
 async function fetchFile(url: URL): Promise<Uint8Array> {
   if (url.protocol === 'file:') return readFileSync(fileURLToPath(url));
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -166,8 +160,6 @@ export interface FetchPackagesOptions {
   readonly cacheDir: string;
   /** The profile the packages are for (named in every error). */
   readonly profileName: string;
-  /** @default fetch for http(s), a file read for file:// */
-  readonly fetcher?: PackageFetcher;
 }
 
 function folderUrl(base: string): URL {
@@ -201,7 +193,7 @@ export async function verifiedPackageFile(
   const url = new URL(pkg.file_name, folderUrl(options.baseUrl));
   let bytes: Uint8Array;
   try {
-    bytes = await (options.fetcher ?? fetchFile)(url);
+    bytes = await fetchFile(url);
   } catch (cause) {
     throw new PythonPackageError(
       `could not fetch the Python package ${pkg.name} of profile "${options.profileName}" from ${url.href}: ` +

@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import type { PyodideLock, PyodideLockPackage } from '../../lib/bundling/pyodide-packages.ts';
 
 /** A zip archive of `files` (name -> text), stored without compression. */
-export function zipOf(files: Readonly<Record<string, string>>): Buffer {
+function zipOf(files: Readonly<Record<string, string>>): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;

@@ -10,6 +10,7 @@ import {
   bundlePythonPackages,
   defaultPackagesUrl,
   type PyodideLock,
+  PythonPackageError,
   pyodideCacheDir,
   readPyodideLock,
   resolvePythonPackages,
@@ -60,6 +61,10 @@ describe('resolvePythonPackages', () => {
   it('resolves the real pandas with numpy, dateutil and pytz from the pinned lock', () => {
     const names = resolvePythonPackages(['pandas'], real.lock, 'analysis').map((p) => p.name);
     expect(names).toEqual(expect.arrayContaining(['pandas', 'numpy', 'python-dateutil', 'pytz', 'six']));
+  });
+
+  it('refuses an unknown name with a PythonPackageError', () => {
+    expect(() => resolvePythonPackages(['nope-not-here'], lock, 'p')).toThrow(PythonPackageError);
   });
 
   it('refuses an unknown name, naming the profile and the near names of the lock', () => {
