@@ -19,7 +19,7 @@ import { runtimeFilesFromNodeModules } from '../../lambda/sandbox/runtime-files.
 import { PACKAGE_ROOT } from '../../lib/bundling/package-paths.ts';
 import { bundlePythonPackages, readPyodideLock } from '../../lib/bundling/pyodide-packages.ts';
 import { lockOf, pureWheel } from '../support/python-wheel.ts';
-import { request } from './helpers.ts';
+import { LIMITS, request } from './helpers.ts';
 
 const leaf = pureWheel('custody-leaf', { 'custody_leaf/__init__.py': 'VALUE = 7\n' });
 const top = pureWheel(
@@ -104,6 +104,11 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
+/** A run of `profile`, with room for loading a package on a loaded machine. */
+function run(code: string, profile = 'analysis') {
+  return request('python', code, { profile, limits: { ...LIMITS, timeoutMs: 30_000 } });
+}
+
 function failure(result: SandboxResult): { name: string; message: string } {
   if (result.status !== 'failed')
     throw new Error(`expected a failure, got ${result.status}: ${result.stderr}`);
@@ -113,15 +118,13 @@ function failure(result: SandboxResult): { name: string; message: string } {
 describe('Pyodide packages in the Python sandbox', () => {
   it('imports a bundled package and its dependency from the bundle, with no network', async () => {
     const before = hits.length;
-    const result = await sandbox.run(
-      request('python', 'import custody_top\ncustody_top.answer()', { profile: 'analysis' }),
-    );
+    const result = await sandbox.run(run('import custody_top\ncustody_top.answer()'));
     expect(result).toMatchObject({ status: 'succeeded', result: '42' });
     expect(hits.length).toBe(before);
   });
 
   it('refuses an import of a Pyodide package the profile does not bundle, naming the profile and how to add it', async () => {
-    const result = await sandbox.run(request('python', 'import numpy', { profile: 'analysis' }));
+    const result = await sandbox.run(run('import numpy'));
     expect(failure(result)).toMatchObject({ name: 'ModuleNotFoundError' });
     expect(failure(result).message).toContain(
       `No module named 'numpy': profile "analysis" does not bundle the Pyodide package numpy. ` +
@@ -130,7 +133,7 @@ describe('Pyodide packages in the Python sandbox', () => {
   });
 
   it('keeps a bundled package from a profile that does not list it (one folder, several profiles)', async () => {
-    const result = await sandbox.run(request('python', 'import custody_top', { profile: 'plain' }));
+    const result = await sandbox.run(run('import custody_top', 'plain'));
     expect(failure(result).message).toContain(
       'profile "plain" does not bundle the Pyodide package custody-top',
     );
@@ -138,14 +141,14 @@ describe('Pyodide packages in the Python sandbox', () => {
 
   it('lets code fall back when an optional import is missing', async () => {
     const code = 'try:\n    import pandas\nexcept ImportError:\n    pandas = None\npandas is None';
-    expect(await sandbox.run(request('python', code, { profile: 'analysis' }))).toMatchObject({
+    expect(await sandbox.run(run(code))).toMatchObject({
       status: 'succeeded',
       result: 'True',
     });
   });
 
   it('installs nothing at run time: micropip is refused, loadPackage neither fetches nor finds', async () => {
-    const micropip = await sandbox.run(request('python', 'import micropip', { profile: 'analysis' }));
+    const micropip = await sandbox.run(run('import micropip'));
     expect(failure(micropip).message).toContain('does not bundle the Pyodide package micropip');
 
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${top.fileName}`;
@@ -166,34 +169,24 @@ describe('Pyodide packages in the Python sandbox', () => {
       '    outcomes.append("no numpy")',
       'outcomes',
     ].join('\n');
-    const result = await sandbox.run(request('python', code, { profile: 'analysis' }));
+    const result = await sandbox.run(run(code));
     expect(result.status).toBe('succeeded');
     if (result.status === 'succeeded') expect(result.result).toMatch(/'no numpy'\]$/);
     expect(hits.length).toBe(before);
   });
 
   it('returns a matplotlib figure left open as a PNG file, and nothing when none is open', async () => {
-    const open = await sandbox.run(
-      request('python', 'import matplotlib.pyplot as plt\nplt.figure()\nplt.plot(1, 2, 3)', {
-        profile: 'analysis',
-      }),
-    );
+    const open = await sandbox.run(run('import matplotlib.pyplot as plt\nplt.figure()\nplt.plot(1, 2, 3)'));
     expect(open.status).toBe('succeeded');
     expect(Object.keys(open.files)).toEqual(['figure-1.png']);
     expect(open.files['figure-1.png']).toContain('PNG');
     expect(open.files['figure-1.png']).toContain('fake figure 1: [[1, 2, 3]]');
 
     const closed = await sandbox.run(
-      request(
-        'python',
-        'import matplotlib.pyplot as plt\nplt.plot(1)\nplt.savefig("mine.png")\nplt.close("all")',
-        {
-          profile: 'analysis',
-        },
-      ),
+      run('import matplotlib.pyplot as plt\nplt.plot(1)\nplt.savefig("mine.png")\nplt.close("all")'),
     );
     expect(Object.keys(closed.files)).toEqual(['mine.png']);
-    const none = await sandbox.run(request('python', 'print(1)', { profile: 'analysis' }));
+    const none = await sandbox.run(run('print(1)'));
     expect(none.files).toEqual({});
   });
 });
