@@ -1,8 +1,17 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { executorBundleCommands } from '../../../lib/bundling/bundle-files.ts';
 import { PACKAGE_ROOT } from '../../../lib/bundling/package-paths.ts';
-import { pythonPackagesBundling } from '../../../lib/bundling/profile-python-packages.ts';
+import {
+  bundleProfilePythonPackages,
+  pythonPackagesBundling,
+} from '../../../lib/bundling/profile-python-packages.ts';
+import { readPyodideLock } from '../../../lib/bundling/pyodide-packages.ts';
+import { lockOf, pureWheel } from '../../support/python-wheel.ts';
 import { examplePolicy, synthCustody } from '../synth.ts';
 
 function scope(context: Record<string, unknown> = {}): Stack {
@@ -63,5 +72,43 @@ describe('pythonPackagesBundling', () => {
       [first as string]: { ...policy.profiles[first as string]!, python: { packages: ['numpyy'] } },
     };
     expect(() => synthCustody({ props: { policy: { ...policy, profiles } } })).toThrow(/did you mean numpy/);
+  });
+});
+
+describe('bundleProfilePythonPackages (the bundling hook step)', () => {
+  it("puts the profile's verified packages in runtime/python-packages, from the mirror, into the cache", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'custody-hook-pypkgs-'));
+    try {
+      // A package root whose pyodide stands in for the real one: its version and a lock of test wheels.
+      const wheel = pureWheel('custody-hook', { 'custody_hook.py': 'X = 1\n' });
+      const real = readPyodideLock(join(PACKAGE_ROOT, 'node_modules', 'pyodide'));
+      const input = join(scratch, 'root');
+      const pyodide = join(input, 'node_modules', 'pyodide');
+      mkdirSync(pyodide, { recursive: true });
+      writeFileSync(join(input, 'package.json'), '{"name":"root"}');
+      writeFileSync(
+        join(pyodide, 'package.json'),
+        JSON.stringify({ name: 'pyodide', version: real.version }),
+      );
+      writeFileSync(join(pyodide, 'pyodide-lock.json'), JSON.stringify(lockOf(real.lock.info, [wheel])));
+      const mirror = join(scratch, 'mirror');
+      mkdirSync(mirror);
+      writeFileSync(join(mirror, wheel.fileName), wheel.bytes);
+      const output = join(scratch, 'asset');
+      mkdirSync(join(output, 'runtime'), { recursive: true });
+      vi.stubEnv('CUSTODY_CACHE_DIR', join(scratch, 'cache'));
+      await bundleProfilePythonPackages(input, output, {
+        profileName: 'analysis',
+        packages: ['custody-hook'],
+        packagesUrl: pathToFileURL(mirror).href,
+      });
+      expect(readdirSync(join(output, 'runtime', 'python-packages')).sort()).toEqual(
+        [wheel.fileName, 'pyodide-lock.json'].sort(),
+      );
+      expect(readdirSync(join(scratch, 'cache', 'pyodide', real.version))).toEqual([wheel.fileName]);
+    } finally {
+      vi.unstubAllEnvs();
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
