@@ -39,22 +39,31 @@ function median(values: number[]): number {
   return Math.round(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN);
 }
 
-async function medianWall(sandbox: PythonSandbox, code: string, rounds: number): Promise<number> {
-  const walls: number[] = [];
-  for (let i = 0; i < rounds; i += 1) {
-    const request: SandboxRequest = {
-      executionId: `b-${i}`,
-      language: 'python',
-      code,
-      limits: LIMITS,
-      profile: 'bench',
-    };
-    const started = performance.now();
-    const result = await sandbox.run(request);
-    walls.push(performance.now() - started);
-    if (result.status !== 'succeeded') throw new Error(`${code}: ${result.status} ${result.stderr}`);
+/** One run's wall time, in ms. */
+async function wall(sandbox: PythonSandbox, code: string, i: number): Promise<number> {
+  const request: SandboxRequest = {
+    executionId: `b-${i}`,
+    language: 'python',
+    code,
+    limits: LIMITS,
+    profile: 'bench',
+  };
+  const started = performance.now();
+  const result = await sandbox.run(request);
+  if (result.status !== 'succeeded') throw new Error(`${code}: ${result.status} ${result.stderr}`);
+  return performance.now() - started;
+}
+
+/** Median wall times of the cases, run round by round in turn (a change in load hits each alike). */
+async function interleavedMedians(
+  cases: readonly { readonly sandbox: PythonSandbox; readonly code: string }[],
+  rounds: number,
+): Promise<number[]> {
+  const walls = cases.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [i, { sandbox, code }] of cases.entries()) walls[i]?.push(await wall(sandbox, code, round));
   }
-  return median(walls);
+  return walls.map(median);
 }
 
 /** Tries to make a snapshot after loading the package (what preloading into the snapshot needs). */
@@ -109,18 +118,19 @@ export async function measurePythonPackages(rounds: number): Promise<PythonPacka
     try {
       await without.warmUp();
       await withPackage.warmUp();
-      const trivialWithoutPackagesMs = await medianWall(without, '6 * 7', rounds);
-      const trivialWithPackageMs = await medianWall(withPackage, '6 * 7', rounds);
-      const importBundledMs = await medianWall(
-        withPackage,
-        'import custody_bench\ncustody_bench.total()',
+      const [withoutMs, withMs, importMs] = await interleavedMedians(
+        [
+          { sandbox: without, code: '6 * 7' },
+          { sandbox: withPackage, code: '6 * 7' },
+          { sandbox: withPackage, code: 'import custody_bench\ncustody_bench.total()' },
+        ],
         rounds,
       );
       return {
         rounds,
-        trivialWithoutPackagesMs,
-        trivialWithPackageMs,
-        importBundledMs,
+        trivialWithoutPackagesMs: withoutMs ?? Number.NaN,
+        trivialWithPackageMs: withMs ?? Number.NaN,
+        importBundledMs: importMs ?? Number.NaN,
         snapshotPreload: snapshotPreload(runtime.pyodideDir, packagesDir, runtime.denoPath, scratch),
       };
     } finally {
