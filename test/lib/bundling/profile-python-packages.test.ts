@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -111,4 +112,38 @@ describe('bundleProfilePythonPackages (the bundling hook step)', () => {
       rmSync(scratch, { recursive: true, force: true });
     }
   });
+});
+
+describe('the executor bundling hook with a profile that bundles Python packages', () => {
+  it('stops the bundling (and so synth) at a file that does not match the lock, naming the package and both hashes', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'custody-hook-tamper-'));
+    try {
+      // The real lock's six, served by a mirror holding other bytes under its file name.
+      const six = readPyodideLock(join(PACKAGE_ROOT, 'node_modules', 'pyodide')).lock.packages.six;
+      if (!six) throw new Error('the pinned lock has no six');
+      const mirror = join(scratch, 'mirror');
+      mkdirSync(mirror);
+      writeFileSync(join(mirror, six.file_name), 'not the wheel the lock pins');
+      const output = join(scratch, 'asset');
+      mkdirSync(output);
+      const [command] = executorBundleCommands(PACKAGE_ROOT, output, {
+        architecture: 'x86_64',
+        python: { profileName: 'analysis', packages: ['six'], packagesUrl: pathToFileURL(mirror).href },
+      });
+      const result = spawnSync(command as string, {
+        shell: '/bin/bash',
+        encoding: 'utf8',
+        env: { ...process.env, CUSTODY_CACHE_DIR: join(scratch, 'cache') },
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `Python package six \\(${six.file_name}\\) of profile "analysis" .*sha256 [0-9a-f]{64}, the lock says ${six.sha256}`,
+        ),
+      );
+      expect(existsSync(join(output, 'runtime', 'python-packages'))).toBe(false);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
