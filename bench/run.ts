@@ -43,6 +43,7 @@ import { installCleanupHooks, killAllTracked } from './lib/processes.ts';
 import { type LatencySummary, round } from './lib/stats.ts';
 import { generateCsv, workloads } from './lib/workloads.ts';
 import { measureNaivePyodide, type PeerFigures } from './peer.ts';
+import { measurePythonPackages, renderPythonPackages } from './python-packages.ts';
 import { type BenchResults, derive, renderConsole, renderMarkdown, type SessionFigures } from './report.ts';
 import { measureSessionCalls } from './session.ts';
 
@@ -222,6 +223,9 @@ async function main(): Promise<void> {
     ]),
   );
 
+  // 7. a profile with a bundled Pyodide package against one without (bench/python-packages.ts)
+  const pythonPackages = await phase('python packages', phases, () => measurePythonPackages(scale(5, 2)));
+
   const results: BenchResults = {
     schemaVersion: 1,
     mode: quick ? 'quick' : 'full',
@@ -253,6 +257,7 @@ async function main(): Promise<void> {
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(markdownPath, renderMarkdown(results));
   process.stdout.write(renderConsole(results));
+  process.stdout.write(`${renderPythonPackages(pythonPackages).join('\n')}\n`);
   log(`wrote ${jsonPath} and ${markdownPath} in ${results.durationS} s`);
 }
 

@@ -5,6 +5,7 @@
 import { localConfigFromEnv } from '../lambda/adapters/local/config.ts';
 import { displayPath, startLocalServer } from '../lambda/handlers/local-server.ts';
 import type { SnapshotEvent } from '../lambda/sandbox/python-snapshot-cache.ts';
+import { prepareLocalPythonPackages } from '../lib/bundling/local-python-packages.ts';
 
 function quote(value: string): string {
   return /^[\w./:=@-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
@@ -52,7 +53,11 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = localConfigFromEnv();
   const startedMs = Date.now();
-  const server = await startLocalServer({ ...config, onSnapshot: snapshotProgress() });
+  const server = await startLocalServer({
+    ...config,
+    onSnapshot: snapshotProgress(),
+    preparePythonPackages: (policy, dir) => prepareLocalPythonPackages(policy, { dir }),
+  });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -17,6 +17,7 @@ import { executorAssetHash } from './bundling/executor-asset-hash.ts';
 import { type ProfileJavaScriptPackages, profileJavaScriptPackages } from './bundling/js-packages-asset.ts';
 import { CustodyFunction } from './bundling/lambda-defaults.ts';
 import { PACKAGE_ROOT } from './bundling/package-paths.ts';
+import { pythonPackagesBundling } from './bundling/profile-python-packages.ts';
 import type { CustodyNetwork } from './network.ts';
 
 /** Time the executor needs beyond the user's deadline: cold start of the runtime, sealing. */
@@ -71,6 +72,7 @@ export class ProfileExecutor extends Construct {
     const architecture = architectureOf(this);
     const javascript = profileJavaScriptPackages(props.profileName, props.profile);
     this.javascriptPackages = javascript.manifest;
+    const python = pythonPackagesBundling(this, PACKAGE_ROOT, props.profileName, props.profile);
     const executor = new CustodyFunction(this, 'Executor', {
       entry,
       description: `custody executor of profile ${props.profileName}`,
@@ -92,10 +94,14 @@ export class ProfileExecutor extends Construct {
         [EXECUTOR_ENV.runtimeDir]: '/var/task/runtime',
       },
       afterBundling: (inputDir, outputDir) => [
-        ...(props.bundleCommands ?? ((i, o) => executorBundleCommands(i, o, { architecture })))(
-          inputDir,
-          outputDir,
-        ),
+        ...(
+          props.bundleCommands ??
+          ((i, o) =>
+            executorBundleCommands(i, o, {
+              architecture,
+              ...(python.python ? { python: python.python } : {}),
+            }))
+        )(inputDir, outputDir),
         ...javascript.commands(outputDir),
       ],
       // The Pyodide snapshot differs from build to build: hash the inputs, not the output, so an
@@ -107,7 +113,7 @@ export class ProfileExecutor extends Construct {
               projectRoot: PACKAGE_ROOT,
               entry,
               architecture,
-              extra: javascript.hashInput,
+              extra: javascript.hashInput + python.hashInput,
             }),
           }
         : {}),

@@ -61,6 +61,7 @@ export async function profilesFor(ctx: BrokerContext, caller: CallerIdentity) {
       secretVariables: p.secrets.map((s) => s.variable),
       approvedCode: p.approvedCode.mode,
       auditCode: p.auditCode,
+      packages: { python: p.python.packages, javascript: p.javascript.packages },
     };
   });
 }

@@ -140,6 +140,13 @@ const profileSummarySchema = z.object({
   secretVariables: z.array(z.string()),
   approvedCode: z.string().optional(),
   auditCode: z.string().optional(),
+  /** What the code may import beyond the standard library: bundled at deploy, never fetched (#17). */
+  packages: z.object({
+    /** Pyodide packages (as the policy names them; their dependencies load with them). */
+    python: z.array(z.string()),
+    /** npm packages bundled for QuickJS. */
+    javascript: z.array(z.string()),
+  }),
 });
 
 export type ProfileSummary = z.infer<typeof profileSummarySchema>;

@@ -44,6 +44,8 @@ export interface SandboxRequest {
    * `/data/<name>/<key>`, JavaScript through `files.read('/data/<name>/<key>')`; writes there fail.
    */
   readonly datasets?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The profile the run is under: named in its messages, and picks its Python packages (#17). */
+  readonly profile?: string;
 }
 
 export const SANDBOX_STATUSES = [

@@ -102,7 +102,8 @@ async function execute(event: unknown): Promise<SandboxResult> {
   }
   const { request } = parsed;
   const current = executorSandbox();
-  const result = await current.run(request);
+  // The profile names itself in the sandbox's messages (an import it does not bundle, #17).
+  const result = await current.run({ ...request, profile: process.env[EXECUTOR_ENV.profile] ?? '' });
   // Lambda freezes this environment, pre-started processes with it, once the handler returns; a
   // replacement still loading finishes in the next invocation. Awaiting current.settled() here
   // makes every run as slow as a load (bench/freeze-emulation.ts, docs/sandbox.md): not done.

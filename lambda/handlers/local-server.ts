@@ -45,7 +45,7 @@ import { type LocalStackInfo, localStackInfoSchema } from '../core/local-stack.t
 import { loadPolicyFile, type Policy } from '../core/policy.ts';
 import type { Clock } from '../core/ports.ts';
 import type { Sandbox } from '../core/types.ts';
-import { createSandbox } from '../sandbox/index.ts';
+import { createSandbox, type SandboxOptions } from '../sandbox/index.ts';
 import type { SnapshotEvent } from '../sandbox/python-snapshot-cache.ts';
 
 export { DEFAULT_MAX_BODY_BYTES } from '../adapters/local/http-edge.ts';
@@ -83,6 +83,39 @@ export interface LocalServerOptions {
   readonly onSnapshot?: (event: SnapshotEvent) => void;
   /** #16: sample datasets copied into the local S3 server on start. @default 'local/datasets' */
   readonly datasetsSeedDir?: string;
+  /**
+   * Lays out the policy's Pyodide packages in `dir` (bin/local.ts passes
+   * lib/bundling/local-python-packages.ts). @default none: Python runs with the standard library only
+   */
+  readonly preparePythonPackages?: (policy: Policy, dir: string) => Promise<LocalPythonPackages>;
+}
+
+/** What `preparePythonPackages` gives the sandbox (#17). */
+export interface LocalPythonPackages {
+  readonly dir?: string;
+  readonly perProfile: Readonly<Record<string, readonly string[]>>;
+  /** Profile -> why its packages are missing: said at start, and in the message of its imports. */
+  readonly problems: Readonly<Record<string, string>>;
+}
+
+/** The sandbox options of the prepared packages; each problem is said once, at start. */
+async function localPythonPackages(
+  options: LocalServerOptions,
+  policy: Policy,
+  home: string,
+): Promise<Pick<SandboxOptions, 'pythonPackagesDir' | 'pythonPackages' | 'pythonPackageProblems'>> {
+  if (!options.preparePythonPackages) return {};
+  const prepared = await options.preparePythonPackages(policy, join(home, 'python-packages'));
+  const problems: Record<string, string> = {};
+  for (const [profile, problem] of Object.entries(prepared.problems)) {
+    process.stderr.write(`custody: profile "${profile}" runs without its Python packages: ${problem}\n`);
+    problems[profile] = 'npm start could not prepare its Python packages; see its start-up output';
+  }
+  return {
+    ...(prepared.dir ? { pythonPackagesDir: prepared.dir } : {}),
+    pythonPackages: prepared.perProfile,
+    pythonPackageProblems: problems,
+  };
 }
 
 export interface LocalServer {
@@ -224,6 +257,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       const own = createSandbox({
         maxConcurrent: slots,
         snapshotDir: paths.pythonSnapshotDir,
+        ...(await localPythonPackages(options, policy, paths.home)),
         // The pre-started process's heap limit is fixed when it starts: make it the one the first
         // Python profile's runs ask for, or the first run would start a process of its own.
         ...pythonPrestartMemory(policy),

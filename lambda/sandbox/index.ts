@@ -22,6 +22,8 @@ export interface SandboxOptions extends PythonSandboxOptions {
    * @default CUSTODY_RUNTIME_DIR, else ${LAMBDA_TASK_ROOT}/runtime, else node_modules
    */
   readonly runtimeDir?: string;
+  /** A folder of Pyodide packages instead of the runtime folder's (local mode, #17). @default none */
+  readonly pythonPackagesDir?: string;
   /**
    * Where JavaScript and TypeScript run, given the QuickJS options this function derives from the
    * runtime files (the local server passes one that runs them in a worker thread).
@@ -54,7 +56,10 @@ export interface CustodySandbox extends Sandbox {
 }
 
 export function createSandbox(options: SandboxOptions = {}): CustodySandbox {
-  const files: RuntimeFiles = resolveRuntimeFiles(options.runtimeDir);
+  const files: RuntimeFiles = {
+    ...resolveRuntimeFiles(options.runtimeDir),
+    ...(options.pythonPackagesDir ? { pythonPackagesDir: options.pythonPackagesDir } : {}),
+  };
   const packages: JavaScriptPackageCatalog | undefined =
     options.profile !== undefined && files.javascriptPackagesDir
       ? { [options.profile]: readPackageFolder(files.javascriptPackagesDir) }

@@ -71,7 +71,12 @@ export class HostProcess {
     links: NeutralLinks,
     readonly memoryMiB: number,
   ) {
-    const readable = [links.pyodideDir, links.hostScript, ...(links.snapshot ? [links.snapshot] : [])];
+    const readable = [
+      links.pyodideDir,
+      links.hostScript,
+      ...(links.snapshot ? [links.snapshot] : []),
+      ...(links.pythonPackagesDir ? [links.pythonPackagesDir] : []),
+    ];
     this.child = spawn(
       denoPath,
       [
@@ -81,6 +86,7 @@ export class HostProcess {
         'serve',
         links.pyodideDir,
         links.snapshot ?? '',
+        links.pythonPackagesDir ?? '',
       ],
       {
         env: denoEnv(links.denoDir),

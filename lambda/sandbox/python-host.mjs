@@ -1,5 +1,5 @@
 // The Deno host of ONE Python execution. Run by python-host-process.ts as
-//   deno run --no-prompt --allow-read=<runtime files> --deny-* python-host.mjs serve <pyodideDir> [snapshot]
+//   deno run --no-prompt --allow-read=<runtime files> --deny-* python-host.mjs serve <pyodideDir> [snapshot] [packagesDir]
 // with an empty environment. It loads Pyodide (from a memory snapshot when given), says
 // {"t":"ready"}, reads one job (a JSON line) from stdin, runs it, reports {"t":"result"} and exits.
 // The parent names every file through a folder of neutral links (see python-work-dir.ts), so the
@@ -13,7 +13,7 @@
 // the process being thrown away after this one job. Protocol messages the code forges through the
 // bridge can only describe its own execution; the parent validates and caps everything it reads.
 
-const [mode, pyodideDir, snapshotPath] = Deno.args;
+const [mode, pyodideDir, snapshotPath, packagesDir] = Deno.args;
 const stdout = Deno.stdout;
 const writeSync = stdout.writeSync.bind(stdout);
 const exit = Deno.exit.bind(Deno);
@@ -65,14 +65,19 @@ if (mode === 'snapshot') {
   // cost more than a second in a fresh Pyodide, so both are done once here, into the snapshot.
   pyodide.runPython('import pickle');
   if (Deno.args[2]) defineStateGlue(pyodide, Deno.args[2], Deno.args[3] ?? '');
+  // What loading a package imports (Pyodide's package loader, lazily): in the snapshot, so a run
+  // that imports a bundled package does not pay seconds for it (bench/python-packages.ts, #17).
+  pyodide.runPython('import tarfile, importlib.metadata, email, encodings.cp437');
   writeAll(pyodide.makeMemorySnapshot());
   exit(0);
 }
 
 const snapshot = snapshotPath ? await Deno.readFile(snapshotPath) : undefined;
+const packageLocks = await readPackageLocks();
 const pyodide = await loadPyodide({
   indexURL: `${pyodideDir}/`,
   ...(snapshot ? { _loadSnapshot: snapshot } : {}),
+  ...packageLocks.loadOptions,
   stdout: quiet,
   stderr: quiet,
 });
@@ -143,6 +148,7 @@ async def run(source, namespace=None):
 const setupJob = glue.get('setup');
 const runJob = glue.get('run');
 const newNamespace = glue.get('new_namespace');
+const packageGlue = definePackageGlue();
 
 send({ t: 'ready' });
 
@@ -193,6 +199,131 @@ function hideHost() {
   nodeProcessModule.argv0 = 'python3';
   nodeProcessModule.title = 'python3';
 }
+// ---- Pyodide packages of the profile (#17) ----------------------------------------------------
+// Pyodide is given a lock naming only the files bundled with the profile (`packagesDir`, made at
+// synth by lib/bundling/pyodide-packages.ts) and told to load them from that folder, so nothing is
+// ever fetched: with no packages, the lock is empty. Before a run, the imports of the code are
+// detected (find_imports) and the bundled packages among them loaded from the folder. An import
+// of any other Pyodide package fails with a message naming the profile and how to add it.
+
+/** The bundled lock (empty without packages) and Pyodide's full one (to name what is not bundled). */
+async function readPackageLocks() {
+  const full = JSON.parse(await Deno.readTextFile(`${pyodideDir}/pyodide-lock.json`));
+  const bundled = packagesDir
+    ? JSON.parse(await Deno.readTextFile(`${packagesDir}/pyodide-lock.json`))
+    : { info: full.info, packages: {} };
+  return {
+    full,
+    bundled,
+    loadOptions: { lockFileContents: bundled, packageBaseUrl: `${packagesDir || pyodideDir}/` },
+  };
+}
+
+function definePackageGlue() {
+  const globals = pyodide.toPy({});
+  pyodide.runPython(
+    `
+import json, os, sys
+from importlib.abc import MetaPathFinder
+from pyodide.code import find_imports
+
+def imports_of(source):
+    try:
+        return json.dumps(find_imports(source))
+    except BaseException:
+        return '[]'  # a syntax error: the run reports it
+
+class _NotBundled(MetaPathFinder):
+    def __init__(self, packages, messages, named):
+        self.packages = packages
+        self.messages = messages
+        self.named = named
+    def find_spec(self, fullname, path=None, target=None):
+        if path is not None:
+            return None
+        message = self.messages.get(fullname)
+        package = self.packages.get(fullname)
+        if message is None and package is not None:
+            message = (
+                "No module named '%s': %s does not bundle the Pyodide package %s. Add it to the "
+                'profile in the policy ("python": {"packages": ["%s"]}) and deploy again (locally: '
+                'restart npm start); nothing is installed at run time.' % (fullname, self.named, package, package)
+            )
+        if message is not None:
+            raise ModuleNotFoundError(message, name=fullname)
+        return None
+
+def refuse(packages_json, messages_json, named, matplotlib):
+    sys.meta_path.append(_NotBundled(json.loads(packages_json), json.loads(messages_json), named))
+    if matplotlib:
+        os.environ.setdefault('MPLBACKEND', 'Agg')
+
+def save_open_figures():
+    plt = sys.modules.get('matplotlib.pyplot')
+    if plt is None:
+        return
+    try:
+        for number in plt.get_fignums():
+            name = 'figure-%d.png' % number
+            if not os.path.exists(name):
+                plt.figure(number).savefig(name, format='png')
+        plt.close('all')
+    except BaseException as e:
+        print('custody: could not save the open matplotlib figures: %s' % e, file=sys.stderr)
+`,
+    { globals, filename: '<custody>' },
+  );
+  return globals;
+}
+
+/**
+ * Loads the bundled packages the code imports, and makes every other Pyodide package's import
+ * fail naming the profile. `job.python.packages`, when given, narrows what this job may load
+ * (local mode bundles the packages of every profile in one folder).
+ */
+async function preparePackages(job) {
+  const { full, bundled } = packageLocks;
+  const profile = typeof job.python?.profile === 'string' ? job.python.profile : undefined;
+  const allowed = Array.isArray(job.python?.packages) ? new Set(job.python.packages) : undefined;
+  const provides = new Map();
+  for (const [key, entry] of Object.entries(bundled.packages)) {
+    if (allowed && !allowed.has(key)) continue;
+    for (const name of entry.imports) provides.set(name, key);
+  }
+  const problem = typeof job.python?.problem === 'string' ? ` (${job.python.problem})` : '';
+  const named = (profile ? `profile "${profile}"` : 'this profile') + problem;
+  const providedKeys = new Set(provides.values());
+  const notBundled = {};
+  for (const [key, entry] of [...Object.entries(full.packages), ...Object.entries(bundled.packages)]) {
+    if (entry.package_type !== 'package' || providedKeys.has(key)) continue;
+    for (const name of entry.imports) if (!provides.has(name)) notBundled[name] = entry.name;
+  }
+  const messages = {};
+  const wanted = new Set();
+  for (const name of JSON.parse(packageGlue.get('imports_of')(job.code))) {
+    const key = provides.get(name.split('.')[0]);
+    if (key) wanted.add(key);
+  }
+  for (const [name, key] of provides) {
+    if (!wanted.has(key)) {
+      messages[name] =
+        `No module named '${name}': the package ${key} is bundled with ${named}, but is loaded only ` +
+        `when the code imports it by name (an import statement such as \`import ${name}\`).`;
+    }
+  }
+  if (wanted.size > 0) {
+    try {
+      await pyodide.loadPackage([...wanted], { messageCallback: quiet, errorCallback: quiet });
+    } catch (error) {
+      for (const [name, key] of provides) {
+        if (wanted.has(key))
+          messages[name] = `No module named '${name}': loading ${key} failed: ${error.message}`;
+      }
+    }
+  }
+  packageGlue.get('refuse')(stringify(notBundled), stringify(messages), named, provides.has('matplotlib'));
+}
+
 // One job: a single JSON line on stdin, then EOF.
 const chunks = [];
 let received = 0;
@@ -275,12 +406,15 @@ FS.mkdirTree('/output');
 FS.chdir('/output');
 const session = job.session ? openSession(job.session) : undefined;
 setupJob(stringify(job.env ?? {}));
+await preparePackages(job);
 hideHost();
 
 growCapBytes = pyodide._module.HEAPU8.buffer.byteLength + job.limits.memoryMiB * 1024 * 1024;
 const namespace = newNamespace();
 session?.restore(namespace);
 const outcome = JSON.parse(await runJob(job.code, namespace));
+// #17: a matplotlib figure left open comes back as figure-N.png (before the state takes the files).
+packageGlue.get('save_open_figures')();
 const state = session && !outputExceeded && !growRefused ? session.capture(namespace) : undefined;
 growCapBytes = Number.POSITIVE_INFINITY;
 

@@ -59,6 +59,13 @@ export interface PythonSandboxOptions {
   readonly snapshotDir?: string;
   /** Told when the snapshot is built, reused or rejected (start-up progress). */
   readonly onSnapshot?: (event: SnapshotEvent) => void;
+  /**
+   * The Pyodide packages each profile may load, with their dependencies, when the runtime's
+   * packages folder holds those of several profiles (local mode). @default every package in it
+   */
+  readonly pythonPackages?: Readonly<Record<string, readonly string[]>>;
+  /** Profile -> why its packages could not be prepared (local mode, no cache and no network). */
+  readonly pythonPackageProblems?: Readonly<Record<string, string>>;
 }
 
 /** Resident memory a process may use beyond its baseline and the code's limit before it is killed. */
@@ -82,6 +89,21 @@ class Semaphore {
       this.waiting.shift()?.();
     };
   }
+}
+
+/** What the host is told of the profile's packages (python-host.mjs `preparePackages`). */
+function pythonPackagesJob(
+  profile: string | undefined,
+  { pythonPackages: perProfile, pythonPackageProblems: problems }: PythonSandboxOptions,
+): { profile?: string; packages?: readonly string[]; problem?: string } {
+  const problem = profile && problems && Object.hasOwn(problems, profile) ? problems[profile] : undefined;
+  return {
+    ...(profile ? { profile } : {}),
+    ...(problem ? { problem } : {}),
+    ...(perProfile
+      ? { packages: (profile && Object.hasOwn(perProfile, profile) ? perProfile[profile] : []) ?? [] }
+      : {}),
+  };
 }
 
 export class PythonSandbox {
@@ -194,6 +216,7 @@ export class PythonSandbox {
           files: hostInputFiles(request.files),
           env: request.env ?? {},
           limits,
+          python: pythonPackagesJob(request.profile, this.options),
           ...pythonSessionJob(request),
           // #16: name -> key -> base64, written read-only under /data by the host script.
           ...(request.datasets ? { datasets: request.datasets } : {}),

@@ -23,7 +23,12 @@ import { join } from 'node:path';
 import type { RuntimeFiles } from './runtime-files.ts';
 
 /** The neutral names, inside a sandbox's folder, of the files every process reads. */
-const LINKS = { pyodideDir: 'pyodide', hostScript: 'host.mjs', snapshot: 'snapshot' } as const;
+const LINKS = {
+  pyodideDir: 'pyodide',
+  hostScript: 'host.mjs',
+  snapshot: 'snapshot',
+  pythonPackages: 'packages',
+} as const;
 /** Where the processes run: the folder of links (nothing else in it is readable to them). */
 const RUNTIME_LINKS_DIR = 'runtime';
 /** A regular file: DENO_DIR points under it, so no process can ever create its cache folder. */
@@ -41,6 +46,8 @@ export interface NeutralLinks {
   readonly pyodideDir: string;
   readonly hostScript: string;
   readonly snapshot?: string;
+  /** The profile's Pyodide packages, when the runtime files hold some (#17). */
+  readonly pythonPackagesDir?: string;
   readonly denoDir: string;
 }
 
@@ -59,6 +66,7 @@ export function createWorkDir(parent: string, files: RuntimeFiles): WorkDir {
   const linksDir = mkdtempSync(join(dir, `${RUNTIME_LINKS_DIR}-`));
   symlinkSync(files.pyodideDir, join(linksDir, LINKS.pyodideDir));
   symlinkSync(files.hostScriptPath, join(linksDir, LINKS.hostScript));
+  if (files.pythonPackagesDir) symlinkSync(files.pythonPackagesDir, join(linksDir, LINKS.pythonPackages));
   return {
     dir,
     denoDir,
@@ -67,6 +75,7 @@ export function createWorkDir(parent: string, files: RuntimeFiles): WorkDir {
         dir: linksDir,
         pyodideDir: join(linksDir, LINKS.pyodideDir),
         hostScript: join(linksDir, LINKS.hostScript),
+        ...(files.pythonPackagesDir ? { pythonPackagesDir: join(linksDir, LINKS.pythonPackages) } : {}),
         denoDir,
       };
       rmSync(join(linksDir, LINKS.snapshot), { force: true });

@@ -22,6 +22,8 @@ export interface RuntimeFiles {
   readonly esbuildBinaryPath?: string;
   /** The profile's bundled JavaScript packages (`js-package-folder.ts`), if it has any. */
   readonly javascriptPackagesDir?: string;
+  /** The profile's Pyodide packages (wheels and a lock naming only them), if it bundles any (#17). */
+  readonly pythonPackagesDir?: string;
 }
 
 /** The layout of a runtime folder (what `executorBundleCommands` produces). */
@@ -32,6 +34,7 @@ export const RUNTIME_LAYOUT = {
   snapshot: 'pyodide.snapshot',
   esbuild: 'esbuild',
   javascriptPackages: 'js-packages',
+  pythonPackages: 'python-packages',
 } as const;
 
 /** The Pyodide files a Python execution reads (the rest of the npm package is not needed). */
@@ -54,6 +57,7 @@ function runtimeFilesIn(runtimeDir: string): RuntimeFiles {
   const snapshot = join(runtimeDir, RUNTIME_LAYOUT.snapshot);
   const esbuild = join(runtimeDir, RUNTIME_LAYOUT.esbuild);
   const javascriptPackages = join(runtimeDir, RUNTIME_LAYOUT.javascriptPackages);
+  const pythonPackages = join(runtimeDir, RUNTIME_LAYOUT.pythonPackages);
   return {
     denoPath: join(runtimeDir, RUNTIME_LAYOUT.deno),
     pyodideDir: join(runtimeDir, RUNTIME_LAYOUT.pyodideDir),
@@ -61,6 +65,7 @@ function runtimeFilesIn(runtimeDir: string): RuntimeFiles {
     ...(existsSync(snapshot) ? { snapshotPath: snapshot } : {}),
     ...(existsSync(esbuild) ? { esbuildBinaryPath: esbuild } : {}),
     ...(existsSync(javascriptPackages) ? { javascriptPackagesDir: javascriptPackages } : {}),
+    ...(existsSync(pythonPackages) ? { pythonPackagesDir: pythonPackages } : {}),
   };
 }
 

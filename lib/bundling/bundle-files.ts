@@ -33,6 +33,7 @@ import {
   type TarballFetcher,
 } from './npm-binaries.ts';
 import { lockFileOf, MODULE_EXTENSION, packageFile } from './package-paths.ts';
+import type { PythonPackagesBundling } from './profile-python-packages.ts';
 
 /** Where verified tarballs are kept between synths, unless CUSTODY_BINARY_CACHE names a folder. */
 function defaultBinaryCacheDir(projectRoot: string): string {
@@ -209,7 +210,7 @@ function quoted(path: string): string {
 export function executorBundleCommands(
   inputDir: string,
   outputDir: string,
-  options: { readonly architecture?: FunctionArchitecture } = {},
+  options: { readonly architecture?: FunctionArchitecture; readonly python?: PythonPackagesBundling } = {},
 ): string[] {
   // From the sources, tsx loads the TypeScript; the installed package runs its emitted JavaScript.
   const loader =
@@ -217,7 +218,12 @@ export function executorBundleCommands(
       ? `--import ${quoted(pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href)} `
       : '';
   const argument = Buffer.from(
-    JSON.stringify({ inputDir, outputDir, architecture: options.architecture ?? 'x86_64' }),
+    JSON.stringify({
+      inputDir,
+      outputDir,
+      architecture: options.architecture ?? 'x86_64',
+      ...(options.python ? { python: options.python } : {}),
+    }),
   ).toString('base64url');
   const command = `${quoted(process.execPath)} ${loader}${quoted(CLI_SCRIPT)} ${argument}`;
   // The CDK runs a hook with `cmd /c` on Windows, which strips a line's first and last quote

@@ -5,11 +5,12 @@
  */
 import { bundleExecutorRuntime, type ExecutorRuntimeOptions } from './bundle-files.ts';
 import { FUNCTION_ARCHITECTURES } from './npm-binaries.ts';
+import { bundleProfilePythonPackages, type PythonPackagesBundling } from './profile-python-packages.ts';
 
 try {
   const options = JSON.parse(
     Buffer.from(process.argv[2] ?? '', 'base64url').toString('utf8'),
-  ) as ExecutorRuntimeOptions;
+  ) as ExecutorRuntimeOptions & { python?: PythonPackagesBundling };
   if (typeof options.inputDir !== 'string' || typeof options.outputDir !== 'string') {
     throw new Error('bundle-runtime-cli: expected {inputDir, outputDir, architecture} as base64url JSON');
   }
@@ -21,6 +22,7 @@ try {
     outputDir: options.outputDir,
     architecture: options.architecture ?? 'x86_64',
   });
+  if (options.python) await bundleProfilePythonPackages(options.inputDir, options.outputDir, options.python);
 } catch (err) {
   process.stderr.write(`custody executor bundling: ${(err as Error).message}\n`);
   process.exit(1);

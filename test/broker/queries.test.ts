@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { profilesResponseSchema } from '../../lambda/core/api-schema.ts';
 import type { AuditRecord } from '../../lambda/core/audit-record.ts';
-import { body, brokerFixture, callers, errorOf, post, REPORT_SECRET_ARN, run } from './fixture.ts';
+import { parsePolicy } from '../../lambda/core/policy.ts';
+import {
+  body,
+  brokerFixture,
+  callers,
+  errorOf,
+  policyDocument,
+  post,
+  REPORT_SECRET_ARN,
+  run,
+} from './fixture.ts';
 
 describe('GET /v1/executions/{id}', () => {
   async function ranByAgent() {
@@ -72,6 +83,25 @@ describe('GET /v1/profiles', () => {
     });
     expect(res.body).not.toContain(REPORT_SECRET_ARN);
     expect(res.body).not.toContain('custody/reports/api-token');
+  });
+
+  it('lists the Python and JavaScript packages each profile bundles, so an agent knows what it may import', async () => {
+    const document = structuredClone(policyDocument) as typeof policyDocument & {
+      profiles: Record<string, Record<string, unknown>>;
+    };
+    Object.assign(document.profiles.reports as object, {
+      python: { packages: ['pandas', 'matplotlib'] },
+      javascript: { packages: ['papaparse'] },
+    });
+    const f = brokerFixture({ policy: parsePolicy(document) });
+    const { profiles } = body<{ profiles: { name: string; packages: unknown }[] }>(
+      await f.api.handle(list(callers.agent)),
+    );
+    expect(profiles.map((p) => [p.name, p.packages])).toEqual([
+      ['sandbox', { python: [], javascript: [] }],
+      ['reports', { python: ['pandas', 'matplotlib'], javascript: ['papaparse'] }],
+    ]);
+    expect(profilesResponseSchema.safeParse({ profiles }).success).toBe(true);
   });
 
   it('lists nothing for a principal without grants', async () => {

@@ -144,6 +144,7 @@ describe('custody mcp', () => {
     expect(description).toContain('working directory is /output');
     expect(description).toContain('files.read(');
     expect(description).toMatch(/Standard library only.*no network/);
+    expect(description).toMatch(/list_profiles gives each profile's `packages.python`.*no micropip/);
     expect(description).toMatch(/QuickJS.*not Node/);
     expect(description).toContain('list_profiles');
   });

@@ -81,6 +81,8 @@ export class LocalExecutorPort implements ExecutorPort {
       );
     }
     const queue = request.language === 'python' ? this.python : this.javascript;
-    return queue.run(check.session.sourceIdentity, () => this.options.sandbox.run(request, profile));
+    return queue.run(check.session.sourceIdentity, () =>
+      this.options.sandbox.run({ ...request, profile }, profile),
+    );
   }
 }
