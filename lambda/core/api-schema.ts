@@ -227,7 +227,7 @@ export const sessionExecutionResponseSchema = executionResponseSchema.extend({
 export type SessionExecutionResponse = z.infer<typeof sessionExecutionResponseSchema>;
 
 /** `GET /v1/sessions/{sessionId}` (and each entry of `GET /v1/sessions`). */
-export const sessionSummarySchema = z.object({
+const sessionSummarySchema = z.object({
   sessionId: z.string(),
   profile: z.string(),
   status: z.enum(['active', 'ended', 'expired']),
@@ -240,7 +240,7 @@ export const sessionSummarySchema = z.object({
 });
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 
-export const sessionListResponseSchema = z.object({ sessions: z.array(sessionSummarySchema) });
+const sessionListResponseSchema = z.object({ sessions: z.array(sessionSummarySchema) });
 export type SessionListResponse = z.infer<typeof sessionListResponseSchema>;
 
 /** The body of a 200 from `DELETE /v1/sessions/{sessionId}`. */

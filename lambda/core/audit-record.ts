@@ -9,8 +9,6 @@
  * Field names here are what dashboards, Logs Insights queries and Contributor Insights rules read:
  * change them only together with `lib/` and the tests that check the names match.
  */
-import type { ArtifactRecord, DatasetObjectRecord } from './datasets.ts';
-import type { SessionEndReason } from './session.ts';
 import type { Language, SandboxStatus } from './types.ts';
 
 export const AUDIT_EVENTS = [
@@ -23,6 +21,32 @@ export const AUDIT_EVENTS = [
   'session_ended',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+/** Why a session ended (the `session_ended` audit record's reason, #15). */
+const SESSION_END_REASONS = ['deleted', 'expired', 'revoked'] as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
+
+/** One object read for a call, as the audit record keeps it (the chain of custody of the data). */
+export interface DatasetObjectRecord {
+  readonly dataset: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly etag?: string;
+  readonly bytes: number;
+  /** sha256 (hex) of the bytes the sandbox received. */
+  readonly sha256: string;
+}
+
+/** One artifact stored for a call (the answer and the audit record list them). */
+export interface ArtifactRecord {
+  /** The output file's name, as the answer's `files` has it. */
+  readonly path: string;
+  /** `outputs.prefix/<executionId>/<path>` */
+  readonly key: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
 
 /** Who called, as the API edge saw it. */
 export interface AuditCaller {

@@ -14,6 +14,8 @@ import { z } from 'zod';
 import { DeniedError, NotFoundError, PayloadTooLargeError } from './errors.ts';
 import type { AssumedSession, ExecutionContext } from './ports.ts';
 
+export type { ArtifactRecord, DatasetObjectRecord } from './audit-record.ts';
+
 /** The reason code of a dataset read the grant does not cover (403). */
 export const DATASET_DENIED = 'DATASET_DENIED';
 /** Bytes one call may read from all its datasets together: the executor payload is 6 MB. */
@@ -95,28 +97,6 @@ export interface ArtifactsPort {
     body: Uint8Array,
     context?: ExecutionContext,
   ): Promise<void>;
-}
-
-/** One object read for a call, as the audit record keeps it (the chain of custody of the data). */
-export interface DatasetObjectRecord {
-  readonly dataset: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId?: string;
-  readonly etag?: string;
-  readonly bytes: number;
-  /** sha256 (hex) of the bytes the sandbox received. */
-  readonly sha256: string;
-}
-
-/** One artifact stored for a call (the answer and the audit record list them). */
-export interface ArtifactRecord {
-  /** The output file's name, as the answer's `files` has it. */
-  readonly path: string;
-  /** `outputs.prefix/<executionId>/<path>` */
-  readonly key: string;
-  readonly bytes: number;
-  readonly sha256: string;
 }
 
 /** 403: the session may not read (or write) this object. */

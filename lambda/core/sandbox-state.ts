@@ -1,11 +1,23 @@
 /**
- * The bounds of a session's sandbox state (`SandboxState`, session.ts) as the executor and the
+ * The bounds of a session's sandbox state (`SandboxState`, below) as the executor and the
  * sandboxes hold it: its size, its file names, and what `dropped` says when a call's changes
  * could not be kept at all.
  */
 import { z } from 'zod';
 import { fileMapSchema } from './file-map.ts';
-import type { SandboxState } from './session.ts';
+
+/**
+ * What a sandbox carries from one call of a session to the next (the executor's request `state`
+ * in, the result's `state` out). The broker seals it as a whole; the sandbox reads and writes it.
+ */
+export interface SandboxState {
+  /** Files of the working folder (relative name -> base64 bytes). */
+  readonly files: Readonly<Record<string, string>>;
+  /** Python globals that pickle, and functions/classes by source (opaque to all but the sandbox). */
+  readonly python?: string;
+  /** JavaScript/TypeScript top-level bindings: data by value, functions by source (opaque). */
+  readonly javascript?: string;
+}
 
 /**
  * The most state a sandbox restores or returns, whatever the request says: the ceiling of a

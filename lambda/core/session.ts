@@ -15,6 +15,7 @@
  * The secrets and the state are sealed (AES-256-GCM) under the session's data key; ending a session
  * deletes the wrapped key with the record's sealed secrets (crypto-shredding) and the state object.
  */
+import type { SessionEndReason } from './audit-record.ts';
 import type { AssumedSession } from './ports.ts';
 
 /** Session tag on each call's role session; the execution role's state prefix is conditioned on it. */
@@ -35,12 +36,11 @@ export const MAX_SESSION_SECONDS_LIMIT = 8 * 3600;
 /** Default of a profile's `maxStateBytes` (the sealed state must also fit the executor payload). */
 export const DEFAULT_MAX_STATE_BYTES = 2 * 1024 * 1024;
 
-export const SESSION_STATUSES = ['active', 'ended', 'expired'] as const;
+const SESSION_STATUSES = ['active', 'ended', 'expired'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
-/** Why a session ended (the `session_ended` audit record's reason). */
-export const SESSION_END_REASONS = ['deleted', 'expired', 'revoked'] as const;
-export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
+export type { SessionEndReason } from './audit-record.ts';
+export type { SandboxState } from './sandbox-state.ts';
 
 /** A session's data key, as the vault hands it out: the plaintext (memory only) and its wrapped form. */
 export interface SessionDataKey {
@@ -136,17 +136,4 @@ export interface SessionStateStore {
   write(session: AssumedSession, sessionId: string, sealed: Uint8Array): Promise<void>;
   /** With the broker's own rights: at the end of the session (delete, expiry, revocation). */
   delete(sessionId: string): Promise<void>;
-}
-
-/**
- * What a sandbox carries from one call of a session to the next (the executor's request `state`
- * in, the result's `state` out). The broker seals it as a whole; the sandbox reads and writes it.
- */
-export interface SandboxState {
-  /** Files of the working folder (relative name -> base64 bytes). */
-  readonly files: Readonly<Record<string, string>>;
-  /** Python globals that pickle, and functions/classes by source (opaque to all but the sandbox). */
-  readonly python?: string;
-  /** JavaScript/TypeScript top-level bindings: data by value, functions by source (opaque). */
-  readonly javascript?: string;
 }

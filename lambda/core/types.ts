@@ -1,5 +1,5 @@
 import type { FileMap } from './file-map.ts';
-import type { SandboxState } from './session.ts';
+import type { SandboxState } from './sandbox-state.ts';
 
 /**
  * The shared vocabulary of custody: what a sandbox is asked to do and what it answers.
