@@ -48,6 +48,7 @@ export function createMcpServer(source: ClientSource, version: string): McpServe
           code: args.code,
           ...(args.purpose !== undefined ? { purpose: args.purpose } : {}),
           ...(args.files !== undefined ? { files: args.files } : {}),
+          ...(args.datasets !== undefined ? { datasets: args.datasets } : {}),
           ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
         });
         const result = jsonResult(clipExecution(response));

@@ -82,6 +82,7 @@ export function registerSessionTools(server: McpServer, source: () => CustodyCli
           code: args.code,
           ...(args.purpose !== undefined ? { purpose: args.purpose } : {}),
           ...(args.files !== undefined ? { files: args.files } : {}),
+          ...(args.datasets !== undefined ? { datasets: args.datasets } : {}),
           ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
         });
         return jsonResult(clipExecution(response));

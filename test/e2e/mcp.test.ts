@@ -243,6 +243,22 @@ describe('custody mcp', () => {
     });
   });
 
+  it('passes the datasets a run asks for: the samples dataset is read from the local S3 server', async () => {
+    const client = await connect('agent');
+    const result = await client.callTool({
+      name: 'execute_code',
+      arguments: {
+        profile: 'sandbox',
+        language: 'javascript',
+        code: 'files.read("/data/samples/iris.csv").split("\\n")[0]',
+        datasets: { samples: ['iris.csv'] },
+      },
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const header = readFileSync(join(ROOT, 'local/datasets/samples/iris.csv'), 'utf8').split('\n')[0];
+    expect(json(result)).toMatchObject({ status: 'succeeded', result: JSON.stringify(header) });
+  });
+
   it('cuts 10 MB of output to a few KiB in the text and the structured content, saying so', async () => {
     const client = await connect('agent');
     const result = await client.callTool({
