@@ -1,3 +1,6 @@
+// Longer than this project's 400-line guide on purpose: it is the one script Deno may read from the
+// runtime folder; its parts (files, datasets #16, session state #15, packages #17) are marked blocks.
+//
 // The Deno host of ONE Python execution. Run by python-host-process.ts as
 //   deno run --no-prompt --allow-read=<runtime files> --deny-* python-host.mjs serve <pyodideDir> [snapshot] [packagesDir]
 // with an empty environment. It loads Pyodide (from a memory snapshot when given), says
@@ -281,6 +284,25 @@ def save_open_figures():
  * fail naming the profile. `job.python.packages`, when given, narrows what this job may load
  * (local mode bundles the packages of every profile in one folder).
  */
+/**
+ * What a session's earlier calls imported (#15 with #17): the modules it re-imports and what its
+ * kept definitions import, so a package an earlier call loaded is loaded again for this one.
+ */
+function sessionImports(job) {
+  const python = job.session?.state?.python;
+  if (typeof python !== 'string') return [];
+  try {
+    const state = JSON.parse(python);
+    const modules = (state.modules ?? [])
+      .map((entry) => entry[1])
+      .filter((name) => typeof name === 'string' && /^[A-Za-z_][\w.]*$/.test(name));
+    const defs = (state.defs ?? []).map((entry) => String(entry[1])).join('\n');
+    return [...modules, ...JSON.parse(packageGlue.get('imports_of')(defs))];
+  } catch {
+    return []; // an unreadable state is named in `dropped` when it is restored
+  }
+}
+
 async function preparePackages(job) {
   const { full, bundled } = packageLocks;
   const profile = typeof job.python?.profile === 'string' ? job.python.profile : undefined;
@@ -300,7 +322,7 @@ async function preparePackages(job) {
   }
   const messages = {};
   const wanted = new Set();
-  for (const name of JSON.parse(packageGlue.get('imports_of')(job.code))) {
+  for (const name of [...JSON.parse(packageGlue.get('imports_of')(job.code)), ...sessionImports(job)]) {
     const key = provides.get(name.split('.')[0]);
     if (key) wanted.add(key);
   }

@@ -123,6 +123,20 @@ describe('Pyodide packages in the Python sandbox', () => {
     expect(hits.length).toBe(before);
   });
 
+  it('loads a package an earlier call of the session imported, for a call that does not import it (#15)', async () => {
+    const first = await sandbox.run({
+      ...run('import custody_top\ndef doubled():\n    return custody_top.answer() * 2'),
+      session: {},
+    });
+    expect(first.status, first.stderr).toBe('succeeded');
+    const second = await sandbox.run({
+      ...run('(custody_top.answer(), doubled())'),
+      session: { state: first.state!.carried },
+    });
+    expect(second).toMatchObject({ status: 'succeeded', result: '(42, 84)' });
+    expect(second.state?.dropped).toEqual([]);
+  });
+
   it('refuses an import of a Pyodide package the profile does not bundle, naming the profile and how to add it', async () => {
     const result = await sandbox.run(run('import numpy'));
     expect(failure(result)).toMatchObject({ name: 'ModuleNotFoundError' });
