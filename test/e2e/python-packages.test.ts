@@ -108,7 +108,10 @@ describe('npm start with Python packages', () => {
       python: ['custody-top'],
       javascript: [],
     });
-    expect(profiles.find((p) => p.name === 'sandbox')?.packages).toEqual({ python: [], javascript: [] });
+    expect(profiles.find((p) => p.name === 'sandbox')?.packages).toEqual({
+      python: [],
+      javascript: ['papaparse'],
+    });
   });
 });
 

@@ -121,7 +121,7 @@ describe('ExecutionRole', () => {
         ...(Object.keys(profile.datasets).length > 0 ? ['s3:GetObject', 's3:ListBucket'] : []),
         ...(profile.outputs ? ['s3:PutObject'] : []),
       ];
-      expect(allowedActionsOfRole(s.json, roleId)).toEqual([...new Set([...expected, ...s3])].sort());
+      expect(allowedActionsOfRole(s.json, roleId)).toEqual([...expected, ...s3].sort());
       const invoke = statements.find((st) => actionsOf(st).includes('lambda:InvokeFunction'));
       expect(invoke?.Resource).toEqual({ 'Fn::GetAtt': [executorId, 'Arn'] });
       const read = statements.find((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'));

@@ -193,8 +193,12 @@ describe('Pyodide packages in the Python sandbox', () => {
     const open = await sandbox.run(run('import matplotlib.pyplot as plt\nplt.figure()\nplt.plot(1, 2, 3)'));
     expect(open.status).toBe('succeeded');
     expect(Object.keys(open.files)).toEqual(['figure-1.png']);
-    expect(open.files['figure-1.png']).toContain('PNG');
-    expect(open.files['figure-1.png']).toContain('fake figure 1: [[1, 2, 3]]');
+    // Not UTF-8 text: bytes (#16), starting with the PNG signature.
+    const figure = open.files['figure-1.png'];
+    expect(figure).toBeInstanceOf(Uint8Array);
+    const bytes = Buffer.from(figure as Uint8Array);
+    expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(bytes.subarray(8).toString('utf8')).toBe('fake figure 1: [[1, 2, 3]]');
 
     const closed = await sandbox.run(
       run('import matplotlib.pyplot as plt\nplt.plot(1)\nplt.savefig("mine.png")\nplt.close("all")'),

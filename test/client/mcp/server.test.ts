@@ -79,6 +79,7 @@ describe('custody mcp tools', () => {
     expect(inputSchema.required).toEqual(expect.arrayContaining(['profile', 'language', 'code']));
     expect(Object.keys(inputSchema.properties ?? {}).sort()).toEqual([
       'code',
+      'datasets',
       'files',
       'language',
       'profile',
