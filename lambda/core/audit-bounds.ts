@@ -98,58 +98,21 @@ export function boundAuditRecord(record: AuditRecord): AuditRecord {
     values: readonly string[] | undefined,
     each: number,
     total: number,
-  ): readonly string[] | undefined => {
-    if (values === undefined) return undefined;
-    const kept: string[] = [];
-    let used = 2;
-    let cut = false;
-    for (const value of values) {
+  ): readonly string[] | undefined =>
+    boundList(cuts, field, values, total, (value) => {
       const item = jsonPrefix(String(value), each);
-      const cost = jsonStringBytes(item) + 3;
-      if (item.length !== String(value).length || used + cost > total) cut = true;
-      if (used + cost > total) break;
-      kept.push(item);
-      used += cost;
-    }
-    if (cut) {
-      const whole = JSON.stringify(values);
-      cuts.set(field, {
-        field,
-        bytes: Buffer.byteLength(whole, 'utf8'),
-        sha256: sha256Hex(whole),
-        keptBytes: Buffer.byteLength(JSON.stringify(kept), 'utf8'),
-      });
-    }
-    return kept;
-  };
+      return { item, cost: jsonStringBytes(item) + 3, shortened: item.length !== String(value).length };
+    });
   const files = (
     field: string,
     entries: readonly AuditFile[] | undefined,
-  ): readonly AuditFile[] | undefined => {
-    if (entries === undefined) return undefined;
-    const kept: AuditFile[] = [];
-    let used = 2;
-    let cut = false;
-    for (const entry of entries) {
+  ): readonly AuditFile[] | undefined =>
+    boundList(cuts, field, entries, B.fileEntriesTotal, (entry) => {
       const name = jsonPrefix(String(entry.name), B.fileName);
       const item = { name, bytes: entry.bytes, sha256: entry.sha256 };
       const cost = Buffer.byteLength(JSON.stringify(item), 'utf8') + 1;
-      if (name.length !== String(entry.name).length || used + cost > B.fileEntriesTotal) cut = true;
-      if (used + cost > B.fileEntriesTotal) break;
-      kept.push(item);
-      used += cost;
-    }
-    if (cut) {
-      const whole = JSON.stringify(entries);
-      cuts.set(field, {
-        field,
-        bytes: Buffer.byteLength(whole, 'utf8'),
-        sha256: sha256Hex(whole),
-        keptBytes: Buffer.byteLength(JSON.stringify(kept), 'utf8'),
-      });
-    }
-    return kept;
-  };
+      return { item, cost, shortened: name.length !== String(entry.name).length };
+    });
   const strings = <T extends object>(prefix: string, value: T, budget: number, skip: string[] = []): T => {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
@@ -234,25 +197,39 @@ function boundObjects<T extends object>(
   field: string,
   values: readonly T[] | undefined,
 ): readonly T[] | undefined {
-  if (values === undefined) return undefined;
   const B = AUDIT_FIELD_BUDGETS;
-  const kept: T[] = [];
-  let used = 2;
-  let cut = false;
-  for (const value of values) {
-    const entry = Object.fromEntries(
+  return boundList(cuts, field, values, B.dataObjectsTotal, (value) => {
+    const item = Object.fromEntries(
       Object.entries(value).map(([k, v]) => [
         k,
         typeof v === 'string' ? jsonPrefix(v, B.dataObjectField) : v,
       ]),
     ) as T;
-    if (JSON.stringify(entry) !== JSON.stringify(value)) cut = true;
-    const cost = Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
-    if (used + cost > B.dataObjectsTotal) {
-      cut = true;
-      break;
-    }
-    kept.push(entry);
+    const json = JSON.stringify(item);
+    return { item, cost: Buffer.byteLength(json, 'utf8') + 1, shortened: json !== JSON.stringify(value) };
+  });
+}
+
+/**
+ * Keeps the leading items of a list whose JSON fits `total` bytes (each item shortened by `fit`);
+ * a list that was cut or shortened is named in `cuts` with its whole size and sha256.
+ */
+function boundList<V, K>(
+  cuts: Map<string, AuditCut>,
+  field: string,
+  values: readonly V[] | undefined,
+  total: number,
+  fit: (value: V) => { readonly item: K; readonly cost: number; readonly shortened: boolean },
+): readonly K[] | undefined {
+  if (values === undefined) return undefined;
+  const kept: K[] = [];
+  let used = 2;
+  let cut = false;
+  for (const value of values) {
+    const { item, cost, shortened } = fit(value);
+    if (shortened || used + cost > total) cut = true;
+    if (used + cost > total) break;
+    kept.push(item);
     used += cost;
   }
   if (cut) {
