@@ -15,10 +15,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { executionRequestSchema, profilesResponseSchema } from '../../lambda/core/api-schema.ts';
 import type { CustodyClient } from '../index.ts';
 import { clipExecution, clippedExecutionSchema } from './clip.ts';
-import { imageContent } from './images.ts';
 import { registerSessionTools } from './session-tools.ts';
 import { EXECUTE_CODE_DESCRIPTION, LIST_PROFILES_DESCRIPTION } from './tool-descriptions.ts';
-import { errorResult, jsonResult } from './tool-result.ts';
+import { errorResult, jsonResult, runFields, runResult } from './tool-result.ts';
 
 const MCP_SERVER_NAME = 'custody';
 
@@ -42,18 +41,9 @@ export function createMcpServer(source: ClientSource, version: string): McpServe
     },
     async (args): Promise<CallToolResult> => {
       try {
-        const response = await source().execute({
-          profile: args.profile,
-          language: args.language,
-          code: args.code,
-          ...(args.purpose !== undefined ? { purpose: args.purpose } : {}),
-          ...(args.files !== undefined ? { files: args.files } : {}),
-          ...(args.datasets !== undefined ? { datasets: args.datasets } : {}),
-          ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
-        });
-        const result = jsonResult(clipExecution(response));
+        const response = await source().execute({ profile: args.profile, ...runFields(args) });
         // Images the run wrote, as images (the structured answer lists them without their bytes).
-        return { ...result, content: [...result.content, ...imageContent(response)] };
+        return runResult(clipExecution(response), response);
       } catch (error) {
         return errorResult(error);
       }

@@ -24,7 +24,7 @@ import {
   RUN_IN_SESSION_DESCRIPTION,
   START_SESSION_DESCRIPTION,
 } from './tool-descriptions.ts';
-import { errorResult, jsonResult, type NextSteps } from './tool-result.ts';
+import { errorResult, jsonResult, type NextSteps, runFields, runResult } from './tool-result.ts';
 
 /** What an agent does after a session call is refused. */
 const NEXT_STEPS: NextSteps = {
@@ -77,15 +77,9 @@ export function registerSessionTools(server: McpServer, source: () => CustodyCli
     },
     async (args): Promise<CallToolResult> => {
       try {
-        const response = await source().runInSession(args.sessionId, {
-          language: args.language,
-          code: args.code,
-          ...(args.purpose !== undefined ? { purpose: args.purpose } : {}),
-          ...(args.files !== undefined ? { files: args.files } : {}),
-          ...(args.datasets !== undefined ? { datasets: args.datasets } : {}),
-          ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
-        });
-        return jsonResult(clipExecution(response));
+        const response = await source().runInSession(args.sessionId, runFields(args));
+        // As execute_code: the images the call wrote, as images.
+        return runResult(clipExecution(response), response);
       } catch (error) {
         return errorResult(error, NEXT_STEPS);
       }

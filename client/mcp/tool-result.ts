@@ -3,12 +3,14 @@
  * text says what went wrong and what the agent (or its user) can do next.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ExecutionResponse } from '../../lambda/core/api-schema.ts';
 import {
   CustodyApiError,
   CustodyConfigError,
   CustodyCredentialsError,
   CustodyNetworkError,
 } from '../index.ts';
+import { imageContent } from './images.ts';
 
 /** What an agent (or its user) does when custody cannot be reached. */
 const WAY_OUT =
@@ -41,4 +43,34 @@ export function jsonResult(structured: object): CallToolResult {
     content: [{ type: 'text', text: JSON.stringify(structured) }],
     structuredContent: structured as Record<string, unknown>,
   };
+}
+
+/** The run fields of a tool call, as the SDK sends them: those the agent left out stay out. */
+export function runFields<
+  A extends {
+    language: L;
+    code: string;
+    purpose?: string | undefined;
+    files?: F | undefined;
+    datasets?: D | undefined;
+    timeoutMs?: number | undefined;
+  },
+  L,
+  F,
+  D,
+>(args: A) {
+  return {
+    language: args.language,
+    code: args.code,
+    ...(args.purpose !== undefined ? { purpose: args.purpose } : {}),
+    ...(args.files !== undefined ? { files: args.files } : {}),
+    ...(args.datasets !== undefined ? { datasets: args.datasets } : {}),
+    ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
+  };
+}
+
+/** A run's answer: the clipped JSON, then the images it wrote as image content. */
+export function runResult(clipped: object, response: ExecutionResponse): CallToolResult {
+  const result = jsonResult(clipped);
+  return { ...result, content: [...result.content, ...imageContent(response)] };
 }

@@ -179,6 +179,35 @@ describe('custody mcp session tools', () => {
     expect(result.structuredContent).toEqual(answer);
   });
 
+  it('run_in_session returns the images a call wrote as image content, as execute_code does', async () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]).toString('base64');
+    stub.reply = {
+      status: 200,
+      body: {
+        executionId: 'e4',
+        status: 'succeeded',
+        stdout: '',
+        stderr: '',
+        durationMs: 5,
+        truncated: false,
+        codeSha256: 'c0de',
+        outputSha256: '0u7',
+        role: { arn: 'arn', sessionName: 's' },
+        files: { 'chart.png': { base64: png, mediaType: 'image/png', bytes: 11 } },
+        sessionId: ID,
+        sequence: 3,
+        state: { bytes: 0, dropped: [], saved: true },
+      },
+    };
+    const result = await client.callTool({
+      name: 'run_in_session',
+      arguments: { sessionId: ID, language: 'python', code: 'plot()', datasets: { samples: ['iris.csv'] } },
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(sent().json).toEqual({ language: 'python', code: 'plot()', datasets: { samples: ['iris.csv'] } });
+    expect(result.content).toContainEqual({ type: 'image', data: png, mimeType: 'image/png' });
+  });
+
   it('run_in_session cuts a long stdout like execute_code and says so', async () => {
     stub.reply = {
       status: 200,
