@@ -147,6 +147,10 @@ describe('custody mcp', () => {
     expect(description).toMatch(/list_profiles gives each profile's `packages.python`.*no micropip/);
     expect(description).toMatch(/QuickJS.*not Node/);
     expect(description).toContain('list_profiles');
+    // The caller's profiles and what each may import, as the example policy declares them (#17).
+    expect(description).toContain(
+      '- sandbox (python, javascript, typescript): Python packages: standard library only; JavaScript packages: papaparse',
+    );
   });
 
   it("describes each tool's answer with the API's own schema", async () => {

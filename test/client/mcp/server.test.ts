@@ -8,7 +8,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CustodyClient } from '../../../client/index.ts';
-import { createMcpServer } from '../../../client/mcp/server.ts';
+import { createMcpServer, profilesDescribed } from '../../../client/mcp/server.ts';
+import { EXECUTE_CODE_DESCRIPTION } from '../../../client/mcp/tool-descriptions.ts';
 import {
   type SignedStub,
   STUB_CREDENTIALS,
@@ -30,6 +31,7 @@ beforeAll(async () => {
     env: {},
   });
   const server = createMcpServer(() => custody, '0.0.0-test');
+  await profilesDescribed(server);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   client = new Client({ name: 'custody-test', version: '1.0.0' });
@@ -269,5 +271,59 @@ describe('custody mcp session tools', () => {
     expect(result.isError).toBe(true);
     expect(text(result)).toContain('sessionId');
     expect(stub.seen).toEqual([]);
+  });
+});
+
+describe("execute_code's description names the caller's profiles and their packages (#17)", () => {
+  const describedBy = async (reply: SignedStub['reply']) => {
+    stub.reply = reply;
+    const custody = new CustodyClient({
+      endpoint: stub.url,
+      region: STUB_REGION,
+      credentials: STUB_CREDENTIALS,
+      env: {},
+    });
+    const server = createMcpServer(() => custody, '0.0.0-test');
+    await profilesDescribed(server);
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    const other = new Client({ name: 'custody-test', version: '1.0.0' });
+    await other.connect(clientSide);
+    try {
+      const { tools } = await other.listTools();
+      return tools.find((t) => t.name === 'execute_code')?.description;
+    } finally {
+      await other.close();
+    }
+  };
+  const profile = (name: string, python: string[], javascript: string[]) => ({
+    name,
+    description: '',
+    languages: ['javascript', 'python'],
+    limits: { timeoutMs: 1000, memoryMiB: 256, maxCodeBytes: 100, maxOutputBytes: 100 },
+    secretVariables: [],
+    packages: { python, javascript },
+  });
+
+  it('lists each profile with the Python and JavaScript packages it bundles', async () => {
+    const description = await describedBy({
+      status: 200,
+      body: { profiles: [profile('sandbox', [], ['papaparse']), profile('analysis', ['pandas'], [])] },
+    });
+    expect(description).toContain(EXECUTE_CODE_DESCRIPTION);
+    expect(description).toContain(
+      '- sandbox (javascript, python): Python packages: standard library only; JavaScript packages: papaparse',
+    );
+    expect(description).toContain(
+      '- analysis (javascript, python): Python packages: pandas; JavaScript packages: none',
+    );
+  });
+
+  it('keeps the general description when custody cannot be asked', async () => {
+    const description = await describedBy({
+      status: 503,
+      body: { error: { code: 'DEPENDENCY_UNAVAILABLE', message: 'down' } },
+    });
+    expect(description).toBe(EXECUTE_CODE_DESCRIPTION);
   });
 });
