@@ -32,7 +32,7 @@ export function profilesDescribed(server: McpServer): Promise<void> {
 }
 
 /** One line per profile: its languages and the packages its code may import. */
-export function profilesLine(profiles: readonly ProfileSummary[]): string {
+function profilesLine(profiles: readonly ProfileSummary[]): string {
   const lines = profiles.map((p) => {
     const python = p.packages.python.length > 0 ? p.packages.python.join(', ') : 'standard library only';
     const javascript = p.packages.javascript.length > 0 ? p.packages.javascript.join(', ') : 'none';
