@@ -18,6 +18,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import type { Policy } from '../lambda/core/policy.ts';
 import { TAG_SESSION_ID } from '../lambda/core/session.ts';
@@ -67,6 +68,9 @@ export class CustodySessions extends Construct {
 
   constructor(scope: Construct, id: string, props: CustodySessionsProps) {
     super(scope, id);
+    // S3 delivers the access logs under a bucket policy, never an ACL (the access log bucket owns
+    // its objects, ACLs off), whatever feature flags the app that uses this construct sets.
+    this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
 
     this.key = new kms.Key(this, 'SessionKey', {
       description: 'custody: encrypts session records and state; wraps each session data key',

@@ -1,8 +1,9 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BROKER_ENV } from '../../lambda/core/env-names.ts';
 import { MAX_SESSION_SECONDS_LIMIT, SWEEP_SESSIONS_EVENT } from '../../lambda/core/session.ts';
-import { SESSION_TABLE, stateExpiryDays } from '../../lib/sessions.ts';
+import { CustodySessions, SESSION_TABLE, stateExpiryDays } from '../../lib/sessions.ts';
 import {
   brokerFunction,
   examplePolicy,
@@ -167,6 +168,27 @@ describe('CustodySessions', () => {
       [BROKER_ENV.sessionTable]: { Ref: sessionTable(s.json)[0] },
       [BROKER_ENV.sessionBucket]: { Ref: sessionStateBucket(s.json)[0] },
       [BROKER_ENV.sessionKeyArn]: { 'Fn::GetAtt': [sessionKey(s.json)[0], 'Arn'] },
+    });
+  });
+});
+
+describe('CustodySessions in an app without custody’s feature flags', () => {
+  it('has S3 deliver the access logs by bucket policy, never an ACL, whatever the app sets', () => {
+    // A team's app has its own cdk.json (or none): without the bucket-policy flag, CDK would ask for
+    // a LogDeliveryWrite ACL, which a bucket that owns its objects (ACLs off) refuses at synth.
+    const app = new App();
+    const stack = new Stack(app, 'TeamStack');
+    new CustodySessions(stack, 'Sessions', { policy: examplePolicy(), removalPolicy: RemovalPolicy.DESTROY });
+    const template = Template.fromStack(stack);
+    for (const bucket of Object.values(template.findResources('AWS::S3::Bucket'))) {
+      expect(bucket.Properties?.AccessControl).toBeUndefined();
+    }
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }),
+        ]),
+      },
     });
   });
 });
