@@ -37,10 +37,11 @@ interface Template {
  * What `npm install <tarball>` would hoist: every non-dev package at the top of the lock's tree,
  * with its commands in node_modules/.bin (the CDK runs esbuild as `npx --no-install esbuild`).
  */
-function linkProductionDependencies(appModules: string): void {
+function linkProductionDependencies(appModules: string): Record<string, { version?: string }> {
   const lock = JSON.parse(readFileSync(path.join(REPO, 'package-lock.json'), 'utf8')) as {
-    packages: Record<string, { dev?: boolean }>;
+    packages: Record<string, { dev?: boolean; version?: string }>;
   };
+  const linked: Record<string, { version?: string }> = {};
   for (const [key, entry] of Object.entries(lock.packages)) {
     const name = key.slice('node_modules/'.length);
     if (!key.startsWith('node_modules/') || name.includes('node_modules/') || entry.dev) continue;
@@ -50,6 +51,7 @@ function linkProductionDependencies(appModules: string): void {
     const dest = path.join(appModules, name);
     mkdirSync(path.dirname(dest), { recursive: true });
     symlinkSync(realpathSync(source), dest);
+    linked[key] = { ...(entry.version ? { version: entry.version } : {}) };
     const { bin } = JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')) as {
       bin?: string | Record<string, string>;
     };
@@ -60,6 +62,7 @@ function linkProductionDependencies(appModules: string): void {
       if (!existsSync(link)) symlinkSync(realpathSync(path.join(source, file)), link);
     }
   }
+  return linked;
 }
 
 describe('the packed custody package', () => {
@@ -87,7 +90,25 @@ describe('the packed custody package', () => {
       installed,
       '--strip-components=1',
     ]);
-    linkProductionDependencies(path.join(app, 'node_modules'));
+    const linked = linkProductionDependencies(path.join(app, 'node_modules'));
+    // The lock `npm install` would write: synth resolves the policy's JavaScript packages
+    // (papaparse, custody's own dependency) through the team's lock file (#17).
+    const { version } = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    writeFileSync(
+      path.join(app, 'package-lock.json'),
+      JSON.stringify({
+        name: 'team-app',
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: 'team-app', dependencies: { custody: version } },
+          'node_modules/custody': { version },
+          ...linked,
+        },
+      }),
+    );
     writeFileSync(
       path.join(app, 'package.json'),
       JSON.stringify({ name: 'team-app', private: true, type: 'module' }),
@@ -183,15 +204,14 @@ describe('the packed custody package', () => {
   });
 
   it('bundles each executor with the Linux deno and esbuild, Pyodide, its snapshot and the host script', () => {
-    for (const profile of Object.keys(POLICY.profiles)) {
+    const profiles = POLICY.profiles as Record<string, { javascript?: { packages?: string[] } }>;
+    for (const [profile, declared] of Object.entries(profiles)) {
       const runtime = path.join(assetOf(functionNamed(`custody executor of profile ${profile}`)), 'runtime');
-      expect(readdirSync(runtime).sort()).toEqual([
-        'deno',
-        'esbuild',
-        'pyodide',
-        'pyodide.snapshot',
-        'python-host.mjs',
-      ]);
+      // A profile with JavaScript packages carries their bundles too (#17), resolved through the app's lock.
+      const packages = (declared.javascript?.packages ?? []).length > 0 ? ['js-packages'] : [];
+      expect(readdirSync(runtime).sort()).toEqual(
+        ['deno', 'esbuild', ...packages, 'pyodide', 'pyodide.snapshot', 'python-host.mjs'].sort(),
+      );
       expect(readFileSync(path.join(runtime, 'python-host.mjs'), 'utf8')).toBe(
         readFileSync(path.join(REPO, 'lambda/sandbox/python-host.mjs'), 'utf8'),
       );
@@ -238,6 +258,7 @@ describe('the packed custody package', () => {
       'cdk.out',
       'custody.policy.json',
       'node_modules',
+      'package-lock.json',
       'package.json',
     ]);
   });
