@@ -161,6 +161,9 @@ export async function stopSpareTransform(): Promise<void> {
   spareWanted = false;
   if (!current || current.child.exitCode !== null || current.child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => current.child.once('exit', () => resolve()));
+  // A waiting spare does not hold the event loop; until it is reaped, it must (else a process
+  // whose last work is this close ends before the exit event, with the close never settled).
+  holdLoop(current.child, true);
   current.child.kill('SIGKILL');
   await exited;
 }

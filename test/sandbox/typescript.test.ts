@@ -2,6 +2,11 @@
  * The TypeScript transform runs inside the run's limits, in an esbuild process of its own that is
  * killed at the deadline, past the memory limit, or past the output bound.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QuickJsSandbox } from '../../lambda/sandbox/quickjs-sandbox.ts';
 import { maxTransformOutputBytes, transformTypeScript } from '../../lambda/sandbox/typescript.ts';
@@ -23,6 +28,8 @@ function expectOnlyTheSpare() {
 
 const sandbox = new QuickJsSandbox();
 afterAll(() => sandbox.close());
+
+const ROOT_DIR = join(import.meta.dirname, '../..');
 
 describe('TypeScript transform', () => {
   it('strips types in a process of its own and reports how long it took', async () => {
@@ -113,5 +120,38 @@ describe('TypeScript transform', () => {
       request('typescript', BRACES, { limits: { ...LIMITS, timeoutMs: 30_000, memoryMiB: 256 } }),
     );
     expect(result.status).toBe('out_of_memory');
+  });
+});
+
+describe('the spare esbuild process at close', () => {
+  it('lets a process whose last work is closing the sandbox settle that close and exit 0', () => {
+    // The spare waits unref'd; a close must hold the loop until it is reaped, or Node ends first
+    // (exit 13: a top-level await never settled). The bench ended like that, silently.
+    const dir = mkdtempSync(join(tmpdir(), 'custody-ts-close-'));
+    try {
+      const script = join(dir, 'close.mts');
+      const sandbox = pathToFileURL(join(ROOT_DIR, 'lambda/sandbox/quickjs-sandbox.ts')).href;
+      writeFileSync(
+        script,
+        [
+          `import { QuickJsSandbox } from ${JSON.stringify(sandbox)};`,
+          'const limits = { timeoutMs: 10000, memoryMiB: 64, maxOutputBytes: 10000 };',
+          'const first = new QuickJsSandbox();',
+          "await first.run({ executionId: 'a', language: 'javascript', code: '1', limits });",
+          'await first.close();',
+          'const second = new QuickJsSandbox();',
+          "await second.run({ executionId: 'b', language: 'typescript', code: 'const n: number = 1', limits });",
+          'await second.close();',
+          "process.stdout.write('closed');",
+        ].join('\n'),
+      );
+      const run = spawnSync(join(ROOT_DIR, 'node_modules/.bin/tsx'), [script], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 0, stdout: 'closed' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
