@@ -153,6 +153,24 @@ export function renderPythonPackages(f: PythonPackageFigures): string[] {
   ];
 }
 
+/** The same figures as a section of BENCHMARKS.md. */
+export function renderPythonPackagesMarkdown(f: PythonPackageFigures): string {
+  return [
+    '',
+    `## Python packages: a profile with a bundled Pyodide package against one without (bench/python-packages.ts)`,
+    '',
+    '| case | median (ms) |',
+    '|---|---|',
+    `| profile without packages, \`6 * 7\` | ${f.trivialWithoutPackagesMs} |`,
+    `| profile bundling a package, \`6 * 7\` | ${f.trivialWithPackageMs} |`,
+    `| profile bundling a package, importing it (detected in the code, loaded from the bundle) | ${f.importBundledMs} |`,
+    `| preloading it into the memory snapshot instead | ${f.snapshotPreload} |`,
+    '',
+    `A fresh Deno process per run (start-up included), the three cases interleaved, median of ${f.rounds}; the package is a small pure-Python wheel the bench builds (no network).`,
+    '',
+  ].join('\n');
+}
+
 if (resolve(process.argv[1] ?? '') === resolve(import.meta.filename)) {
   const figures = await measurePythonPackages(Number(process.argv[2] ?? 5));
   process.stdout.write(`${renderPythonPackages(figures).join('\n')}\n`);

@@ -43,7 +43,11 @@ import { installCleanupHooks, killAllTracked } from './lib/processes.ts';
 import { type LatencySummary, round } from './lib/stats.ts';
 import { generateCsv, workloads } from './lib/workloads.ts';
 import { measureNaivePyodide, type PeerFigures } from './peer.ts';
-import { measurePythonPackages, renderPythonPackages } from './python-packages.ts';
+import {
+  measurePythonPackages,
+  renderPythonPackages,
+  renderPythonPackagesMarkdown,
+} from './python-packages.ts';
 import { type BenchResults, derive, renderConsole, renderMarkdown, type SessionFigures } from './report.ts';
 import { measureSessionCalls } from './session.ts';
 
@@ -255,7 +259,7 @@ async function main(): Promise<void> {
   const jsonPath = quick ? join(tmpdir(), 'custody-bench-quick.json') : join(ROOT, 'bench/results.json');
   const markdownPath = quick ? join(tmpdir(), 'custody-bench-quick.md') : join(ROOT, 'BENCHMARKS.md');
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(markdownPath, renderMarkdown(results));
+  writeFileSync(markdownPath, renderMarkdown(results) + renderPythonPackagesMarkdown(pythonPackages));
   process.stdout.write(renderConsole(results));
   process.stdout.write(`${renderPythonPackages(pythonPackages).join('\n')}\n`);
   log(`wrote ${jsonPath} and ${markdownPath} in ${results.durationS} s`);
