@@ -211,7 +211,7 @@ function boundObjects<T extends object>(
 }
 
 /**
- * Keeps the leading items of a list whose JSON fits `total` bytes (each item shortened by `fit`);
+ * Keeps the leading items of a list whose JSON fits `total` bytes (each item shortened by `shrink`);
  * a list that was cut or shortened is named in `cuts` with its whole size and sha256.
  */
 function boundList<V, K>(
@@ -219,14 +219,14 @@ function boundList<V, K>(
   field: string,
   values: readonly V[] | undefined,
   total: number,
-  fit: (value: V) => { readonly item: K; readonly cost: number; readonly shortened: boolean },
+  shrink: (value: V) => { readonly item: K; readonly cost: number; readonly shortened: boolean },
 ): readonly K[] | undefined {
   if (values === undefined) return undefined;
   const kept: K[] = [];
   let used = 2;
   let cut = false;
   for (const value of values) {
-    const { item, cost, shortened } = fit(value);
+    const { item, cost, shortened } = shrink(value);
     if (shortened || used + cost > total) cut = true;
     if (used + cost > total) break;
     kept.push(item);
