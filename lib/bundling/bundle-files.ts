@@ -24,6 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { denoRunArgs } from '../../lambda/sandbox/python-host-process.ts';
 import { stateGlueArgs } from '../../lambda/sandbox/python-state.ts';
 import { PYODIDE_RUNTIME_FILES, RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
+import { quotedHookArg } from './hook-arg.ts';
 import {
   BinaryFetchError,
   type FunctionArchitecture,
@@ -190,17 +191,7 @@ function buildSnapshot(
 /** The script the hook runs with node (it reads its options from one argument). */
 const CLI_SCRIPT = fileURLToPath(new URL(`./bundle-runtime-cli${MODULE_EXTENSION}`, import.meta.url));
 
-/** Characters that sh or cmd would read inside double quotes. */
-const UNSAFE_IN_QUOTES = /["$`%!\r\n]/;
-
-function quoted(path: string): string {
-  if (UNSAFE_IN_QUOTES.test(path)) {
-    throw new BinaryFetchError(
-      `cannot pass the path ${path} to the bundling hook: it holds a character that a shell reads`,
-    );
-  }
-  return `"${path}"`;
-}
+const quoted = (path: string): string => quotedHookArg(path, (message) => new BinaryFetchError(message));
 
 /**
  * The afterBundling hook: one `node` command, the same in sh and cmd, that runs

@@ -15,23 +15,15 @@ import type { Profile } from '../../lambda/core/policy.ts';
 import { PACKAGE_MANIFEST, packageManifest } from '../../lambda/sandbox/js-package-folder.ts';
 import type { JavaScriptPackage } from '../../lambda/sandbox/quickjs-packages.ts';
 import { RUNTIME_LAYOUT } from '../../lambda/sandbox/runtime-files.ts';
+import { quotedHookArg } from './hook-arg.ts';
 import { bundleJavaScriptPackages, findProjectRoot, JavaScriptPackageError } from './js-packages.ts';
 import { MODULE_EXTENSION } from './package-paths.ts';
 
 /** The script the hook runs with node: copies, verifies and load-checks (`js-packages-cli.ts`). */
 const CLI_SCRIPT = fileURLToPath(new URL(`./js-packages-cli${MODULE_EXTENSION}`, import.meta.url));
 
-/** Characters that sh or cmd would read inside double quotes. */
-const UNSAFE_IN_QUOTES = /["$`%!\r\n]/;
-
-function quoted(path: string): string {
-  if (UNSAFE_IN_QUOTES.test(path)) {
-    throw new JavaScriptPackageError(
-      `cannot pass the path ${path} to the bundling hook: it holds a character that a shell reads`,
-    );
-  }
-  return `"${path}"`;
-}
+const quoted = (path: string): string =>
+  quotedHookArg(path, (message) => new JavaScriptPackageError(message));
 
 /** A profile's JavaScript packages as its executor asset holds them. */
 export interface ProfileJavaScriptPackages {
